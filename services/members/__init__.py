@@ -1,0 +1,1 @@
+"""The network's members and their organisations (OD 1.1)."""

@@ -1,0 +1,356 @@
+"""The idempotent consumer: batches from Kafka applied in one database transaction together with the
+positions they came from (a tracking record) and the ids of the events they carried (an inbox).
+
+A redelivered record is skipped by its position, a republished event by its CloudEvents id, so neither
+has a second effect. A record that cannot be read, or that its handler refuses, goes to
+`<topic>.dlq` with the reason in its headers, and the consumer carries on with the next one.
+The database, not Kafka's committed offsets, decides where a consumer resumes: on every partition
+assignment it seeks to the positions stored beside its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Field, Session, SQLModel
+
+from shared import events
+from shared.db import transaction
+from shared.topics import dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ConsumerOffset(SQLModel, table=True):
+    __tablename__ = "consumer_offsets"
+    consumer: str = Field(primary_key=True, max_length=100)
+    topic: str = Field(primary_key=True, max_length=255)
+    partition: int = Field(primary_key=True)
+    next_offset: int
+
+
+class ProcessedEvent(SQLModel, table=True):
+    __tablename__ = "processed_events"
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: str = Field(primary_key=True, max_length=200)
+
+
+@dataclass
+class Item(Generic[T]):
+    record: ConsumerRecord[bytes, bytes]
+    value: T
+    event_id: str | None
+
+
+@dataclass
+class ConsumerStats:
+    consumed: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    lag: dict[str, int] = field(default_factory=dict)
+    last_batch_at: float = 0.0
+
+
+class RecordRejected(ValueError):
+    """Raised by a handler for a record it will never be able to apply (it goes to the dead letters)."""
+
+
+def decode_event(record: ConsumerRecord[bytes, bytes]) -> tuple[events.Event, str]:
+    event = events.decode(record.value)
+    return event, event.id
+
+
+class TrackedConsumer(Generic[T]):
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        engine: Engine,
+        consumer_factory: Callable[[str], AIOKafkaConsumer],
+        producer_factory: Callable[[], AIOKafkaProducer],
+        handle: Callable[[Session, T, ConsumerRecord[bytes, bytes]], None],
+        decode: Callable[[ConsumerRecord[bytes, bytes]], tuple[T, str | None]],
+        batch_size: int = 1000,
+        after_commit: Callable[[int], None] | None = None,
+        on_batch: Callable[[Session, list[Item[T]]], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.engine = engine
+        self.consumer_factory = consumer_factory
+        self.producer_factory = producer_factory
+        self.handle = handle
+        self.decode = decode
+        self.batch_size = batch_size
+        self.after_commit = after_commit
+        self.on_batch = on_batch
+        self.stats = ConsumerStats()
+        self.assigned = False
+        self._consumer: AIOKafkaConsumer | None = None
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            consumer = self.consumer_factory(self.name)
+            producer = self.producer_factory()
+            try:
+                await consumer.start()
+                await producer.start()
+                self._consumer = consumer
+                consumer.subscribe(self.topics, listener=_SeekToStored(self, consumer))
+                backoff = 0.5
+                await self._loop(consumer, producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s: %s; reconnecting in %.1fs", self.name, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.assigned = False
+                self._consumer = None
+                for client in (consumer, producer):
+                    try:
+                        await asyncio.wait_for(client.stop(), 10)
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+            records = [r for tp_records in batches.values() for r in tp_records]
+            if records:
+                try:
+                    await self.process(records, producer)
+                except (OperationalError, DBAPIError) as exc:
+                    # the database is away: nothing was committed; read the same records again later
+                    log.warning("%s: database error %s; retrying the batch", self.name, exc)
+                    for tp, tp_records in batches.items():
+                        consumer.seek(tp, tp_records[0].offset)
+                    await asyncio.sleep(1.0)
+                    continue
+                await _commit_quietly(consumer, batches)
+            await self._update_lag(consumer)
+
+    async def process(
+        self, records: list[ConsumerRecord[bytes, bytes]], producer: AIOKafkaProducer
+    ) -> None:
+        """Apply one batch: dead-letter what cannot be read, then apply the rest in one transaction."""
+        self.stats.consumed += len(records)
+        items: list[Item[T]] = []
+        dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
+        for record in records:
+            try:
+                value, event_id = self.decode(record)
+            except (ValueError, TypeError) as exc:
+                dead.append((record, str(exc) or exc.__class__.__name__))
+                continue
+            items.append(Item(record, value, event_id))
+        if dead:
+            await self._dead_letter(producer, dead)
+        try:
+            await asyncio.to_thread(self._apply, items, records, set())
+        except (OperationalError, DBAPIError):
+            raise
+        except Exception:
+            # One record spoils the batch: find which, one by one, then apply the others together.
+            refused = await asyncio.to_thread(self._find_refused, items)
+            await self._dead_letter(producer, [(items[i].record, reason) for i, reason in refused])
+            await asyncio.to_thread(self._apply, items, records, {i for i, _ in refused})
+        self.stats.last_batch_at = time.time()
+
+    def _apply(
+        self,
+        items: list[Item[T]],
+        records: list[ConsumerRecord[bytes, bytes]],
+        skip: set[int],
+    ) -> None:
+        with transaction(self.engine) as session:
+            fresh = self._fresh(session, items, skip)
+            for item in fresh:
+                self.handle(session, item.value, item.record)
+            if self.on_batch is not None:
+                self.on_batch(session, fresh)
+            self._store_positions(session, records)
+        self.stats.applied += len(fresh)
+        if self.after_commit:
+            self.after_commit(len(fresh))
+
+    def _find_refused(self, items: list[Item[T]]) -> list[tuple[int, str]]:
+        refused: list[tuple[int, str]] = []
+        with Session(self.engine) as session:
+            fresh_ids = {id(i) for i in self._fresh(session, items, set(), record=False)}
+            for index, item in enumerate(items):
+                if id(item) not in fresh_ids:
+                    continue
+                savepoint = session.begin_nested()
+                try:
+                    self.handle(session, item.value, item.record)
+                    if self.on_batch is not None:
+                        self.on_batch(session, [item])
+                    session.flush()
+                    savepoint.commit()
+                except (OperationalError, DBAPIError):
+                    raise
+                except Exception as exc:
+                    savepoint.rollback()
+                    refused.append((index, f"{exc.__class__.__name__}: {exc}"))
+            session.rollback()
+        return refused
+
+    def _fresh(
+        self, session: Session, items: list[Item[T]], skip: set[int], record: bool = True
+    ) -> list[Item[T]]:
+        """Items not applied before: by position (redelivery) and by event id (republished)."""
+        stored = {
+            (row.topic, row.partition): row.next_offset
+            for row in session.execute(
+                select(ConsumerOffset).where(ConsumerOffset.consumer == self.name)
+            ).scalars()
+        }
+        candidates = [
+            item
+            for index, item in enumerate(items)
+            if index not in skip
+            and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
+        ]
+        ids = {item.event_id for item in candidates if item.event_id}
+        seen: set[str] = set()
+        for chunk in _chunks(sorted(ids), 500):
+            seen.update(
+                session.execute(
+                    select(ProcessedEvent.event_id).where(
+                        ProcessedEvent.consumer == self.name,
+                        ProcessedEvent.event_id.in_(chunk),  # type: ignore[attr-defined]
+                    )
+                ).scalars()
+            )
+        fresh: list[Item[T]] = []
+        for item in candidates:
+            if item.event_id:
+                if item.event_id in seen:
+                    self.stats.duplicates += 1
+                    continue
+                seen.add(item.event_id)
+                if record:
+                    session.add(ProcessedEvent(consumer=self.name, event_id=item.event_id))
+            fresh.append(item)
+        return fresh
+
+    def _store_positions(
+        self, session: Session, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        highest: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            highest[key] = max(highest.get(key, -1), r.offset + 1)
+        for (topic, partition), next_offset in highest.items():
+            row = session.get(ConsumerOffset, (self.name, topic, partition))
+            if row is None:
+                session.add(
+                    ConsumerOffset(
+                        consumer=self.name, topic=topic, partition=partition, next_offset=next_offset
+                    )
+                )
+            elif next_offset > row.next_offset:
+                row.next_offset = next_offset
+                session.add(row)
+
+    async def _dead_letter(
+        self, producer: AIOKafkaProducer, dead: list[tuple[ConsumerRecord[bytes, bytes], str]]
+    ) -> None:
+        futures = []
+        for record, reason in dead:
+            log.warning(
+                "%s: dead letter %s[%d]@%d: %s",
+                self.name, record.topic, record.partition, record.offset, reason,
+            )
+            headers: list[tuple[str, bytes]] = list(record.headers or ())
+            headers += [
+                ("dlq-reason", reason[:2000].encode()),
+                ("dlq-consumer", self.name.encode()),
+                ("dlq-topic", record.topic.encode()),
+                ("dlq-partition", str(record.partition).encode()),
+                ("dlq-offset", str(record.offset).encode()),
+            ]
+            futures.append(
+                await producer.send(
+                    dead_letter_topic(record.topic),
+                    value=record.value,
+                    key=record.key,
+                    headers=headers,
+                )
+            )
+        await asyncio.gather(*futures)
+        self.stats.dead_letters += len(dead)
+
+    async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await consumer.position(tp)
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - position)
+        self.stats.lag = lag
+
+    def stored_positions(self) -> dict[tuple[str, int], int]:
+        with Session(self.engine) as session:
+            return {
+                (row.topic, row.partition): row.next_offset
+                for row in session.execute(
+                    select(ConsumerOffset).where(ConsumerOffset.consumer == self.name)
+                ).scalars()
+            }
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: TrackedConsumer[Any], consumer: AIOKafkaConsumer) -> None:
+        self.owner = owner
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.owner.assigned = False
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        stored = await asyncio.to_thread(self.owner.stored_positions)
+        unknown = []
+        for tp in assigned:
+            position = stored.get((tp.topic, tp.partition))
+            if position is None:
+                unknown.append(tp)
+            else:
+                self.consumer.seek(tp, position)
+        if unknown:  # nothing stored: this state was never built from that partition
+            await self.consumer.seek_to_beginning(*unknown)
+        self.owner.assigned = True
+
+
+async def _commit_quietly(
+    consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+) -> None:
+    # Kafka's committed offsets only feed lag monitoring; the database holds the truth.
+    try:
+        await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+    except Exception as exc:  # noqa: BLE001
+        log.debug("offset commit skipped: %s", exc)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,98 @@
+"""Kafka clients with safe defaults, and topic set-up.
+
+Producers are idempotent (`acks=all`), so a retried send never duplicates or reorders a partition.
+Consumers never auto-commit: positions are stored with the consumer's own state (see shared.consumer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> AIOKafkaProducer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "client_id": client_id,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 15_000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(bootstrap_servers: str, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group_id,
+        "client_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_max_bytes": 32 * 1024 * 1024,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(**options)
+
+
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: str = "") -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-setup")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=prefix + spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=1,
+                topic_configs=spec.config,
+            )
+            for spec in specs
+            if prefix + spec.name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+async def wait_for_broker(bootstrap_servers: str, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # "connection refused" is expected while the broker boots
+    try:
+        await _wait(bootstrap_servers, deadline)
+    finally:
+        quiet.setLevel(level)
+
+
+async def _wait(bootstrap_servers: str, deadline: float) -> None:
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"Kafka at {bootstrap_servers} did not answer: {exc}") from exc
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()

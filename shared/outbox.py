@@ -1,0 +1,274 @@
+"""Transactional outbox: a state change and its event are written in one database transaction;
+the relay publishes what was written, in order, once the broker takes it.
+
+The relay marks rows published instead of remembering the last id it saw: PostgreSQL sequences can
+commit out of order, and "last id seen" would skip a row. On PostgreSQL an advisory lock per key
+serialises the inserts for one key, so id order is commit order within a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import time as _time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Index, LargeBinary, func, select, text, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlmodel import Column, Field, Session, SQLModel
+
+from shared import events
+from shared.db import transaction
+
+log = logging.getLogger(__name__)
+
+correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=255)
+    key: str = Field(max_length=255)
+    value: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    headers: str = Field(default="{}")
+    event_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    published_at: datetime | None = Field(default=None)
+
+
+class Outbox:
+    """Writes events into the caller's transaction."""
+
+    def __init__(self, source: str, topic_prefix: str = "") -> None:
+        self.source = source
+        self.topic_prefix = topic_prefix
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_write(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def add(
+        self,
+        session: Session,
+        data: events.EventData,
+        *,
+        actor: str | None = None,
+        causation_id: str | None = None,
+        correlation_id: str | None = None,
+        time: datetime | None = None,
+    ) -> dict[str, Any]:
+        envelope = events.new_envelope(
+            data,
+            source=self.source,
+            actor=actor,
+            causation_id=causation_id,
+            correlation_id=correlation_id or correlation_id_var.get(),
+            time=time,
+        )
+        self._insert(
+            session,
+            topic=self.topic_prefix + data.TOPIC,
+            key=data.key(),
+            value=events.encode(envelope),
+            headers={"content-type": events.CONTENT_TYPE, "ce_type": envelope["type"]},
+            event_id=envelope["id"],
+        )
+        return envelope
+
+    def add_record(
+        self, session: Session, *, topic: str, key: str, value: dict[str, Any] | None
+    ) -> None:
+        """A plain keyed record (the compacted contacts topic); None writes a tombstone."""
+        payload = None if value is None else json.dumps(value, default=str).encode()
+        self._insert(
+            session,
+            topic=self.topic_prefix + topic,
+            key=key,
+            value=payload,
+            headers={"content-type": "application/json"},
+            event_id=None,
+        )
+
+    def _insert(
+        self,
+        session: Session,
+        *,
+        topic: str,
+        key: str,
+        value: bytes | None,
+        headers: dict[str, str],
+        event_id: str | None,
+    ) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        session.add(
+            OutboxMessage(
+                topic=topic, key=key, value=value, headers=json.dumps(headers), event_id=event_id
+            )
+        )
+        # wake the relay after commit, not before: before it, the relay would find nothing
+        if self._listeners and not sa_event.contains(session, "after_commit", self._notify):
+            sa_event.listen(session, "after_commit", self._notify)
+
+    def _notify(self, _session: Session) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+def outbox_backlog(engine: Engine) -> tuple[int, float]:
+    """Rows waiting and the age in seconds of the oldest one."""
+    with Session(engine) as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.published_at.is_(None)  # type: ignore[union-attr]
+            )
+        ).one()
+    if not oldest:
+        return int(count), 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+
+class OutboxRelay:
+    """Publishes unpublished rows in id order; keeps trying while the broker is away."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        on_published: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.on_published = on_published
+        self.connected = False
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Safe to call from any thread (HTTP handlers run in a thread pool)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        producer: AIOKafkaProducer | None = None
+        backoff = 0.5
+        try:
+            while True:
+                try:
+                    if producer is None:
+                        producer = self.producer_factory()
+                        await producer.start()
+                        self.connected = True
+                        backoff = 0.5
+                    published = await self.publish_pending(producer)
+                    if published < self.batch_size:
+                        self._wakeup.clear()
+                        try:
+                            await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+                        except TimeoutError:
+                            pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # broker away, database busy: wait and try again
+                    self.connected = False
+                    log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+                    if producer is not None:
+                        await _quietly_stop(producer)
+                        producer = None
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            self.connected = False
+            if producer is not None:
+                await _quietly_stop(producer)
+
+    async def publish_pending(self, producer: AIOKafkaProducer) -> int:
+        rows = await asyncio.to_thread(self._fetch)
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in json.loads(row.headers).items()]
+            futures.append(
+                await producer.send(row.topic, value=row.value, key=row.key.encode(), headers=headers)
+            )
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        # Only the rows before the first failure count as published: the rest go again, in order.
+        done: list[int] = []
+        failure: BaseException | None = None
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            assert row.id is not None
+            done.append(row.id)
+        if done:
+            await asyncio.to_thread(self._mark, done)
+            if self.on_published:
+                self.on_published(len(done))
+        if failure is not None:
+            raise failure
+        return len(done)
+
+    def _fetch(self) -> list[OutboxMessage]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            stmt = (
+                select(OutboxMessage)
+                .where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(self.batch_size)
+            )
+            return list(session.execute(stmt).scalars())
+
+    def _mark(self, ids: list[int]) -> None:
+        now = datetime.now(UTC)
+        with transaction(self.engine) as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+                .values(published_at=now)
+            )
+
+
+async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), 10)
+    except Exception:  # noqa: BLE001 - a producer that cannot stop cleanly is simply dropped
+        pass
+
+
+async def drain(relay: OutboxRelay, timeout: float = 30.0) -> None:
+    """Test and shutdown helper: wait until the outbox is empty."""
+    deadline = _time.monotonic() + timeout
+    while outbox_backlog(relay.engine)[0]:
+        if _time.monotonic() > deadline:
+            raise TimeoutError("outbox not drained")
+        relay.wake()
+        await asyncio.sleep(0.05)

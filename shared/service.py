@@ -1,0 +1,203 @@
+"""Composition helpers every service uses: engine, outbox relay, consumers, the FastAPI app with health
+checks, correlation ids and request limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from shared import kafka
+from shared.consumer import TrackedConsumer, decode_event
+from shared.db import make_engine, migrate, ping
+from shared.errors import install_handlers
+from shared.outbox import Outbox, OutboxRelay, correlation_id_var
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything one service process holds: settings, engine, outbox and its relay, consumers."""
+
+    def __init__(self, settings: Settings, migrations_dir: Path) -> None:
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.engine = make_engine(settings.resolved_database_url())
+        self.outbox = Outbox(f"/services/{settings.service_name}", settings.kafka_topic_prefix)
+        self.relay = OutboxRelay(
+            self.engine,
+            self.producer,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.outbox.on_write(self.relay.wake)
+        self.consumers: list[TrackedConsumer[Any]] = []
+        self.background: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def producer(self) -> AIOKafkaProducer:
+        return kafka.make_producer(
+            self.settings.kafka_bootstrap_servers, f"{self.settings.service_name}-producer"
+        )
+
+    def consumer(self, group_id: str) -> AIOKafkaConsumer:
+        return kafka.make_consumer(self.settings.kafka_bootstrap_servers, group_id)
+
+    def add_consumer(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        handle: Callable[[Session, Any, ConsumerRecord[bytes, bytes]], None],
+        decode: Callable[[ConsumerRecord[bytes, bytes]], tuple[Any, str | None]] = decode_event,
+        **options: Any,
+    ) -> TrackedConsumer[Any]:
+        tracked: TrackedConsumer[Any] = TrackedConsumer(
+            name=name,
+            topics=[self.settings.topic(t) for t in topics],
+            engine=self.engine,
+            consumer_factory=self.consumer,
+            producer_factory=self.producer,
+            handle=handle,
+            decode=decode,
+            batch_size=self.settings.consumer_batch_size,
+            **options,
+        )
+        self.consumers.append(tracked)
+        return tracked
+
+    async def start(self) -> None:
+        await asyncio.to_thread(migrate, self.engine, self.migrations_dir)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for tracked in self.consumers:
+            self._tasks.append(asyncio.create_task(tracked.run(), name=tracked.name))
+        for job in self.background:
+            self._tasks.append(asyncio.create_task(job()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self.engine.dispose()
+
+    def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            ping(self.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unreachable: {exc.__class__.__name__}"
+        checks["broker"] = "ok" if self.relay.connected else "unreachable"
+        for tracked in self.consumers:
+            checks[f"consumer:{tracked.name}"] = "ok" if tracked.assigned else "waiting"
+        return checks
+
+
+def create_app(
+    runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    install_handlers(app)
+    settings = runtime.settings
+
+    if settings.cors_origins.strip():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    @app.middleware("http")
+    async def correlation_and_limits(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse(
+                {"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413
+            )
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        token = correlation_id_var.set(correlation_id[:100])
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id_var.reset(token)
+        response.headers["X-Correlation-ID"] = correlation_id[:100]
+        return response
+
+    @app.get("/health/live", tags=["health"])
+    def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        checks = runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        correlation_id = correlation_id_var.get()
+        if correlation_id:
+            entry["correlation_id"] = correlation_id
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+
+def serve(app: FastAPI, settings: Settings) -> None:
+    import uvicorn
+
+    configure_logging(settings.log_level)
+    if not settings.auth_secret.get_secret_value():
+        print("AUTH_SECRET is not set: no token could be checked. Set it in the environment.", file=sys.stderr)
+        raise SystemExit(2)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

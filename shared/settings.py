@@ -1,0 +1,47 @@
+"""Settings from the environment. Every service reads the same names; each process runs one service."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str = "service"
+    database_url: str = ""  # default: sqlite file under ./data/<service>.db
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""  # e.g. "staging." to share one cluster between environments
+    auth_secret: SecretStr = Field(default=SecretStr(""))
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_level: str = "INFO"
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 0.5
+    consumer_batch_size: int = 1000
+    public_base_url: str = ""  # where people reach this service's public pages
+    cors_origins: str = ""  # comma-separated; empty means CORS is off
+    max_body_bytes: int = 1_000_000
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///./data/{self.service_name}.db"
+
+    def topic(self, base: str) -> str:
+        return f"{self.kafka_topic_prefix}{base}"
+
+
+DEFAULT_PORTS: dict[str, int] = {
+    "members": 8001,
+    "events": 8002,
+    "feedback": 8003,
+    "newsletter": 8004,
+    "kpi": 8005,
+}
+
+
+def load(service_name: str) -> Settings:
+    settings = Settings(service_name=service_name)
+    if not settings.http_port:
+        settings.http_port = DEFAULT_PORTS.get(service_name, 8000)
+    return settings

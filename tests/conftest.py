@@ -1,0 +1,75 @@
+"""Fixtures shared by every test: a real broker, a real PostgreSQL server, fresh databases and topics."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import infra
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("AUTH_SECRET", infra.AUTH_SECRET)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if infra.docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    from deploy import local_kafka
+
+    state = tmp_path_factory.mktemp("kafka")
+    port = infra.free_port()
+    local_kafka.start(state, port, infra.free_port())
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        local_kafka.stop(state)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    configured = os.environ.get("TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    if infra.docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine") as container:
+            yield container.get_connection_url()
+        return
+    from deploy import local_postgres
+
+    yield local_postgres.start()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind the services run on."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/service.db"
+        return
+    server = request.getfixturevalue("postgres_server")
+    with infra.postgres_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def topic_prefix(kafka_bootstrap: str) -> str:
+    """Topics of this test only, so that no test sees another's records."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    infra.create_topics(kafka_bootstrap, prefix)
+    return prefix

@@ -1,0 +1,170 @@
+"""Real infrastructure for tests: a Kafka broker and a PostgreSQL server, picked in this order —
+the environment (KAFKA_BOOTSTRAP_SERVERS, TEST_POSTGRES_URL), testcontainers where a Docker engine
+answers, else the local no-Docker launchers in deploy/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import create_engine, text
+
+from shared.auth import Role, issue_token
+from shared.db import normalise_url
+from shared.kafka import ensure_topics
+from shared.topics import all_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTH_SECRET = "test-secret-" + "x" * 40
+
+
+def docker_available() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def token(role: Role, subject: str = "tester@vvsg.be") -> str:
+    return issue_token(AUTH_SECRET, subject, role)
+
+
+def auth(role: Role = "staff", subject: str = "tester@vvsg.be") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, subject)}"}
+
+
+def create_topics(bootstrap: str, prefix: str) -> None:
+    asyncio.run(ensure_topics(bootstrap, all_topics(partitions=3), prefix=prefix))
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the server; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = server_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll until `check` returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what or check}: last seen {last!r}")
+
+
+class ServiceProcess:
+    """One service started the way ops start it: `python -m services.<name>`."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.env = {**os.environ, **env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
+        self.log_path = log_dir / f"{name}-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_timeout: float = 60.0) -> ServiceProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                return httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, ready_timeout, 0.2, f"{self.name} to become ready")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def client(self, role: Role = "staff") -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=auth(role), timeout=30)
+
+
+async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[Any]:
+    """Every record currently on a topic, from the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(await consumer.position(tp) >= ends[tp] for tp in tps):
+                break
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes | None]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for topic, key, value in records:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+def envelope_values(records: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in records if r.value is not None]
