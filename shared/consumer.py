@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
 from shared import events
@@ -31,6 +31,9 @@ from shared.topics import dead_letter_topic
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# The database being away is not the record's fault: retry the batch later instead of dead-lettering.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
 
 
 class ConsumerOffset(SQLModel, table=True):
@@ -56,7 +59,8 @@ class Item(Generic[T]):
 
 @dataclass
 class ConsumerStats:
-    consumed: int = 0
+    consumed: int = 0  # read from Kafka
+    processed: int = 0  # read and committed: applied, skipped as duplicates or dead-lettered
     applied: int = 0
     duplicates: int = 0
     dead_letters: int = 0
@@ -138,7 +142,7 @@ class TrackedConsumer(Generic[T]):
             if records:
                 try:
                     await self.process(records, producer)
-                except (OperationalError, DBAPIError) as exc:
+                except INFRASTRUCTURE_ERRORS as exc:
                     # the database is away: nothing was committed; read the same records again later
                     log.warning("%s: database error %s; retrying the batch", self.name, exc)
                     for tp, tp_records in batches.items():
@@ -166,13 +170,14 @@ class TrackedConsumer(Generic[T]):
             await self._dead_letter(producer, dead)
         try:
             await asyncio.to_thread(self._apply, items, records, set())
-        except (OperationalError, DBAPIError):
+        except INFRASTRUCTURE_ERRORS:
             raise
         except Exception:
             # One record spoils the batch: find which, one by one, then apply the others together.
             refused = await asyncio.to_thread(self._find_refused, items)
             await self._dead_letter(producer, [(items[i].record, reason) for i, reason in refused])
             await asyncio.to_thread(self._apply, items, records, {i for i, _ in refused})
+        self.stats.processed += len(records)
         self.stats.last_batch_at = time.time()
 
     def _apply(
@@ -206,7 +211,7 @@ class TrackedConsumer(Generic[T]):
                         self.on_batch(session, [item])
                     session.flush()
                     savepoint.commit()
-                except (OperationalError, DBAPIError):
+                except INFRASTRUCTURE_ERRORS:
                     raise
                 except Exception as exc:
                     savepoint.rollback()

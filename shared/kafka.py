@@ -67,6 +67,12 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: 
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
+            # creation is answered before every broker's metadata shows the topic: wait for it
+            names = {t.name for t in wanted}
+            for _ in range(100):
+                if names <= set(await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.1)
         return [t.name for t in wanted]
     finally:
         await admin.close()

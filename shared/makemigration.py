@@ -31,7 +31,7 @@ def main(service: str, message: str) -> None:
         config.set_main_option("script_location", str(migrations))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
             command.revision(config, message=message, autogenerate=True)
         engine.dispose()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import create_engine, text
 
 from shared.auth import Role, issue_token
@@ -133,12 +134,23 @@ class ServiceProcess:
         return httpx.Client(base_url=self.url, headers=auth(role), timeout=30)
 
 
+async def topic_partitions(bootstrap: str, topic: str) -> set[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return {p["partition"] for d in described if d["error_code"] == 0 for p in d["partitions"]}
+    finally:
+        await admin.close()
+
+
 async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[Any]:
     """Every record currently on a topic, from the start."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = await topic_partitions(bootstrap, topic)
+        assert partitions, f"topic {topic} does not exist"
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -146,7 +158,8 @@ async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[A
         records: list[Any] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(await consumer.position(tp) >= ends[tp] for tp in tps):
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
                 break
             batch = await consumer.getmany(timeout_ms=200)
             for tp_records in batch.values():

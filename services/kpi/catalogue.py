@@ -57,18 +57,18 @@ def _targets_file() -> dict[str, object]:
         return tomllib.load(handle)
 
 
-def target(code: str, year: int) -> float | None:
+def target(code: str, year: int) -> int | float | None:
     config = _targets_file()
     years = config.get("years", {})
     assert isinstance(years, dict)
     for table in (years.get(str(year), {}), config.get("default", {})):
         assert isinstance(table, dict)
         if code in table:
-            return float(table[code])
+            return table[code]  # type: ignore[no-any-return]
     return None
 
 
-def status(value: float, goal: float | None) -> str:
+def status(value: int | float, goal: int | float | None) -> str:
     if goal is None:
         return "geen doel"
     return "behaald" if value >= goal else "niet behaald"

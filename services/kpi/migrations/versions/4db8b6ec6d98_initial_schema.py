@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cfcfe3945389
+Revision ID: 4db8b6ec6d98
 Revises: 
-Create Date: 2026-11-28 13:53:35.983981
+Create Date: 2026-11-28 13:55:46.064276
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = 'cfcfe3945389'
+revision: str = '4db8b6ec6d98'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
