@@ -20,7 +20,20 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 0.5
     consumer_batch_size: int = 1000
-    public_base_url: str = ""  # where people reach this service's public pages
+    public_base_url: str = ""  # where people reach this service's own public pages
+    # personal links (see shared.links): the mailing service and the serving service share the secret
+    link_secret: SecretStr = Field(default=SecretStr(""))
+    feedback_public_url: str = "http://127.0.0.1:8003"  # where the feedback pages are reached
+    newsletter_public_url: str = "http://127.0.0.1:8004"  # subscribe, confirm and unsubscribe pages
+    feedback_link_valid_days: int = 30
+    # outgoing mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_username: str = ""
+    smtp_password: SecretStr = Field(default=SecretStr(""))
+    mail_from: str = "Digitale inclusie VVSG <digitale.inclusie@vvsg.be>"
+    service_mail_max_age_days: int = 7  # a replayed old event never mails anyone
     cors_origins: str = ""  # comma-separated; empty means CORS is off
     max_body_bytes: int = 1_000_000
 

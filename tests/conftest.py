@@ -14,6 +14,7 @@ from tests import infra
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AUTH_SECRET", infra.AUTH_SECRET)
+    os.environ.setdefault("LINK_SECRET", infra.LINK_SECRET)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from shared.topics import all_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_SECRET = "test-secret-" + "x" * 40
+LINK_SECRET = "test-link-secret-" + "l" * 40
 
 
 def docker_available() -> bool:
