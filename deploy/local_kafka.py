@@ -102,7 +102,9 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
         controller_port = controller_port or port + 1
         properties = state_dir / "server.properties"
         properties.write_text(_properties(state_dir / "data", port, controller_port))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         classpath = f"{libs}/*"
         java = _java()
         subprocess.run(

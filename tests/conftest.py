@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,41 @@ def topic_prefix(kafka_bootstrap: str) -> str:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     infra.create_topics(kafka_bootstrap, prefix)
     return prefix
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[infra.Databases]:
+    """Fresh, empty databases (one per service) of each kind the services run on."""
+    if request.param == "sqlite":
+        yield infra.Databases(lambda name: f"sqlite:///{tmp_path}/{name}.db")
+        return
+    server = request.getfixturevalue("postgres_server")
+    with contextlib.ExitStack() as stack:
+        yield infra.Databases(lambda _name: stack.enter_context(infra.postgres_database(server)))
+
+
+@pytest.fixture
+def services(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> Iterator[Callable[..., infra.ServiceProcess]]:
+    """Starts services as processes on this test's topics; stops them all at the end."""
+    started: list[infra.ServiceProcess] = []
+
+    def start(name: str, database_url: str, **env: str) -> infra.ServiceProcess:
+        process = infra.ServiceProcess(
+            name,
+            {
+                "DATABASE_URL": database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                "KAFKA_TOPIC_PREFIX": topic_prefix,
+                "OUTBOX_POLL_SECONDS": "0.2",
+                **env,
+            },
+            tmp_path,
+        )
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in reversed(started):
+        process.stop()

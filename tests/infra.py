@@ -73,6 +73,19 @@ def postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+class Databases:
+    """Hands out one fresh database URL per service name."""
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        self._make = make
+        self._urls: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self._urls:
+            self._urls[name] = self._make(name)
+        return self._urls[name]
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
     """Poll until `check` returns something truthy; fail with the last value seen."""
     deadline = time.monotonic() + timeout
@@ -178,6 +191,24 @@ async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes |
             await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
+
+
+async def committed_through(bootstrap: str, group: str, topic: str) -> bool:
+    """True when the consumer group has committed the end of every partition of the topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap, topic)]
+        ends = await consumer.end_offsets(tps)
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        return all(
+            ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 def envelope_values(records: list[Any]) -> list[dict[str, Any]]:

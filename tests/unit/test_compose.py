@@ -361,7 +361,7 @@ def test_dockerfile_final_stage_runs_as_a_non_root_user() -> None:
 
 def test_dockerfile_base_images_are_pinned_and_not_latest() -> None:
     stages = dockerfile_stages()
-    names = set()
+    names: set[str] = set()
     for stage in stages:
         words = [word for word in stage[0][1].split() if not word.startswith("--")]
         image = words[0]
@@ -382,7 +382,7 @@ def test_dockerfile_final_stage_installs_no_compiler() -> None:
 
 
 def test_dockerfile_final_stage_copies_only_the_venv_and_the_sources() -> None:
-    copied = set()
+    copied: set[str] = set()
     for keyword, arguments in dockerfile_stages()[-1]:
         if keyword in ("COPY", "ADD"):
             sources = [word for word in arguments.split() if not word.startswith("--")][:-1]
