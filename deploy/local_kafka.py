@@ -102,20 +102,21 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
         controller_port = controller_port or port + 1
         properties = state_dir / "server.properties"
         properties.write_text(_properties(state_dir / "data", port, controller_port))
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         classpath = f"{libs}/*"
         java = _java()
-        subprocess.run(
-            [
-                java, "-cp", classpath, f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
-                "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                "-c", str(properties), "--ignore-formatted",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        if not (state_dir / "data" / "meta.properties").exists():  # format once; restarts keep the data
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            subprocess.run(
+                [
+                    java, "-cp", classpath, f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
+                    "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+                    "-c", str(properties), "--ignore-formatted",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         log = (state_dir / "kafka.log").open("ab")
         process = subprocess.Popen(
             [

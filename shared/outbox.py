@@ -166,6 +166,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.on_published = on_published
         self.connected = False
+        self.health_check_seconds = 3.0
+        self._last_check = 0.0
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -189,11 +191,7 @@ class OutboxRelay:
                         backoff = 0.5
                     published = await self.publish_pending(producer)
                     if published < self.batch_size:
-                        self._wakeup.clear()
-                        try:
-                            await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
-                        except TimeoutError:
-                            pass
+                        await self._idle(producer)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # broker away, database busy: wait and try again
@@ -208,6 +206,25 @@ class OutboxRelay:
             self.connected = False
             if producer is not None:
                 await _quietly_stop(producer)
+
+    async def _idle(self, producer: AIOKafkaProducer) -> None:
+        """Wait for new rows; meanwhile check now and then that the broker still answers, so that
+        readiness tells the truth even when nothing is being published."""
+        self._wakeup.clear()
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+            return
+        except TimeoutError:
+            pass
+        now = _time.monotonic()
+        if now - self._last_check >= self.health_check_seconds:
+            self._last_check = now
+            try:
+                self.connected = bool(
+                    await asyncio.wait_for(producer.client.force_metadata_update(), 5)
+                )
+            except TimeoutError:
+                self.connected = False
 
     async def publish_pending(self, producer: AIOKafkaProducer) -> int:
         rows = await asyncio.to_thread(self._fetch)
