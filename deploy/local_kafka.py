@@ -45,9 +45,15 @@ def fetch() -> Path:
     print(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central into {libs} ...", flush=True)
     subprocess.run(
         [
-            mvn, "-q", "-B", "-f", str(HERE / "kafka" / "pom.xml"),
-            "dependency:copy-dependencies", "-DincludeScope=runtime",
-            f"-Dkafka.version={KAFKA_VERSION}", f"-DoutputDirectory={libs}",
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(HERE / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-Dkafka.version={KAFKA_VERSION}",
+            f"-DoutputDirectory={libs}",
         ],
         check=True,
     )
@@ -110,9 +116,18 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
                 cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
                 [
-                    java, "-cp", classpath, f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
-                    "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                    "-c", str(properties), "--ignore-formatted",
+                    java,
+                    "-cp",
+                    classpath,
+                    f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                    "--ignore-formatted",
                 ],
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -120,9 +135,16 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
         log = (state_dir / "kafka.log").open("ab")
         process = subprocess.Popen(
             [
-                java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                java,
+                f"-Xmx{heap}",
+                f"-Xms{heap}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
-                "-cp", classpath, "kafka.Kafka", str(properties),
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(properties),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -183,7 +205,9 @@ def _running_pid(pid_file: Path) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["fetch", "start", "stop"])
     parser.add_argument("--dir", type=Path, default=Path(".local/kafka"))
     parser.add_argument("--port", type=int, default=9092)
@@ -192,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         print(fetch())
     elif args.command == "start":
         pid = start(args.dir, args.port)
-        print(f"Kafka is running on 127.0.0.1:{args.port} (pid {pid}); stop it with "
-              f"`python -m deploy.local_kafka stop --dir {args.dir}`")
+        print(
+            f"Kafka is running on 127.0.0.1:{args.port} (pid {pid}); stop it with "
+            f"`python -m deploy.local_kafka stop --dir {args.dir}`"
+        )
     else:
         stop(args.dir)
         print("Kafka stopped")

@@ -51,31 +51,67 @@ def start(data_dir: Path = DEFAULT_DIR, port: int = DEFAULT_PORT) -> str:
         os.chown(data_dir, owner.pw_uid, owner.pw_gid)
     if not (data_dir / "PG_VERSION").exists():
         subprocess.run(
-            _as_owner([str(binaries / "initdb"), "-D", str(data_dir), "-U", USER, "--auth=trust",
-                       "-E", "UTF8", "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_owner(
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    USER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
-    status = subprocess.run(_as_owner([str(binaries / "pg_ctl"), "-D", str(data_dir), "status"]),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = subprocess.run(
+        _as_owner([str(binaries / "pg_ctl"), "-D", str(data_dir), "status"]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if status.returncode != 0:
-        options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
         subprocess.run(
-            _as_owner([str(binaries / "pg_ctl"), "-D", str(data_dir), "-o", options,
-                       "-l", str(data_dir / "server.log"), "-w", "-t", "60", "start"]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_owner(
+                [
+                    str(binaries / "pg_ctl"),
+                    "-D",
+                    str(data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(data_dir / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     return url(port)
 
 
 def stop(data_dir: Path = DEFAULT_DIR) -> None:
     if (data_dir / "PG_VERSION").exists():
-        subprocess.run(_as_owner([str(bin_dir() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            _as_owner([str(bin_dir() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["start", "stop", "url"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -38,9 +38,7 @@ def local_secrets() -> dict[str, str]:
     path = LOCAL / "secrets.env"
     if not path.exists():
         LOCAL.mkdir(exist_ok=True)
-        path.write_text(
-            f"AUTH_SECRET={secrets.token_urlsafe(48)}\nLINK_SECRET={secrets.token_urlsafe(48)}\n"
-        )
+        path.write_text(f"AUTH_SECRET={secrets.token_urlsafe(48)}\nLINK_SECRET={secrets.token_urlsafe(48)}\n")
         path.chmod(0o600)
     values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return values
@@ -81,10 +79,14 @@ def wait_ready(name: str, process: subprocess.Popen[bytes], timeout: float = 90.
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--year", type=int, default=date.today().year - 1, help="the demo year")
     parser.add_argument("--no-demo", action="store_true", help="start empty")
-    parser.add_argument("--reset", action="store_true", help="throw away the local databases and topics first")
+    parser.add_argument(
+        "--reset", action="store_true", help="throw away the local databases and topics first"
+    )
     args = parser.parse_args(argv)
     if args.reset:  # databases and topics go together: one without the other would disagree
         local_kafka.stop(LOCAL / "kafka")
@@ -131,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in processes:
             print(f"  {name:<11} API-documentatie  http://127.0.0.1:{DEFAULT_PORTS[name]}/docs")
         if "kpi" in processes:
-            print(f"  KPI's {args.year} (JSON)        http://127.0.0.1:{DEFAULT_PORTS['kpi']}/kpis/{args.year}")
+            print(
+                f"  KPI's {args.year} (JSON)        http://127.0.0.1:{DEFAULT_PORTS['kpi']}/kpis/{args.year}"
+            )
         print(f"\nToegangssleutel medewerker (Authorize in /docs):\n  {staff}")
         print(f"Toegangssleutel dashboard (viewer):\n  {viewer}")
         print("\nLogs staan in .local/logs/. Ctrl-C stopt alles.", flush=True)

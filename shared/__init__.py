@@ -1,1 +1,2 @@
-"""What two or more services share: the event catalogue, topics, outbox and inbox, settings, database and auth."""
+"""What two or more services share: the event catalogue, topics, outbox and inbox, settings,
+database and auth."""

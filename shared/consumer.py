@@ -11,6 +11,7 @@ assignment it seeks to the positions stored beside its state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from shared import events
 from shared.db import transaction
@@ -122,7 +123,7 @@ class TrackedConsumer(Generic[T]):
                 await self._loop(consumer, producer)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - broker or database away: reconnect, never die
                 log.warning("%s: %s; reconnecting in %.1fs", self.name, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -130,10 +131,8 @@ class TrackedConsumer(Generic[T]):
                 self.assigned = False
                 self._consumer = None
                 for client in (consumer, producer):
-                    try:
+                    with contextlib.suppress(Exception):  # a client that cannot stop is dropped
                         await asyncio.wait_for(client.stop(), 10)
-                    except Exception:  # noqa: BLE001
-                        pass
 
     async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         while True:
@@ -152,9 +151,7 @@ class TrackedConsumer(Generic[T]):
                 await _commit_quietly(consumer, batches)
             await self._update_lag(consumer)
 
-    async def process(
-        self, records: list[ConsumerRecord[bytes, bytes]], producer: AIOKafkaProducer
-    ) -> None:
+    async def process(self, records: list[ConsumerRecord[bytes, bytes]], producer: AIOKafkaProducer) -> None:
         """Apply one batch: dead-letter what cannot be read, then apply the rest in one transaction."""
         self.stats.consumed += len(records)
         items: list[Item[T]] = []
@@ -172,7 +169,7 @@ class TrackedConsumer(Generic[T]):
             await asyncio.to_thread(self._apply, items, records, set())
         except INFRASTRUCTURE_ERRORS:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever a handler raises is the record's fault
             # One record spoils the batch: find which, one by one, then apply the others together.
             refused = await asyncio.to_thread(self._find_refused, items)
             await self._dead_letter(producer, [(items[i].record, reason) for i, reason in refused])
@@ -213,7 +210,7 @@ class TrackedConsumer(Generic[T]):
                     savepoint.commit()
                 except INFRASTRUCTURE_ERRORS:
                     raise
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - the reason goes into the dead letter
                     savepoint.rollback()
                     refused.append((index, f"{exc.__class__.__name__}: {exc}"))
             session.rollback()
@@ -226,7 +223,7 @@ class TrackedConsumer(Generic[T]):
         stored = {
             (row.topic, row.partition): row.next_offset
             for row in session.execute(
-                select(ConsumerOffset).where(ConsumerOffset.consumer == self.name)
+                select(ConsumerOffset).where(col(ConsumerOffset.consumer) == self.name)
             ).scalars()
         }
         candidates = [
@@ -240,9 +237,9 @@ class TrackedConsumer(Generic[T]):
         for chunk in _chunks(sorted(ids), 500):
             seen.update(
                 session.execute(
-                    select(ProcessedEvent.event_id).where(
-                        ProcessedEvent.consumer == self.name,
-                        ProcessedEvent.event_id.in_(chunk),  # type: ignore[attr-defined]
+                    select(col(ProcessedEvent.event_id)).where(
+                        col(ProcessedEvent.consumer) == self.name,
+                        col(ProcessedEvent.event_id).in_(chunk),
                     )
                 ).scalars()
             )
@@ -258,9 +255,7 @@ class TrackedConsumer(Generic[T]):
             fresh.append(item)
         return fresh
 
-    def _store_positions(
-        self, session: Session, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> None:
+    def _store_positions(self, session: Session, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         highest: dict[tuple[str, int], int] = {}
         for r in records:
             key = (r.topic, r.partition)
@@ -284,7 +279,11 @@ class TrackedConsumer(Generic[T]):
         for record, reason in dead:
             log.warning(
                 "%s: dead letter %s[%d]@%d: %s",
-                self.name, record.topic, record.partition, record.offset, reason,
+                self.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                reason,
             )
             headers: list[tuple[str, bytes]] = list(record.headers or ())
             headers += [
@@ -320,7 +319,7 @@ class TrackedConsumer(Generic[T]):
             return {
                 (row.topic, row.partition): row.next_offset
                 for row in session.execute(
-                    select(ConsumerOffset).where(ConsumerOffset.consumer == self.name)
+                    select(ConsumerOffset).where(col(ConsumerOffset.consumer) == self.name)
                 ).scalars()
             }
 

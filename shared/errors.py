@@ -35,6 +35,7 @@ class Invalid(DomainError):
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        body: dict[str, object]
         if isinstance(exc, Invalid):
             body = {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}
         else:

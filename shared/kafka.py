@@ -7,6 +7,7 @@ Consumers never auto-commit: positions are stored with the consumer's own state 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -63,10 +64,8 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: 
             if prefix + spec.name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
             # creation is answered before every broker's metadata shows the topic: wait for it
             names = {t.name for t in wanted}
             for _ in range(100):

@@ -1,6 +1,6 @@
 """Write a new Alembic revision for one service by comparing its tables with its migrations.
 
-    python -m shared.makemigration members "add phone"
+python -m shared.makemigration members "add phone"
 """
 
 from __future__ import annotations

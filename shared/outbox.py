@@ -9,6 +9,7 @@ serialises the inserts for one key, so id order is commit order within a key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -93,9 +94,7 @@ class Outbox:
         )
         return envelope
 
-    def add_record(
-        self, session: Session, *, topic: str, key: str, value: dict[str, Any] | None
-    ) -> None:
+    def add_record(self, session: Session, *, topic: str, key: str, value: dict[str, Any] | None) -> None:
         """A plain keyed record (the compacted contacts topic); None writes a tombstone."""
         payload = None if value is None else json.dumps(value, default=str).encode()
         self._insert(
@@ -120,9 +119,7 @@ class Outbox:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
         session.add(
-            OutboxMessage(
-                topic=topic, key=key, value=value, headers=json.dumps(headers), event_id=event_id
-            )
+            OutboxMessage(topic=topic, key=key, value=value, headers=json.dumps(headers), event_id=event_id)
         )
         # wake the relay after commit, not before: before it, the relay would find nothing
         if self._listeners and not sa_event.contains(session, "after_commit", self._notify):
@@ -194,7 +191,7 @@ class OutboxRelay:
                         await self._idle(producer)
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # broker away, database busy: wait and try again
+                except Exception as exc:  # noqa: BLE001 - broker away, database busy: try again
                     self.connected = False
                     log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                     if producer is not None:
@@ -220,9 +217,7 @@ class OutboxRelay:
         if now - self._last_check >= self.health_check_seconds:
             self._last_check = now
             try:
-                self.connected = bool(
-                    await asyncio.wait_for(producer.client.force_metadata_update(), 5)
-                )
+                self.connected = bool(await asyncio.wait_for(producer.client.force_metadata_update(), 5))
             except TimeoutError:
                 self.connected = False
 
@@ -275,10 +270,8 @@ class OutboxRelay:
 
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a producer that cannot stop cleanly is simply dropped
         await asyncio.wait_for(producer.stop(), 10)
-    except Exception:  # noqa: BLE001 - a producer that cannot stop cleanly is simply dropped
-        pass
 
 
 async def drain(relay: OutboxRelay, timeout: float = 30.0) -> None:

@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ class Runtime:
         )
         self.outbox.on_write(self.relay.wake)
         self.consumers: list[TrackedConsumer[Any]] = []
-        self.background: list[Callable[[], Awaitable[None]]] = []
+        self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def producer(self) -> AIOKafkaProducer:
@@ -110,9 +110,7 @@ class Runtime:
         return checks
 
 
-def create_app(
-    runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
-) -> FastAPI:
+def create_app(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -141,9 +139,7 @@ def create_app(
     ) -> Response:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413
-            )
+            return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413)
         correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
         token = correlation_id_var.set(correlation_id[:100])
         try:
@@ -198,6 +194,8 @@ def serve(app: FastAPI, settings: Settings) -> None:
 
     configure_logging(settings.log_level)
     if not settings.auth_secret.get_secret_value():
-        print("AUTH_SECRET is not set: no token could be checked. Set it in the environment.", file=sys.stderr)
+        print(
+            "AUTH_SECRET is not set: no token could be checked. Set it in the environment.", file=sys.stderr
+        )
         raise SystemExit(2)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

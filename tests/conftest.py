@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,7 +44,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("TEST_POSTGRES_URL")
     if configured:
         yield configured
@@ -55,7 +57,14 @@ def postgres_server() -> Iterator[str]:
         return
     from deploy import local_postgres
 
-    yield local_postgres.start()
+    # not under pytest's tmp dirs: those are private to root, and PostgreSQL runs as `postgres`
+    data_dir = Path(tempfile.mkdtemp(prefix="vvsg-test-postgres-"))
+    url = local_postgres.start(data_dir, infra.free_port())
+    try:
+        yield url
+    finally:
+        local_postgres.stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -120,7 +120,10 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
         def ready() -> bool:
@@ -203,9 +206,7 @@ async def committed_through(bootstrap: str, group: str, topic: str) -> bool:
         tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap, topic)]
         ends = await consumer.end_offsets(tps)
         committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return all(
-            ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps
-        )
+        return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps)
     finally:
         await consumer.stop()
         await admin.close()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.members import domain
 from services.members.tables import Member, Organisation
@@ -140,7 +140,7 @@ def _organisation(session: Session, organisation_id: uuid.UUID) -> Organisation:
 def _check_nis_free(session: Session, nis_code: str | None, own_id: uuid.UUID | None = None) -> None:
     if nis_code is None:
         return
-    other = session.execute(select(Organisation).where(Organisation.nis_code == nis_code)).scalar()
+    other = session.execute(select(Organisation).where(col(Organisation.nis_code) == nis_code)).scalar()
     if other is not None and other.id != own_id:
         raise Conflict(f"NIS code {nis_code} already belongs to {other.name}")
 
@@ -199,7 +199,7 @@ def update_organisation(
         events.OrganisationUpdated(
             organisation_id=organisation.id,
             name=organisation.name,
-            kind=organisation.kind,  # type: ignore[arg-type]
+            kind=organisation.kind,
             nis_code=organisation.nis_code,
         ),
         actor=who.subject,
@@ -219,7 +219,7 @@ def list_organisations(
 ) -> Page[OrganisationRead]:
     stmt = select(Organisation)
     if kind:
-        stmt = stmt.where(Organisation.kind == kind)
+        stmt = stmt.where(col(Organisation.kind) == kind)
     if q:
         stmt = stmt.where(func.lower(Organisation.name).contains(q.lower()))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
@@ -244,7 +244,7 @@ def _member(session: Session, member_id: uuid.UUID) -> Member:
 
 
 def _check_email_free(session: Session, email: str, own_id: uuid.UUID | None = None) -> None:
-    other = session.execute(select(Member.id).where(Member.email == email)).scalar()
+    other = session.execute(select(col(Member.id)).where(col(Member.email) == email)).scalar()
     if other is not None and other != own_id:
         raise Conflict(f"a member with e-mail address {email} already exists")
 
@@ -449,9 +449,9 @@ def list_members(
 ) -> Page[MemberRead]:
     stmt = select(Member)
     if organisation_id:
-        stmt = stmt.where(Member.organisation_id == organisation_id)
+        stmt = stmt.where(col(Member.organisation_id) == organisation_id)
     if state != "all":
-        stmt = stmt.where(Member.active == (state == "active"))
+        stmt = stmt.where(col(Member.active) == (state == "active"))
     if q:
         needle = f"%{q.lower()}%"
         stmt = stmt.where(

@@ -33,7 +33,7 @@ def test_every_catalogue_type_has_a_valid_sample_and_every_sample_a_type() -> No
 @pytest.mark.parametrize("record", VALID, ids=lambda r: r["value"]["type"].split(".")[-2])
 def test_valid_sample_is_accepted_on_its_topic_and_key(record: dict[str, Any]) -> None:
     event = events.decode(json.dumps(record["value"]).encode())
-    assert event.data.TOPIC == record["topic"]
+    assert record["topic"] == event.data.TOPIC
     assert event.data.key() == record["key"]
     assert event.envelope.subject == record["key"]
 

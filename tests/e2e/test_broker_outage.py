@@ -37,8 +37,12 @@ def test_commands_made_while_the_broker_is_down_are_published_when_it_returns(
     create_topics(bootstrap, "outage.")
     service = ServiceProcess(
         "members",
-        {"DATABASE_URL": f"sqlite:///{tmp_path}/members.db", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-         "KAFKA_TOPIC_PREFIX": "outage.", "OUTBOX_POLL_SECONDS": "0.2"},
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/members.db",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_TOPIC_PREFIX": "outage.",
+            "OUTBOX_POLL_SECONDS": "0.2",
+        },
         tmp_path,
     ).start()
     try:
@@ -50,9 +54,16 @@ def test_commands_made_while_the_broker_is_down_are_published_when_it_returns(
             wait_until(lambda: _broker_unready(service), 60, 0.5, "the service to notice the broker is gone")
             created = []
             for i in range(10):
-                response = members.post("/members", json={
-                    "first_name": "Lid", "last_name": f"Nummer {i}", "email": f"lid{i}@zemst.be",
-                    "organisation_id": org.json()["id"], "joined_on": "2025-03-01"})
+                response = members.post(
+                    "/members",
+                    json={
+                        "first_name": "Lid",
+                        "last_name": f"Nummer {i}",
+                        "email": f"lid{i}@zemst.be",
+                        "organisation_id": org.json()["id"],
+                        "joined_on": "2025-03-01",
+                    },
+                )
                 assert response.status_code == 201, response.text
                 created.append(response.json()["id"])
 

@@ -45,14 +45,23 @@ def _scenario(members: httpx.Client) -> None:
         ]
     }
     people = [
-        ("Gemeente Zemst", "2025-01-20"), ("Gemeente Zemst", "2025-02-03"), ("Stad Gent", "2025-03-10"),
-        ("Welzijnsregio Noord", "2025-04-01"), ("Welzijnsregio Noord", "2025-09-15"),
-        ("Hogeschool West", "2025-05-05"), ("Stad Gent", "2024-11-30"),
+        ("Gemeente Zemst", "2025-01-20"),
+        ("Gemeente Zemst", "2025-02-03"),
+        ("Stad Gent", "2025-03-10"),
+        ("Welzijnsregio Noord", "2025-04-01"),
+        ("Welzijnsregio Noord", "2025-09-15"),
+        ("Hogeschool West", "2025-05-05"),
+        ("Stad Gent", "2024-11-30"),
     ]
     ids = []
     for index, (org, joined_on) in enumerate(people):
-        body = {"first_name": f"Persoon{index}", "last_name": "Test", "email": f"p{index}@voorbeeld.be",
-                "organisation_id": orgs[org], "joined_on": joined_on}
+        body = {
+            "first_name": f"Persoon{index}",
+            "last_name": "Test",
+            "email": f"p{index}@voorbeeld.be",
+            "organisation_id": orgs[org],
+            "joined_on": joined_on,
+        }
         ids.append(_ok(members.post("/members", json=body))["id"])
     _ok(members.post(f"/members/{ids[0]}/knowledge-sharing/join", json={"joined_on": "2025-02-01"}))
     _ok(members.post(f"/members/{ids[3]}/knowledge-sharing/join", json={"joined_on": "2025-04-02"}))
@@ -91,8 +100,12 @@ def test_members_registered_over_http_show_up_in_the_kpis_and_redelivery_changes
         topic = topic_prefix + topics.MEMBERS_EVENTS
         records = asyncio.run(read_topic(kafka_bootstrap, topic))
         asyncio.run(produce(kafka_bootstrap, [(topic, r.key, r.value) for r in records]))
-        wait_until(lambda: asyncio.run(committed_through(kafka_bootstrap, PROJECTOR, topic)), 30, 0.2,
-                   "the projector to read the redelivered records")
+        wait_until(
+            lambda: asyncio.run(committed_through(kafka_bootstrap, PROJECTOR, topic)),
+            30,
+            0.2,
+            "the projector to read the redelivered records",
+        )
         assert _values(kpi, 2025) == EXPECTED_2025
         assert _values(kpi, 2025, "2025-02-15") == EXPECTED_EARLY_2025
 
@@ -109,8 +122,18 @@ def test_a_malformed_record_goes_to_the_dead_letters_and_the_projector_carries_o
     asyncio.run(produce(kafka_bootstrap, [(topic, b"broken", b'{"specversion": "1.0", "type": "nonsense"}')]))
     with members_service.client("staff") as members, kpi_service.client("viewer") as kpi:
         org = _ok(members.post("/organisations", json={"name": "Gemeente Zemst", "kind": "lokaal_bestuur"}))
-        _ok(members.post("/members", json={"first_name": "An", "last_name": "P", "email": "an@zemst.be",
-                                           "organisation_id": org["id"], "joined_on": "2025-03-01"}))
+        _ok(
+            members.post(
+                "/members",
+                json={
+                    "first_name": "An",
+                    "last_name": "P",
+                    "email": "an@zemst.be",
+                    "organisation_id": org["id"],
+                    "joined_on": "2025-03-01",
+                },
+            )
+        )
         wait_until(lambda: _values(kpi, 2025)["OD1.1-leden"] == 1, 30, 0.2, "the member after the bad record")
     dead = asyncio.run(read_topic(kafka_bootstrap, topics.dead_letter_topic(topic)))
     assert [d.key for d in dead] == [b"broken"]

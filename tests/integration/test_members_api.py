@@ -39,9 +39,16 @@ def _organisation(client: TestClient, **extra: Any) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-def _member(client: TestClient, organisation_id: str, email: str = "an@zemst.be", **extra: Any) -> dict[str, Any]:
-    body = {"first_name": "An", "last_name": "Peeters", "email": email, "organisation_id": organisation_id,
-            **extra}
+def _member(
+    client: TestClient, organisation_id: str, email: str = "an@zemst.be", **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "first_name": "An",
+        "last_name": "Peeters",
+        "email": email,
+        "organisation_id": organisation_id,
+        **extra,
+    }
     response = client.post("/members", json=body)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -62,8 +69,13 @@ def test_every_change_publishes_its_event_and_contacts_travel_apart(
     mechelen = _organisation(client, name="Stad Mechelen", nis_code="12025")
     member = _member(client, zemst["id"], joined_on="2025-01-15")
     assert client.post(f"/members/{member['id']}/knowledge-sharing/join", json={}).status_code == 200
-    assert client.post(f"/members/{member['id']}/move",
-                       json={"organisation_id": mechelen["id"], "moved_on": "2025-03-01"}).status_code == 200
+    assert (
+        client.post(
+            f"/members/{member['id']}/move",
+            json={"organisation_id": mechelen["id"], "moved_on": "2025-03-01"},
+        ).status_code
+        == 200
+    )
     assert client.post(f"/members/{member['id']}/leave", json={"left_on": "2025-06-30"}).status_code == 200
 
     records = _published(kafka_bootstrap, topic_prefix + topics.MEMBERS_EVENTS, 7)
@@ -73,7 +85,13 @@ def test_every_change_publishes_its_event_and_contacts_travel_apart(
         by_key.setdefault(record.key.decode(), []).append(envelope["type"].split(".")[-2])
         assert envelope["actor"] == "an.medewerker@vvsg.be"
         assert "an@zemst.be" not in record.value.decode() and "Peeters" not in record.value.decode()
-    assert by_key[member["id"]] == ["joined", "joined", "moved", "left", "left"]  # member, KS, move, KS, member
+    assert by_key[member["id"]] == [
+        "joined",
+        "joined",
+        "moved",
+        "left",
+        "left",
+    ]  # member, KS, move, KS, member
     assert by_key[zemst["id"]] == ["registered"]
 
     contacts = _published(kafka_bootstrap, topic_prefix + topics.MEMBERS_CONTACTS, 3)
@@ -88,16 +106,48 @@ def test_invalid_input_gets_a_422_naming_the_field_and_changes_nothing(client: T
     cases = [
         ("/organisations", {"name": "X", "kind": "gemeente"}, "kind"),
         ("/organisations", {"name": "X", "kind": "lokaal_bestuur", "nis_code": "1234"}, "nis_code"),
-        ("/members", {"first_name": "A", "last_name": "B", "email": "not-an-address",
-                      "organisation_id": zemst["id"]}, "email"),
-        ("/members", {"first_name": "", "last_name": "B", "email": "a@b.be",
-                      "organisation_id": zemst["id"]}, "first_name"),
-        ("/members", {"first_name": "A", "last_name": "B", "email": "a@b.be",
-                      "organisation_id": zemst["id"], "joined_on": "2999-01-01"}, "joined_on"),
-        ("/members", {"first_name": "A", "last_name": "B", "email": "a@b.be",
-                      "organisation_id": "00000000-0000-0000-0000-000000000001"}, "organisation_id"),
-        ("/members", {"first_name": "A", "last_name": "B", "email": "a@b.be",
-                      "organisation_id": zemst["id"], "shoe_size": 44}, "shoe_size"),
+        (
+            "/members",
+            {"first_name": "A", "last_name": "B", "email": "not-an-address", "organisation_id": zemst["id"]},
+            "email",
+        ),
+        (
+            "/members",
+            {"first_name": "", "last_name": "B", "email": "a@b.be", "organisation_id": zemst["id"]},
+            "first_name",
+        ),
+        (
+            "/members",
+            {
+                "first_name": "A",
+                "last_name": "B",
+                "email": "a@b.be",
+                "organisation_id": zemst["id"],
+                "joined_on": "2999-01-01",
+            },
+            "joined_on",
+        ),
+        (
+            "/members",
+            {
+                "first_name": "A",
+                "last_name": "B",
+                "email": "a@b.be",
+                "organisation_id": "00000000-0000-0000-0000-000000000001",
+            },
+            "organisation_id",
+        ),
+        (
+            "/members",
+            {
+                "first_name": "A",
+                "last_name": "B",
+                "email": "a@b.be",
+                "organisation_id": zemst["id"],
+                "shoe_size": 44,
+            },
+            "shoe_size",
+        ),
     ]
     for path, body, field in cases:
         response = client.post(path, json=body)
@@ -110,15 +160,19 @@ def test_invalid_input_gets_a_422_naming_the_field_and_changes_nothing(client: T
 def test_a_second_member_with_the_same_email_is_a_409(client: TestClient) -> None:
     zemst = _organisation(client)
     _member(client, zemst["id"], email="an@zemst.be")
-    response = client.post("/members", json={"first_name": "Anna", "last_name": "P",
-                                               "email": "AN@Zemst.be", "organisation_id": zemst["id"]})
+    response = client.post(
+        "/members",
+        json={"first_name": "Anna", "last_name": "P", "email": "AN@Zemst.be", "organisation_id": zemst["id"]},
+    )
     assert response.status_code == 409
     assert "an@zemst.be" in response.json()["detail"]
 
 
 def test_a_duplicate_nis_code_is_a_409(client: TestClient) -> None:
     _organisation(client)
-    response = client.post("/organisations", json={"name": "Ander", "kind": "lokaal_bestuur", "nis_code": "23096"})
+    response = client.post(
+        "/organisations", json={"name": "Ander", "kind": "lokaal_bestuur", "nis_code": "23096"}
+    )
     assert response.status_code == 409
 
 
@@ -133,7 +187,9 @@ def test_unknown_ids_are_404(client: TestClient) -> None:
 def test_state_conflicts_are_409(client: TestClient) -> None:
     zemst = _organisation(client)
     member = _member(client, zemst["id"])
-    assert client.post(f"/members/{member['id']}/move", json={"organisation_id": zemst["id"]}).status_code == 409
+    assert (
+        client.post(f"/members/{member['id']}/move", json={"organisation_id": zemst["id"]}).status_code == 409
+    )
     assert client.post(f"/members/{member['id']}/knowledge-sharing/leave", json={}).status_code == 409
     assert client.post(f"/members/{member['id']}/leave", json={}).status_code == 200
     assert client.post(f"/members/{member['id']}/leave", json={}).status_code == 409
@@ -143,8 +199,9 @@ def test_state_conflicts_are_409(client: TestClient) -> None:
 def test_a_member_can_be_updated_listed_and_fetched(client: TestClient) -> None:
     zemst = _organisation(client)
     member = _member(client, zemst["id"])
-    response = client.patch(f"/members/{member['id']}", json={"email": "an.peeters@zemst.be",
-                                                               "newsletter_consent": True})
+    response = client.patch(
+        f"/members/{member['id']}", json={"email": "an.peeters@zemst.be", "newsletter_consent": True}
+    )
     assert response.status_code == 200
     assert client.get(f"/members/{member['id']}").json()["email"] == "an.peeters@zemst.be"
     listed = client.get("/members", params={"organisation_id": zemst["id"], "q": "peet"}).json()

@@ -27,7 +27,9 @@ def _joined(member: uuid.UUID, day: int = 1) -> tuple[bytes, bytes]:
     return str(member).encode(), events.encode(events.new_envelope(data, source="/test"))
 
 
-def _consumer(engine: Any, bootstrap: str, prefix: str, handle: Any = projection.apply) -> TrackedConsumer[Any]:
+def _consumer(
+    engine: Any, bootstrap: str, prefix: str, handle: Any = projection.apply
+) -> TrackedConsumer[Any]:
     return TrackedConsumer(
         name="test-projector",
         topics=[prefix + topics.MEMBERS_EVENTS],

@@ -35,8 +35,11 @@ def test_a_token_signed_with_another_secret_is_refused() -> None:
 
 
 def test_an_unsigned_token_is_refused() -> None:
-    token = jwt.encode({"sub": "x", "role": "admin", "iss": "vvsg-digitale-inclusie", "exp": 9999999999},
-                       key=None, algorithm="none")
+    token = jwt.encode(
+        {"sub": "x", "role": "admin", "iss": "vvsg-digitale-inclusie", "exp": 9999999999},
+        key=None,
+        algorithm="none",
+    )
     with pytest.raises(InvalidToken):
         verify_token(SECRET, token)
 

@@ -23,13 +23,18 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 def _events() -> list[events.Event]:
     datas: list[events.EventData] = [
-        events.OrganisationRegistered(organisation_id=A, name="Gemeente A", kind="lokaal_bestuur",
-                                      registered_on=date(2024, 1, 1)),
-        events.OrganisationRegistered(organisation_id=B, name="ISV B",
-                                      kind="intergemeentelijk_samenwerkingsverband",
-                                      registered_on=date(2024, 1, 1)),
-        events.OrganisationRegistered(organisation_id=C, name="VZW C", kind="middenveldorganisatie",
-                                      registered_on=date(2024, 1, 1)),
+        events.OrganisationRegistered(
+            organisation_id=A, name="Gemeente A", kind="lokaal_bestuur", registered_on=date(2024, 1, 1)
+        ),
+        events.OrganisationRegistered(
+            organisation_id=B,
+            name="ISV B",
+            kind="intergemeentelijk_samenwerkingsverband",
+            registered_on=date(2024, 1, 1),
+        ),
+        events.OrganisationRegistered(
+            organisation_id=C, name="VZW C", kind="middenveldorganisatie", registered_on=date(2024, 1, 1)
+        ),
         events.MemberJoined(member_id=M1, organisation_id=A, joined_on=date(2024, 5, 1)),
         events.KnowledgeSharingJoined(member_id=M1, joined_on=date(2025, 1, 10)),
         events.MemberJoined(member_id=M2, organisation_id=A, joined_on=date(2025, 2, 1)),
@@ -39,8 +44,9 @@ def _events() -> list[events.Event]:
         events.KnowledgeSharingJoined(member_id=M4, joined_on=date(2025, 5, 1)),
         events.KnowledgeSharingLeft(member_id=M2, left_on=date(2025, 6, 30)),
         events.MemberLeft(member_id=M2, organisation_id=A, left_on=date(2025, 6, 30)),
-        events.MemberMoved(member_id=M3, from_organisation_id=B, to_organisation_id=C,
-                           moved_on=date(2025, 9, 1)),
+        events.MemberMoved(
+            member_id=M3, from_organisation_id=B, to_organisation_id=C, moved_on=date(2025, 9, 1)
+        ),
         events.MemberErased(member_id=M4, erased_on=date(2025, 10, 15)),
         events.MemberJoined(member_id=M5, organisation_id=A, joined_on=date(2025, 11, 1)),
         # a later rename of C; it may well arrive before C's registration
@@ -65,29 +71,41 @@ def _answer(tmp_path: Path, order: list[events.Event], as_of: date | None) -> di
 
 
 END_OF_YEAR = {
-    "OD1.1-leden": (3, [
-        {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "joined": 1, "left": 0},
-        {"organisation_kind": "lokaal_bestuur", "joined": 2, "left": 1},
-        {"organisation_kind": "middenveldorganisatie", "joined": 1, "left": 1},
-    ]),
-    "OD1.1-besturen": (1, [
-        {"organisation_kind": "lokaal_bestuur", "organisations": 1},
-        {"organisation_kind": "middenveldorganisatie", "organisations": 1},
-    ]),
+    "OD1.1-leden": (
+        3,
+        [
+            {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "joined": 1, "left": 0},
+            {"organisation_kind": "lokaal_bestuur", "joined": 2, "left": 1},
+            {"organisation_kind": "middenveldorganisatie", "joined": 1, "left": 1},
+        ],
+    ),
+    "OD1.1-besturen": (
+        1,
+        [
+            {"organisation_kind": "lokaal_bestuur", "organisations": 1},
+            {"organisation_kind": "middenveldorganisatie", "organisations": 1},
+        ],
+    ),
     "OD1.1-kennisdeling": (1, []),
 }
 
 MID_YEAR = {
-    "OD1.1-leden": (3, [
-        {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "joined": 1, "left": 0},
-        {"organisation_kind": "lokaal_bestuur", "joined": 1, "left": 1},
-        {"organisation_kind": "middenveldorganisatie", "joined": 1, "left": 0},
-    ]),
-    "OD1.1-besturen": (2, [
-        {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "organisations": 1},
-        {"organisation_kind": "lokaal_bestuur", "organisations": 1},
-        {"organisation_kind": "middenveldorganisatie", "organisations": 1},
-    ]),
+    "OD1.1-leden": (
+        3,
+        [
+            {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "joined": 1, "left": 0},
+            {"organisation_kind": "lokaal_bestuur", "joined": 1, "left": 1},
+            {"organisation_kind": "middenveldorganisatie", "joined": 1, "left": 0},
+        ],
+    ),
+    "OD1.1-besturen": (
+        2,
+        [
+            {"organisation_kind": "intergemeentelijk_samenwerkingsverband", "organisations": 1},
+            {"organisation_kind": "lokaal_bestuur", "organisations": 1},
+            {"organisation_kind": "middenveldorganisatie", "organisations": 1},
+        ],
+    ),
     "OD1.1-kennisdeling": (2, []),
 }
 

@@ -21,7 +21,7 @@ def test_a_token_for_another_purpose_is_refused() -> None:
 def test_a_tampered_id_is_refused() -> None:
     token = make_token(SECRET, "feedback", "abc-123")
     with pytest.raises(BadLink):
-        read_token(SECRET, "feedback", "abc-124" + token[len("abc-123"):])
+        read_token(SECRET, "feedback", "abc-124" + token[len("abc-123") :])
 
 
 def test_a_token_made_with_another_secret_is_refused() -> None:
