@@ -24,8 +24,11 @@ def _kpis(kpi: httpx.Client, year: int, as_of: str | None = None) -> dict[str, A
     return {k["code"]: k for k in response.json()["kpis"]}
 
 
+MEMBERSHIP = ("OD1.1-leden", "OD1.1-besturen", "OD1.1-kennisdeling")
+
+
 def _values(kpi: httpx.Client, year: int, as_of: str | None = None) -> dict[str, Any]:
-    return {code: k["value"] for code, k in _kpis(kpi, year, as_of).items()}
+    return {code: k["value"] for code, k in _kpis(kpi, year, as_of).items() if code in MEMBERSHIP}
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
