@@ -27,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel, col
 
 from shared import events
 from shared.db import transaction
+from shared.outbox import causation_id_var, correlation_id_var
 from shared.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
@@ -186,13 +187,26 @@ class TrackedConsumer(Generic[T]):
         with transaction(self.engine) as session:
             fresh = self._fresh(session, items, skip)
             for item in fresh:
-                self.handle(session, item.value, item.record)
+                self._handle(session, item)
             if self.on_batch is not None:
                 self.on_batch(session, fresh)
             self._store_positions(session, records)
         self.stats.applied += len(fresh)
         if self.after_commit:
             self.after_commit(len(fresh))
+
+    def _handle(self, session: Session, item: Item[T]) -> None:
+        envelope = getattr(item.value, "envelope", None)
+        if envelope is None:
+            self.handle(session, item.value, item.record)
+            return
+        correlation = correlation_id_var.set(envelope.correlationid or envelope.id)
+        causation = causation_id_var.set(envelope.id)
+        try:
+            self.handle(session, item.value, item.record)
+        finally:
+            correlation_id_var.reset(correlation)
+            causation_id_var.reset(causation)
 
     def _find_refused(self, items: list[Item[T]]) -> list[tuple[int, str]]:
         refused: list[tuple[int, str]] = []
@@ -203,7 +217,7 @@ class TrackedConsumer(Generic[T]):
                     continue
                 savepoint = session.begin_nested()
                 try:
-                    self.handle(session, item.value, item.record)
+                    self._handle(session, item)
                     if self.on_batch is not None:
                         self.on_batch(session, [item])
                     session.flush()

@@ -29,9 +29,12 @@ from shared.db import transaction
 
 log = logging.getLogger(__name__)
 
+# Set by the HTTP middleware (from X-Correlation-ID) and by consumers (from the event they apply), so
+# that an event written in reaction to another carries its correlation and causation ids.
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
+causation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("causation_id", default=None)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -80,7 +83,7 @@ class Outbox:
             data,
             source=self.source,
             actor=actor,
-            causation_id=causation_id,
+            causation_id=causation_id or causation_id_var.get(),
             correlation_id=correlation_id or correlation_id_var.get(),
             time=time,
         )
@@ -162,6 +165,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.on_published = on_published
+        self.published = 0
         self.connected = False
         self.health_check_seconds = 3.0
         self._last_check = 0.0
@@ -243,6 +247,7 @@ class OutboxRelay:
             done.append(row.id)
         if done:
             await asyncio.to_thread(self._mark, done)
+            self.published += len(done)
             if self.on_published:
                 self.on_published(len(done))
         if failure is not None:

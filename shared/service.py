@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -17,13 +18,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import Session
 
-from shared import kafka
+from shared import asyncapi, kafka
+from shared.asyncapi import Contract
 from shared.consumer import TrackedConsumer, decode_event
 from shared.db import make_engine, migrate, ping
 from shared.errors import install_handlers
+from shared.metrics import ServiceMetrics
 from shared.outbox import Outbox, OutboxRelay, correlation_id_var
 from shared.settings import Settings
 
@@ -110,7 +114,14 @@ class Runtime:
         return checks
 
 
-def create_app(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
+def create_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    contract: Contract | None = None,
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -133,6 +144,9 @@ def create_app(runtime: Runtime, *, title: str, description: str, routers: Seque
             allow_headers=["Authorization", "Content-Type"],
         )
 
+    metrics = ServiceMetrics(runtime)
+    app.state.metrics = metrics
+
     @app.middleware("http")
     async def correlation_and_limits(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -142,12 +156,26 @@ def create_app(runtime: Runtime, *, title: str, description: str, routers: Seque
             return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413)
         correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
         token = correlation_id_var.set(correlation_id[:100])
+        started = time.perf_counter()
         try:
             response = await call_next(request)
         finally:
             correlation_id_var.reset(token)
+        # the route template, not the path: ids in paths would make a metric per member
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.http_requests.labels(
+            settings.service_name, request.method, template, response.status_code
+        ).inc()
+        metrics.http_latency.labels(settings.service_name, request.method, template).observe(
+            time.perf_counter() - started
+        )
         response.headers["X-Correlation-ID"] = correlation_id[:100]
         return response
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health/live", tags=["health"])
     def live() -> dict[str, str]:
@@ -158,6 +186,18 @@ def create_app(runtime: Runtime, *, title: str, description: str, routers: Seque
         checks = runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    if contract is not None:
+        document = asyncapi.specification(contract)
+
+        @app.get("/asyncapi.json", tags=["documentation"])
+        def asyncapi_json() -> JSONResponse:
+            """The AsyncAPI 3 document of the events this service publishes and consumes."""
+            return JSONResponse(document)
+
+        @app.get("/asyncapi", tags=["documentation"], response_class=HTMLResponse)
+        def asyncapi_page() -> HTMLResponse:
+            return HTMLResponse(asyncapi.html(document))
 
     for router in routers:
         app.include_router(router)

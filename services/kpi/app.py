@@ -8,12 +8,24 @@ from fastapi import FastAPI
 
 from services.kpi import projection
 from services.kpi.api import router
+from shared import events
 from shared import settings as settings_module
+from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 from shared.topics import DOMAIN_TOPICS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PROJECTOR = "kpi-projector"
+
+
+def _contract() -> Contract:
+    by_topic: dict[str, list[type[events.EventData]]] = {}
+    for model in projection.HANDLERS:
+        by_topic.setdefault(model.TOPIC, []).append(model)
+    return Contract(service="kpi", title="KPI's — digitale inclusie", consumes=by_topic)
+
+
+CONTRACT = _contract()
 
 
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
@@ -22,7 +34,8 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
     runtime.add_consumer(name=PROJECTOR, topics=DOMAIN_TOPICS, handle=projection.apply)
     return create_app(
         runtime,
-        title="KPI's — digitale inclusie",
+        contract=CONTRACT,
+        title=CONTRACT.title,
         description="The yearly KPIs of the digital-inclusion plan, projected from the domain events.",
         routers=[router],
     )

@@ -7,10 +7,27 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.members.api import router
+from shared import events
 from shared import settings as settings_module
+from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONTRACT = Contract(
+    service="members",
+    title="Leden — netwerk digitale inclusie",
+    publishes=[
+        events.OrganisationRegistered,
+        events.OrganisationUpdated,
+        events.MemberJoined,
+        events.MemberMoved,
+        events.MemberLeft,
+        events.MemberErased,
+        events.KnowledgeSharingJoined,
+        events.KnowledgeSharingLeft,
+    ],
+    publishes_contacts=True,
+)
 
 
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
@@ -18,7 +35,8 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, MIGRATIONS)
     return create_app(
         runtime,
-        title="Leden — netwerk digitale inclusie",
+        contract=CONTRACT,
+        title=CONTRACT.title,
         description="Organisations and members of the digital-inclusion network (OD 1.1).",
         routers=[router],
     )

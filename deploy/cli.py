@@ -1,0 +1,231 @@
+"""`vvsg`: everyday operations from the command line.
+
+\b
+    vvsg token --role staff --subject an@vvsg.be
+    vvsg import-members leden.xlsx --dry-run
+    vvsg demo --year 2025
+    vvsg topics create | describe
+    vvsg dlq list members.events | replay members.events --offset 3
+    vvsg report --year 2025 --format xlsx --out kpi-2025.xlsx
+    vvsg rebuild
+
+Settings come from the environment as for the services (AUTH_SECRET, KAFKA_BOOTSTRAP_SERVERS, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import runpy
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from deploy import dead_letters
+from shared.auth import ROLES, issue_token
+from shared.settings import DEFAULT_PORTS, Settings
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None)
+topics_app = typer.Typer(help="Create and describe the Kafka topics.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings(service_name="cli")
+
+
+def _url(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_URL", f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+
+
+def _staff_token(subject: str) -> str:
+    token = os.environ.get("VVSG_TOKEN")
+    if token:
+        return token
+    secret = _settings().auth_secret.get_secret_value()
+    if not secret:
+        console.print("[red]Zet VVSG_TOKEN (een toegangssleutel) of AUTH_SECRET in de omgeving.[/red]")
+        raise typer.Exit(2)
+    return issue_token(secret, subject, "staff", timedelta(hours=2))
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    subject: Annotated[str, typer.Option(help="who uses it, e.g. an e-mail address")],
+    days: Annotated[float, typer.Option(help="validity in days")] = 30.0,
+) -> None:
+    """Issue an access token for a role (signed with AUTH_SECRET)."""
+    if role not in ROLES:
+        console.print(f"[red]Onbekende rol {role!r}; kies uit {', '.join(ROLES)}.[/red]")
+        raise typer.Exit(2)
+    secret = _settings().auth_secret.get_secret_value()
+    try:
+        print(issue_token(secret, subject, role, timedelta(days=days)))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command("import-members")
+def import_members(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only report what would happen")] = False,
+) -> None:
+    """Import the member list from a spreadsheet; safe to run again (nothing changes twice)."""
+    from deploy.member_import import Importer, read_rows
+
+    rows, unknown = read_rows(file)
+    if unknown:
+        console.print(f"Kolommen die niet gebruikt worden: {', '.join(unknown)}")
+    headers = {"Authorization": f"Bearer {_staff_token('ledenimport@vvsg.be')}"}
+    with httpx.Client(base_url=_url("members"), headers=headers, timeout=30) as client:
+        importer = Importer(client, dry_run=dry_run)
+        with _progress() as progress:
+            task = progress.add_task("rijen", total=len(rows))
+            verdicts = importer.run(rows, lambda: progress.advance(task))
+    table = Table("rij", "e-mail", "resultaat", "toelichting", title="Proefimport" if dry_run else "Import")
+    for verdict in verdicts:
+        table.add_row(str(verdict.row), verdict.email, verdict.action, verdict.detail)
+    console.print(table)
+    counts: dict[str, int] = {}
+    for verdict in verdicts:
+        counts[verdict.action] = counts.get(verdict.action, 0) + 1
+    console.print(", ".join(f"{n} {action}" for action, n in sorted(counts.items())))
+
+
+@app.command()
+def demo(year: Annotated[int, typer.Option(help="the demo year")] = date.today().year - 1) -> None:
+    """Create a realistic demo year through the services' APIs."""
+    from deploy import demo as demo_module
+
+    urls = {name: _url(name) for name in DEFAULT_PORTS}
+    demo_module.load(urls, _staff_token("demo@vvsg.be"), year, log=console.print)
+
+
+@topics_app.command("create")
+def topics_create(partitions: int = 3) -> None:
+    """Create the missing topics (domain topics keep everything; contacts are compacted)."""
+    from deploy.topics import create_topics
+
+    settings = _settings()
+    created = asyncio.run(
+        create_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_prefix, partitions, 60)
+    )
+    console.print(f"aangemaakt: {', '.join(created)}" if created else "alle topics bestonden al")
+
+
+@topics_app.command("describe")
+def topics_describe() -> None:
+    """Partitions, records and settings of every topic of this system."""
+    from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+
+    from shared.topics import all_topics
+
+    settings = _settings()
+
+    async def describe() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            names = [settings.topic(spec.name) for spec in all_topics()]
+            described = {d["topic"]: d for d in await admin.describe_topics(names)}
+            configs = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+            )
+            table = Table("topic", "partities", "cleanup.policy", "retention.ms")
+            for response in configs:
+                for resource in response.resources:
+                    name = resource[3]
+                    values = {entry[0]: entry[1] for entry in resource[4]}
+                    partitions = len(described.get(name, {}).get("partitions", []))
+                    table.add_row(
+                        name,
+                        str(partitions),
+                        values.get("cleanup.policy", ""),
+                        values.get("retention.ms", ""),
+                    )
+            console.print(table)
+        finally:
+            await admin.close()
+
+    asyncio.run(describe())
+
+
+@dlq_app.command("list")
+def dlq_list(topic: Annotated[str, typer.Argument(help="the original topic, e.g. members.events")]) -> None:
+    """Show the dead letters of a topic with their reason."""
+    settings = _settings()
+    letters = asyncio.run(
+        dead_letters.list_dead_letters(settings.kafka_bootstrap_servers, settings.topic(topic))
+    )
+    table = Table("offset", "consument", "oorspronkelijk", "reden")
+    for letter in letters:
+        table.add_row(
+            str(letter.offset),
+            letter.header("dlq-consumer"),
+            f"{letter.header('dlq-topic')}[{letter.header('dlq-partition')}]@{letter.header('dlq-offset')}",
+            letter.header("dlq-reason"),
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dode brieven")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="the original topic, e.g. members.events")],
+    offset: Annotated[list[int], typer.Option(help="offset on the dead-letter topic; repeat for more")],
+) -> None:
+    """Publish chosen dead letters to their topic again (after the fix that makes them readable)."""
+    settings = _settings()
+    replayed = asyncio.run(
+        dead_letters.replay(settings.kafka_bootstrap_servers, settings.topic(topic), set(offset))
+    )
+    missing = set(offset) - {d.offset for d in replayed}
+    console.print(
+        f"{len(replayed)} opnieuw gepubliceerd" + (f"; niet gevonden: {sorted(missing)}" if missing else "")
+    )
+    if missing:
+        raise typer.Exit(1)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def report(ctx: typer.Context) -> None:
+    """Export the yearly report (arguments go to `python -m services.kpi.export`)."""
+    _delegate("services.kpi.export", ctx.args)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def rebuild(ctx: typer.Context) -> None:
+    """Rebuild the KPI read models from the topics (arguments go to `python -m services.kpi.rebuild`)."""
+    _delegate("services.kpi.rebuild", ctx.args)
+
+
+def _delegate(module: str, args: list[str]) -> None:
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__")
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+if __name__ == "__main__":
+    app()
