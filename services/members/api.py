@@ -85,6 +85,7 @@ class MemberRead(BaseModel):
     left_on: date | None
     active: bool
     in_knowledge_sharing: bool
+    erased_on: date | None = None
     updated_at: datetime
     updated_by: str
 
@@ -236,10 +237,12 @@ def get_organisation(organisation_id: uuid.UUID, session: SessionDep, _who: Read
 # --- members ------------------------------------------------------------------------------------
 
 
-def _member(session: Session, member_id: uuid.UUID) -> Member:
+def _member(session: Session, member_id: uuid.UUID, *, to_change: bool = False) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"no member with id {member_id}")
+    if to_change and member.erased_on is not None:
+        raise Conflict("this member was erased; nothing about the person can change any more")
     return member
 
 
@@ -308,7 +311,7 @@ def register_member(body: MemberCreate, session: SessionDep, outbox: OutboxDep, 
 def update_member(
     member_id: uuid.UUID, body: MemberUpdate, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     changes = body.model_dump(exclude_unset=True)
     for name in ("first_name", "last_name", "email", "newsletter_consent"):
         if name in changes and changes[name] is None:
@@ -329,7 +332,7 @@ def update_member(
 def move_member(
     member_id: uuid.UUID, body: MoveRequest, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     if session.get(Organisation, body.organisation_id) is None:
         raise Invalid("organisation_id", f"no organisation with id {body.organisation_id}")
     moved_on = domain.business_date(body.moved_on, "moved_on")
@@ -359,7 +362,7 @@ def move_member(
 def leave_network(
     member_id: uuid.UUID, body: LeaveRequest, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     left_on = domain.business_date(body.left_on, "left_on")
     domain.check_can_leave(member.active, member.joined_on, left_on)
     if member.in_knowledge_sharing:  # leaving the network also ends the knowledge-sharing channel
@@ -385,7 +388,7 @@ def leave_network(
 def rejoin_network(
     member_id: uuid.UUID, body: JoinRequest, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     joined_on = domain.business_date(body.joined_on, "joined_on")
     domain.check_can_rejoin(member.active, member.left_on, joined_on)
     member.active = True
@@ -407,7 +410,7 @@ def rejoin_network(
 def join_knowledge_sharing(
     member_id: uuid.UUID, body: JoinRequest, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     domain.check_knowledge_sharing_join(member.active, member.in_knowledge_sharing)
     joined_on = domain.business_date(body.joined_on, "joined_on")
     if joined_on < member.joined_on:
@@ -426,7 +429,7 @@ def join_knowledge_sharing(
 def leave_knowledge_sharing(
     member_id: uuid.UUID, body: LeaveRequest, session: SessionDep, outbox: OutboxDep, who: Staff
 ) -> MemberRead:
-    member = _member(session, member_id)
+    member = _member(session, member_id, to_change=True)
     domain.check_knowledge_sharing_leave(member.in_knowledge_sharing)
     left_on = domain.business_date(body.left_on, "left_on")
     member.in_knowledge_sharing = False
@@ -465,6 +468,39 @@ def list_members(
     ).scalars()
     items = [MemberRead.model_validate(m, from_attributes=True) for m in rows]
     return Page[MemberRead](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/members/{member_id}/erase", tags=["privacy"])
+def erase_member(member_id: uuid.UUID, session: SessionDep, outbox: OutboxDep, who: Staff) -> MemberRead:
+    """Right to erasure: anonymise the person here, write the tombstone on the contacts topic and
+    publish member.erased so every other service forgets the person too. Erasing again changes nothing."""
+    member = _member(session, member_id)
+    if member.erased_on is not None:
+        return MemberRead.model_validate(member, from_attributes=True)
+    erased_on = domain.today()
+    domain.anonymise(member, erased_on)
+    _touch(member, who)
+    session.add(member)
+    outbox.add(session, events.MemberErased(member_id=member.id, erased_on=erased_on), actor=who.subject)
+    outbox.add_record(session, topic=topics.MEMBERS_CONTACTS, key=str(member.id), value=None)
+    _commit(session)
+    return MemberRead.model_validate(member, from_attributes=True)
+
+
+@router.get("/people/{member_id}", tags=["privacy"])
+def personal_data(member_id: uuid.UUID, session: SessionDep, _who: Staff) -> dict[str, object]:
+    """Right of access: everything this service holds on the person."""
+    member = _member(session, member_id)
+    organisation = session.get(Organisation, member.organisation_id)
+    return {
+        "service": "members",
+        "member": MemberRead.model_validate(member, from_attributes=True).model_dump(mode="json"),
+        "organisation": None
+        if organisation is None
+        else {"id": str(organisation.id), "name": organisation.name},
+        "created_at": member.created_at.isoformat(),
+        "created_by": member.created_by,
+    }
 
 
 @router.get("/members/{member_id}", tags=["members"])

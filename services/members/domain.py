@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shared.errors import Conflict, Invalid
@@ -61,3 +62,30 @@ def check_knowledge_sharing_join(active: bool, already_in: bool) -> None:
 def check_knowledge_sharing_leave(already_in: bool) -> None:
     if not already_in:
         raise Conflict("this member does not take part in the knowledge-sharing channel")
+
+
+class Person(Protocol):
+    id: object
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None
+    newsletter_consent: bool
+    active: bool
+    in_knowledge_sharing: bool
+    left_on: date | None
+    erased_on: date | None
+
+
+def anonymise(person: Person, on: date) -> None:
+    """What remains of an erased member: an id, an organisation and the dates the KPIs need."""
+    person.first_name = "(gewist)"
+    person.last_name = "(gewist)"
+    person.email = f"gewist-{person.id}@invalid"  # unique, and nobody's address
+    person.phone = None
+    person.newsletter_consent = False
+    if person.active:
+        person.left_on = on
+    person.active = False
+    person.in_knowledge_sharing = False
+    person.erased_on = on

@@ -40,6 +40,7 @@ class Member(SQLModel, table=True):
     left_on: date | None = None
     active: bool = True
     in_knowledge_sharing: bool = False
+    erased_on: date | None = None  # personal data anonymised (right to erasure); the id stays
     created_at: datetime = Field(default_factory=_now)
     created_by: str = Field(max_length=200)
     updated_at: datetime = Field(default_factory=_now)

@@ -215,3 +215,47 @@ def test_without_a_token_it_is_401_and_a_viewer_may_read_but_not_write(client: T
     response = client.post("/organisations", json={"name": "X", "kind": "andere"}, headers=viewer)
     assert response.status_code == 403
     assert client.get("/health/live", headers={"Authorization": ""}).status_code == 200
+
+
+def test_erasure_anonymises_writes_a_tombstone_and_publishes_member_erased_once(
+    client: TestClient, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    zemst = _organisation(client)
+    member = _member(client, zemst["id"], phone="+32 15 00 00 00")
+    first = client.post(f"/members/{member['id']}/erase")
+    again = client.post(f"/members/{member['id']}/erase")
+    assert first.status_code == again.status_code == 200
+    erased = client.get(f"/members/{member['id']}").json()
+    assert erased["email"].endswith("@invalid") and "An" not in erased["first_name"]
+    assert erased["phone"] is None and erased["active"] is False and erased["erased_on"]
+    assert client.patch(f"/members/{member['id']}", json={"first_name": "An"}).status_code == 409
+    # the address is free again for somebody else
+    assert (
+        client.post(
+            "/members",
+            json={
+                "first_name": "Nieuw",
+                "last_name": "Lid",
+                "email": "an@zemst.be",
+                "organisation_id": zemst["id"],
+            },
+        ).status_code
+        == 201
+    )
+
+    records = _published(kafka_bootstrap, topic_prefix + topics.MEMBERS_EVENTS, 4)
+    types = [json.loads(r.value)["type"] for r in records if r.key.decode() == member["id"]]
+    assert types.count("be.vvsg.digitaleinclusie.member.erased.v1") == 1
+    contacts = _published(kafka_bootstrap, topic_prefix + topics.MEMBERS_CONTACTS, 3)
+    mine = sorted((r for r in contacts if r.key.decode() == member["id"]), key=lambda r: r.offset)
+    assert mine[-1].value is None
+
+
+def test_the_personal_data_export_holds_the_member_record_for_staff_only(client: TestClient) -> None:
+    zemst = _organisation(client)
+    member = _member(client, zemst["id"])
+    export = client.get(f"/people/{member['id']}")
+    assert export.status_code == 200
+    assert export.json()["member"]["email"] == "an@zemst.be"
+    assert export.json()["organisation"]["name"] == "Gemeente Zemst"
+    assert client.get(f"/people/{member['id']}", headers=auth("viewer")).status_code == 403
