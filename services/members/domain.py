@@ -65,7 +65,9 @@ def check_knowledge_sharing_leave(already_in: bool) -> None:
 
 
 class Person(Protocol):
-    id: object
+    @property
+    def id(self) -> object: ...
+
     first_name: str
     last_name: str
     email: str

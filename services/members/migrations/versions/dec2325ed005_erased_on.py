@@ -8,9 +8,7 @@ Create Date: 2026-11-28 14:18:02.872487
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
-
 
 revision: str = "dec2325ed005"
 down_revision: str | None = "65e7feb067b3"
