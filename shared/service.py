@@ -12,21 +12,23 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import Session
 
-from shared import asyncapi, kafka
+from shared import asyncapi, audit, kafka
 from shared.asyncapi import Contract
+from shared.auth import STAFF, Principal, require
 from shared.consumer import TrackedConsumer, decode_event
 from shared.db import make_engine, migrate, ping
 from shared.errors import install_handlers
+from shared.limits import RateLimiter
 from shared.metrics import ServiceMetrics
 from shared.outbox import Outbox, OutboxRelay, correlation_id_var
 from shared.settings import Settings
@@ -135,6 +137,7 @@ def create_app(
     app.state.runtime = runtime
     install_handlers(app)
     settings = runtime.settings
+    app.state.public_rate_limiter = RateLimiter(settings.public_rate_per_minute)
 
     if settings.cors_origins.strip():
         app.add_middleware(
@@ -186,6 +189,13 @@ def create_app(
         checks = runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    @app.get("/audit/{record_id}", tags=["audit"])
+    def audit_trail(
+        record_id: str, _who: Annotated[Principal, Depends(require(*STAFF))]
+    ) -> list[dict[str, Any]]:
+        """Who changed this record and when: every event this service wrote about it, oldest first."""
+        return audit.trail(runtime.engine, record_id)
 
     if contract is not None:
         document = asyncapi.specification(contract)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     service_mail_max_age_days: int = 7  # a replayed old event never mails anyone
     cors_origins: str = ""  # comma-separated; empty means CORS is off
     max_body_bytes: int = 1_000_000
+    public_rate_per_minute: int = 60  # requests per client address on public pages
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///./data/{self.service_name}.db"

@@ -259,3 +259,14 @@ def test_the_personal_data_export_holds_the_member_record_for_staff_only(client:
     assert export.json()["member"]["email"] == "an@zemst.be"
     assert export.json()["organisation"]["name"] == "Gemeente Zemst"
     assert client.get(f"/people/{member['id']}", headers=auth("viewer")).status_code == 403
+
+
+def test_the_audit_trail_answers_who_changed_a_member_and_when(client: TestClient) -> None:
+    zemst = _organisation(client)
+    member = _member(client, zemst["id"])
+    client.post(f"/members/{member['id']}/leave", json={}, headers=auth("admin", "beheerder@vvsg.be"))
+    trail = client.get(f"/audit/{member['id']}").json()
+    events_only = [(e["type"].split(".")[-2], e["actor"]) for e in trail if "actor" in e]
+    assert events_only == [("joined", "an.medewerker@vvsg.be"), ("left", "beheerder@vvsg.be")]
+    assert all(e["time"] for e in trail)
+    assert client.get(f"/audit/{member['id']}", headers=auth("viewer")).status_code == 403
