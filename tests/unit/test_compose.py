@@ -20,6 +20,8 @@ INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
 
 SETTINGS_FIELDS = {name.upper() for name in Settings.model_fields}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+SERVICES = set(DEFAULT_PORTS)  # members, events, feedback, newsletter, kpi
+LINK_SERVICES = ("feedback", "newsletter")  # make and check personal links with the shared LINK_SECRET
 COMPILERS = ("gcc", "g++", "clang", "build-essential", "make", "cc")
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
@@ -50,6 +52,12 @@ def compose() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(compose["services"])
+
+
+@pytest.fixture(scope="module")
+def third_party(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Services that run a published image (Kafka, PostgreSQL, the SMTP catcher)."""
+    return {name: spec for name, spec in services.items() if "build" not in spec}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +101,24 @@ def published(spec: dict[str, Any]) -> list[tuple[str, int, int]]:
 def http_port(name: str, spec: dict[str, Any]) -> int:
     configured = environment(spec).get("HTTP_PORT")
     return int(interpolate(configured)) if configured else DEFAULT_PORTS[name]
+
+
+def host_bindings(spec: dict[str, Any]) -> dict[int, str]:
+    """Container port -> the host address it is published on ("" when on every interface)."""
+    result = {}
+    for entry in spec.get("ports") or []:
+        if isinstance(entry, dict):
+            result[int(entry["target"])] = str(entry.get("host_ip", ""))
+            continue
+        parts = interpolate(entry).partition("/")[0].split(":")
+        if len(parts) >= 2:
+            result[int(parts[-1])] = parts[-3] if len(parts) >= 3 else ""
+    return result
+
+
+def healthcheck_command(spec: dict[str, Any]) -> list[str]:
+    test = (spec.get("healthcheck") or {}).get("test") or []
+    return [str(word) for word in test] if isinstance(test, list) else ["CMD-SHELL", str(test)]
 
 
 def depends_on(spec: dict[str, Any]) -> dict[str, Any]:
@@ -139,12 +165,22 @@ def test_compose_file_parses_into_services(compose: dict[str, Any]) -> None:
 
 
 def test_project_services_are_built_from_the_dockerfile(project_services: dict[str, dict[str, Any]]) -> None:
-    assert {"topics", "members", "kpi"} <= set(project_services)
+    assert {"topics", *SERVICES} <= set(project_services)
     for spec in project_services.values():
         build = spec["build"]
         context = build if isinstance(build, str) else build.get("context", ".")
         dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
         assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
+
+
+def test_every_service_of_the_system_runs_in_the_stack(long_running: dict[str, dict[str, Any]]) -> None:
+    assert set(long_running) == SERVICES
+
+
+def test_each_project_service_runs_its_own_module(long_running: dict[str, dict[str, Any]]) -> None:
+    assert {name: spec.get("command") for name, spec in long_running.items()} == {
+        name: ["python", "-m", f"services.{name}"] for name in long_running
+    }
 
 
 def test_project_service_environment_names_are_settings_fields(
@@ -179,15 +215,19 @@ def test_every_image_is_pinned_to_a_tag_that_is_not_latest(services: dict[str, d
     assert not unpinned
 
 
-def test_third_party_images_are_pinned_to_a_version(services: dict[str, dict[str, Any]]) -> None:
-    third_party = {name: spec["image"] for name, spec in services.items() if "build" not in spec}
-    assert third_party
+def test_third_party_images_are_pinned_to_a_version(third_party: dict[str, dict[str, Any]]) -> None:
+    assert {"kafka", "postgres", "mailpit"} <= set(third_party)
     unversioned = {
-        name: image
-        for name, image in third_party.items()
-        if not re.match(r"v?\d+\.\d+", image_tag(interpolate(image)) or "")
+        name: spec["image"]
+        for name, spec in third_party.items()
+        if not re.match(r"v?\d+\.\d+", image_tag(interpolate(spec["image"])) or "")
     }
     assert not unversioned
+
+
+def test_third_party_services_have_a_healthcheck(third_party: dict[str, dict[str, Any]]) -> None:
+    missing = [name for name, spec in third_party.items() if not healthcheck_command(spec)]
+    assert not missing
 
 
 def test_long_running_project_services_have_a_healthcheck(long_running: dict[str, dict[str, Any]]) -> None:
@@ -243,16 +283,27 @@ def test_every_project_service_waits_on_its_dependencies_with_a_condition(
             assert options.get("condition") in CONDITIONS, f"{name} -> {dependency}"
 
 
+def test_dependencies_name_services_of_the_stack(services: dict[str, dict[str, Any]]) -> None:
+    unknown = [
+        f"{name} -> {dependency}"
+        for name, spec in services.items()
+        for dependency in depends_on(spec)
+        if dependency not in services
+    ]
+    assert not unknown
+
+
 def test_dependency_conditions_fit_the_dependency(services: dict[str, dict[str, Any]]) -> None:
-    """A one-shot job must have finished; a service with a health check must be healthy."""
+    """A one-shot job must have finished; infrastructure with a health check must be healthy (a project
+    service that waits on another project service only for the start order may ask for less)."""
     wrong = []
     for name, spec in services.items():
         for dependency, options in depends_on(spec).items():
-            target = services[dependency]
+            target = services.get(dependency, {})
             condition = (options or {}).get("condition")
             if str(target.get("restart")) == "no":
                 expected = "service_completed_successfully"
-            elif target.get("healthcheck"):
+            elif target.get("healthcheck") and "build" not in target:
                 expected = "service_healthy"
             else:
                 continue
@@ -266,6 +317,11 @@ def test_long_running_services_wait_for_broker_database_and_topics(
 ) -> None:
     for name, spec in long_running.items():
         assert {"kafka", "postgres", "topics"} <= set(depends_on(spec)), name
+
+
+def test_kpi_starts_after_every_producer(long_running: dict[str, dict[str, Any]]) -> None:
+    producers = set(long_running) - {"kpi"}
+    assert producers and producers <= set(depends_on(long_running["kpi"]))
 
 
 def test_each_service_uses_its_own_postgres_database(long_running: dict[str, dict[str, Any]]) -> None:
@@ -309,6 +365,76 @@ def test_kafka_and_postgres_keep_their_data_on_named_volumes(
 def test_auth_secret_comes_from_the_environment(long_running: dict[str, dict[str, Any]]) -> None:
     for name, spec in long_running.items():
         assert environment(spec)["AUTH_SECRET"].startswith("${AUTH_SECRET"), name
+
+
+# ---- personal links and mail --------------------------------------------------------------------
+
+
+def test_link_secret_is_required_from_the_environment(services: dict[str, dict[str, Any]]) -> None:
+    for name in LINK_SERVICES:
+        assert environment(services[name])["LINK_SECRET"].startswith("${LINK_SECRET:?"), name
+
+
+def test_feedback_and_newsletter_share_the_same_link_secret(services: dict[str, dict[str, Any]]) -> None:
+    expressions = {environment(services[name]).get("LINK_SECRET") for name in LINK_SERVICES}
+    assert len(expressions) == 1 and None not in expressions
+
+
+def test_link_services_set_the_public_urls_their_links_use(services: dict[str, dict[str, Any]]) -> None:
+    needed = {
+        "feedback": {"FEEDBACK_PUBLIC_URL"},
+        "newsletter": {"FEEDBACK_PUBLIC_URL", "NEWSLETTER_PUBLIC_URL"},
+    }
+    for name, variables in needed.items():
+        assert variables <= set(environment(services[name])), name
+
+
+def test_public_urls_point_at_the_host_port_of_the_service_that_serves_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A link in a mail opens from the host's browser: localhost and the port the target publishes."""
+    wrong = []
+    for name in LINK_SERVICES:
+        for target in LINK_SERVICES:
+            value = environment(services[name]).get(f"{target.upper()}_PUBLIC_URL")
+            if value is None:
+                continue
+            url = urlsplit(interpolate(value))
+            target_port = DEFAULT_PORTS[target]
+            host_ports = {host for _proto, host, port in published(services[target]) if port == target_port}
+            if (url.scheme, url.hostname) != ("http", "localhost") or url.port not in host_ports:
+                wrong.append(f"{name}: {value}")
+    assert not wrong
+
+
+def test_newsletter_smtp_host_is_a_compose_service(services: dict[str, dict[str, Any]]) -> None:
+    assert environment(services["newsletter"])["SMTP_HOST"] in services
+
+
+def test_newsletter_waits_until_the_smtp_catcher_is_healthy(services: dict[str, dict[str, Any]]) -> None:
+    catcher = environment(services["newsletter"])["SMTP_HOST"]
+    assert (depends_on(services["newsletter"]).get(catcher) or {}).get("condition") == "service_healthy"
+
+
+def test_newsletter_speaks_plain_smtp_to_the_mailpit_smtp_port(services: dict[str, dict[str, Any]]) -> None:
+    env = environment(services["newsletter"])
+    assert (env["SMTP_HOST"], int(env["SMTP_PORT"]), env["SMTP_SECURITY"]) == ("mailpit", 1025, "none")
+
+
+def test_mailpit_web_ui_is_published_on_localhost_8025(services: dict[str, dict[str, Any]]) -> None:
+    assert ("tcp", 8025, 8025) in published(services["mailpit"])
+    assert host_bindings(services["mailpit"])[8025] == "127.0.0.1"
+
+
+def test_mailpit_healthcheck_uses_the_image_readyz_command(services: dict[str, dict[str, Any]]) -> None:
+    assert healthcheck_command(services["mailpit"]) == ["CMD", "/mailpit", "readyz"]
+
+
+def test_compose_header_lists_the_url_of_every_web_ui() -> None:
+    header = COMPOSE_FILE.read_text().split("\nname:", 1)[0]
+    ports = [*DEFAULT_PORTS.values(), 8025]
+    missing = [port for port in ports if f"http://localhost:{port}" not in header]
+    assert not missing and "LINK_SECRET" in header
 
 
 # ---- PostgreSQL init script ---------------------------------------------------------------------
