@@ -8,21 +8,33 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.kpi import catalogue, membership
+from services.kpi import activities, catalogue, communications, feedback, membership
 from services.kpi.core import BRUSSELS, Computed, Context, period
 
-KPIS: dict[str, Callable[[Context], Computed]] = {
-    **membership.KPIS,
-}
+def _registry() -> dict[str, Callable[[Context], Computed]]:
+    """Every module's KPIs, in the order of the design's KPI table; a code claimed twice is a bug."""
+    merged: dict[str, Callable[[Context], Computed]] = {}
+    for module in (membership, activities, communications, feedback):
+        for code, compute in module.KPIS.items():
+            if code in merged:
+                raise RuntimeError(f"KPI {code} is computed by two modules")
+            merged[code] = compute
+    order = list(catalogue.DEFINITIONS)
+    return dict(sorted(merged.items(), key=lambda item: order.index(item[0])))
+
+
+KPIS = _registry()
 
 
 def report(session: Session, year: int, as_of: date | None, now: datetime) -> dict[str, Any]:
+    """The answer of `GET /kpis/{year}`: every registered KPI with its target, status and items."""
     ctx = Context(session, period(year, as_of, now.astimezone(BRUSSELS).date()))
+    goals = catalogue.targets(year)
     answers = []
     for code, compute in KPIS.items():
         definition = catalogue.DEFINITIONS[code]
         result = compute(ctx)
-        goal = catalogue.target(code, year)
+        goal = goals.of(code)
         answers.append(
             {
                 "code": code,
@@ -38,5 +50,6 @@ def report(session: Session, year: int, as_of: date | None, now: datetime) -> di
         "year": year,
         "as_of": ctx.period.end.isoformat(),
         "generated_at": now.isoformat(),
+        "targets_version": goals.version,
         "kpis": answers,
     }

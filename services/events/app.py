@@ -1,0 +1,58 @@
+"""Composition root of the events service: the API, the outbox relay, and the consumers that keep the
+local copy of members, organisations and e-mail digests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.events import api, attendance, consumers, support
+from shared import events, topics
+from shared import settings as settings_module
+from shared.asyncapi import Contract
+from shared.service import Runtime, create_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CONTRACT = Contract(
+    service="events",
+    title="Activiteiten — digitale inclusie",
+    publishes=[
+        events.SessionScheduled,
+        events.SessionRescheduled,
+        events.SessionCancelled,
+        events.RegistrationReceived,
+        events.RegistrationCancelled,
+        events.AttendanceRecorded,
+        events.SessionHeld,
+        events.RecordingPublished,
+        events.AdviceGiven,
+        events.SupportTrajectoryStarted,
+        events.SupportTrajectoryCompleted,
+    ],
+    consumes={
+        topics.MEMBERS_EVENTS: [
+            events.OrganisationRegistered,
+            events.OrganisationUpdated,
+            events.MemberJoined,
+            events.MemberMoved,
+            events.MemberLeft,
+            events.MemberErased,
+        ]
+    },
+    consumes_contacts=True,
+)
+
+
+def build(settings: settings_module.Settings | None = None) -> FastAPI:
+    settings = settings or settings_module.load("events")
+    runtime = Runtime(settings, MIGRATIONS)
+    consumers.register(runtime)
+    return create_app(
+        runtime,
+        contract=CONTRACT,
+        title=CONTRACT.title,
+        description="Sessions, registrations and attendance, advice conversations and tailored-support "
+        "trajectories (OD 1.1–3.3).",
+        routers=[api.router, attendance.router, support.router],
+    )

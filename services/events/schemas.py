@@ -1,0 +1,199 @@
+"""What the events service's HTTP API takes and answers (JSON shapes; English field names)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared import events
+
+T = TypeVar("T")
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Hours = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+PlannedHours = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$", max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionCreate(Strict):
+    kind: events.SessionKind
+    title: Title
+    theme: Title
+    lead: events.Lead
+    format: events.SessionFormat
+    starts_at: datetime = Field(description="RFC 3339; without an offset it is read as Brussels time")
+    ends_at: datetime
+    planned_hours: PlannedHours | None = Field(
+        default=None, description="defaults to the time between start and end (required over several days)"
+    )
+    capacity: Annotated[int, Field(ge=1)] | None = Field(default=None, description="none: no limit")
+    requested_by_organisation_id: uuid.UUID | None = Field(
+        default=None, description="the organisation that asked for it (required for the on-request kinds)"
+    )
+
+
+class SessionReschedule(Strict):
+    starts_at: datetime
+    ends_at: datetime
+    planned_hours: PlannedHours | None = Field(
+        default=None, description="defaults to the current planned hours"
+    )
+
+
+class SessionCancel(Strict):
+    cancelled_on: date | None = Field(default=None, description="defaults to today")
+
+
+class SessionHold(Strict):
+    held_on: date | None = Field(default=None, description="defaults to the session's last day (or today)")
+
+
+class RecordingCreate(Strict):
+    url: Url
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    kind: str
+    title: str
+    theme: str
+    lead: str
+    format: str
+    starts_at: datetime
+    ends_at: datetime
+    planned_hours: float
+    capacity: int | None
+    requested_by_organisation_id: uuid.UUID | None
+    status: str
+    cancelled_on: date | None
+    held_on: date | None
+    recording_url: str | None
+    registered: int = Field(description="registrations with a seat")
+    waitlisted: int
+    participants: int = Field(description="registrations that attended")
+    participant_hours: float
+    updated_at: datetime
+    updated_by: str
+
+
+class RegistrationCreate(Strict):
+    member_id: uuid.UUID | None = Field(default=None, description="a member of the network")
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="an outside participant's organisation"
+    )
+    organisation_kind: events.OrganisationKind | None = Field(
+        default=None,
+        description="an outside participant's organisation kind; for a member only used while this service "
+        "does not know the member yet",
+    )
+
+
+class AttendanceDayRead(BaseModel):
+    day: date
+    attended: bool
+    hours: float
+
+
+class RegistrationRead(BaseModel):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    member_id: uuid.UUID | None
+    organisation_id: uuid.UUID | None
+    organisation_kind: str
+    organisation_known: bool
+    waitlisted: bool
+    status: str
+    attended: bool
+    hours: float
+    days: list[AttendanceDayRead]
+    registered_at: datetime
+    cancelled_at: datetime | None
+
+
+class RegistrationCancelled(BaseModel):
+    cancelled: RegistrationRead
+    promoted: list[RegistrationRead] = Field(description="taken from the waiting list into the freed seat")
+
+
+class AttendanceUpdate(Strict):
+    attended: bool
+    hours: Hours | None = Field(
+        default=None,
+        description="hours actually attended; defaults to the planned hours of a one-day session",
+    )
+    day: date | None = Field(default=None, description="required for a session over several days")
+
+
+class ImportRow(BaseModel):
+    line: int | None
+    member: str | None
+    status: Literal["ok", "error"]
+    field: str | None = None
+    message: str | None = None
+    registration_id: uuid.UUID | None = None
+
+
+class ImportReport(BaseModel):
+    applied: bool
+    detail: str
+    registrations: int = Field(description="registrations whose attendance was recorded")
+    rows: list[ImportRow]
+
+
+class AdviceCreate(Strict):
+    organisation_id: uuid.UUID
+    given_on: date | None = Field(default=None, description="defaults to today")
+    topic: Title
+    channel: events.AdviceChannel
+    with_mediawijs: bool = False
+
+
+class AdviceRead(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    given_on: date
+    topic: str
+    channel: str
+    with_mediawijs: bool
+    created_by: str
+
+
+class TrajectoryStart(Strict):
+    organisation_id: uuid.UUID
+    started_on: date | None = Field(default=None, description="defaults to today")
+    stage: events.Stage
+    methodology: Title
+    description: LongText
+
+
+class TrajectoryComplete(Strict):
+    completed_on: date | None = Field(default=None, description="defaults to today")
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
+
+
+class TrajectoryRead(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    started_on: date
+    stage: str
+    methodology: str
+    description: str
+    completed_on: date | None
+    summary: str | None
+    updated_at: datetime
+    updated_by: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

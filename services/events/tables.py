@@ -1,0 +1,158 @@
+"""The events service's tables (SQLModel): sessions, registrations, attendance per day, advice and
+tailored-support trajectories, and a local copy of what the members service publishes.
+
+The local copy (`ev_` tables) holds no personal data: organisations with their kind, members by id
+with their organisation, and per member only the SHA-256 of their normalised e-mail address.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Column, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- what this service holds and does ----------------------------------------------------------
+
+
+class ActivitySession(SQLModel, table=True):
+    __tablename__ = "ev_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    title: str = Field(max_length=500)
+    theme: str = Field(max_length=500)
+    lead: str = Field(max_length=20)
+    format: str = Field(max_length=20)
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime
+    planned_hours: float
+    capacity: int | None = None
+    requested_by_organisation_id: uuid.UUID | None = None
+    status: str = Field(default="scheduled", max_length=20, index=True)
+    cancelled_on: date | None = None
+    held_on: date | None = None
+    recording_url: str | None = Field(default=None, max_length=2000)
+    # bumped by every command on the session: its UPDATE takes the row lock that serialises them
+    lock_version: int = 0
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str = Field(max_length=200)
+    updated_at: datetime = Field(default_factory=_now)
+    updated_by: str = Field(max_length=200)
+
+
+class Registration(SQLModel, table=True):
+    __tablename__ = "ev_registrations"
+    __table_args__ = (
+        # the same member once per session (a cancelled registration makes room for a new one)
+        Index(
+            "ux_ev_registrations_member",
+            "session_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'registered' AND member_id IS NOT NULL"),
+            postgresql_where=text("status = 'registered' AND member_id IS NOT NULL"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="ev_sessions.id", index=True)
+    member_id: uuid.UUID | None = Field(default=None, index=True)
+    organisation_id: uuid.UUID | None = None
+    organisation_kind: str = Field(max_length=60)
+    # false while the member or their organisation is not in the local copy yet
+    organisation_known: bool = True
+    waitlisted: bool = False
+    status: str = Field(default="registered", max_length=20)
+    attended: bool = False  # totals over the recorded days
+    hours: float = 0.0
+    registered_at: datetime = Field(default_factory=_now)
+    registered_by: str = Field(max_length=200)
+    cancelled_at: datetime | None = None
+
+
+class AttendanceDay(SQLModel, table=True):
+    """Attendance of one registration on one day of the session; a new record replaces it."""
+
+    __tablename__ = "ev_attendance"
+
+    registration_id: uuid.UUID = Field(foreign_key="ev_registrations.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    attended: bool
+    hours: float
+    recorded_at: datetime = Field(default_factory=_now)
+    recorded_by: str = Field(max_length=200)
+
+
+class Advice(SQLModel, table=True):
+    __tablename__ = "ev_advice"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(index=True)
+    given_on: date = Field(index=True)
+    topic: str = Field(max_length=500)
+    channel: str = Field(max_length=20)
+    with_mediawijs: bool = False
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str = Field(max_length=200)
+
+
+class SupportTrajectory(SQLModel, table=True):
+    __tablename__ = "ev_support_trajectories"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(index=True)
+    started_on: date
+    stage: str = Field(max_length=20)
+    methodology: str = Field(max_length=500)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    completed_on: date | None = None
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str = Field(max_length=200)
+    updated_at: datetime = Field(default_factory=_now)
+    updated_by: str = Field(max_length=200)
+
+
+# --- the local copy of the members service's facts ---------------------------------------------
+
+
+class KnownOrganisation(SQLModel, table=True):
+    """Latest name and kind per organisation; the event with the latest time wins."""
+
+    __tablename__ = "ev_organisations"
+
+    organisation_id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(max_length=500)
+    kind: str = Field(max_length=60)
+    version_time: datetime
+    version_event_id: str = Field(max_length=200)
+
+
+class KnownMember(SQLModel, table=True):
+    """Each member's organisation and state, from the member.* events in business order."""
+
+    __tablename__ = "ev_members"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    organisation_id: uuid.UUID | None = Field(default=None, index=True)
+    organisation_on: date | None = None
+    organisation_time: datetime | None = None
+    status: str = Field(default="active", max_length=20)  # active | left | erased
+    status_on: date | None = None
+    status_time: datetime | None = None
+
+
+class ContactDigest(SQLModel, table=True):
+    """SHA-256 of a member's normalised e-mail address: enough to match a CSV line, no address kept."""
+
+    __tablename__ = "ev_contact_digests"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    email_sha256: str = Field(max_length=64, index=True)

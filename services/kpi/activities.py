@@ -1,0 +1,531 @@
+"""Activities (OD 1.1 meetings – OD 3.3 tailored support): the read models of sessions, registrations,
+attendance, advice and trajectories, how `activities.events` fill them, and the KPIs computed from them.
+
+Every row is either a fact keyed by its event id or the latest state of one thing, where the event with
+the latest envelope time wins (ties broken by event id), so arrival order and redelivery never matter.
+A session counts as held in a year when a `session.held` names a day of that year; participant hours
+are the latest `attendance.recorded` per registration, whatever arrived first."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Text, select
+from sqlmodel import Field, Session, SQLModel, col
+
+from services.kpi import membership
+from services.kpi.core import Computed, Context, Handler, naive_utc
+from shared import events
+
+# --- read models --------------------------------------------------------------------------------
+
+
+class KpiActivitySession(SQLModel, table=True):
+    """What a session is (from `session.scheduled`) and when (the latest schedule wins)."""
+
+    __tablename__ = "kpi_act_sessions"
+
+    session_id: uuid.UUID = Field(primary_key=True)
+    kind: str | None = Field(default=None, max_length=40)
+    title: str | None = Field(default=None, max_length=500)
+    theme: str | None = Field(default=None, max_length=500)
+    lead: str | None = Field(default=None, max_length=20)
+    format: str | None = Field(default=None, max_length=20)
+    requested_by_organisation_id: uuid.UUID | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    planned_hours: float | None = None
+    schedule_time: datetime | None = None
+    schedule_event_id: str | None = Field(default=None, max_length=200)
+    recording_url: str | None = Field(default=None, max_length=2000)
+    recording_time: datetime | None = None
+    recording_event_id: str | None = Field(default=None, max_length=200)
+
+
+class KpiActivitySessionFact(SQLModel, table=True):
+    """`session.held` or `session.cancelled`, on its business date."""
+
+    __tablename__ = "kpi_act_session_facts"
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    session_id: uuid.UUID = Field(index=True)
+    fact: str = Field(max_length=20)
+    on_date: date = Field(index=True)
+    event_time: datetime
+    participants: int | None = None
+    participant_hours: float | None = None
+
+
+class KpiActivityRegistration(SQLModel, table=True):
+    """Latest `registration.received` per registration (a promotion from the waiting list publishes
+    it again); a `registration.cancelled` ends it for good."""
+
+    __tablename__ = "kpi_act_registrations"
+
+    registration_id: uuid.UUID = Field(primary_key=True)
+    session_id: uuid.UUID = Field(index=True)
+    member_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
+    organisation_kind: str | None = Field(default=None, max_length=60)
+    waitlisted: bool | None = None
+    version_time: datetime | None = None
+    version_event_id: str | None = Field(default=None, max_length=200)
+    cancelled: bool = False
+
+
+class KpiActivityAttendance(SQLModel, table=True):
+    """Latest `attendance.recorded` per registration: it carries the registration's total hours."""
+
+    __tablename__ = "kpi_act_attendance"
+
+    registration_id: uuid.UUID = Field(primary_key=True)
+    session_id: uuid.UUID = Field(index=True)
+    attended: bool
+    hours: float
+    version_time: datetime
+    version_event_id: str = Field(max_length=200)
+
+
+class KpiActivityAdvice(SQLModel, table=True):
+    __tablename__ = "kpi_act_advice"
+
+    advice_id: uuid.UUID = Field(primary_key=True)
+    organisation_id: uuid.UUID
+    given_on: date = Field(index=True)
+    topic: str = Field(max_length=500)
+    channel: str = Field(max_length=20)
+    with_mediawijs: bool
+    version_time: datetime
+    version_event_id: str = Field(max_length=200)
+
+
+class KpiActivityTrajectory(SQLModel, table=True):
+    """A tailored-support trajectory: its start (and what it is) and its completion, in any order."""
+
+    __tablename__ = "kpi_act_trajectories"
+
+    trajectory_id: uuid.UUID = Field(primary_key=True)
+    organisation_id: uuid.UUID | None = None
+    started_on: date | None = None
+    stage: str | None = Field(default=None, max_length=20)
+    methodology: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    started_time: datetime | None = None
+    started_event_id: str | None = Field(default=None, max_length=200)
+    completed_on: date | None = None
+    completed_time: datetime | None = None
+    completed_event_id: str | None = Field(default=None, max_length=200)
+
+
+TABLES = (
+    KpiActivitySession,
+    KpiActivitySessionFact,
+    KpiActivityRegistration,
+    KpiActivityAttendance,
+    KpiActivityAdvice,
+    KpiActivityTrajectory,
+)
+
+
+# --- projection ---------------------------------------------------------------------------------
+
+
+def _newer(event: events.Event, time: datetime | None, event_id: str | None) -> bool:
+    """Does this event win over the stored version? Later envelope time wins; ties by event id."""
+    if time is None or event_id is None:
+        return True
+    return (naive_utc(event.time), event.id) >= (naive_utc(time), event_id)
+
+
+def _session_row(session: Session, session_id: uuid.UUID) -> KpiActivitySession:
+    row = session.get(KpiActivitySession, session_id)
+    return row if row is not None else KpiActivitySession(session_id=session_id)
+
+
+def _scheduled(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.SessionScheduled)
+    row = _session_row(session, data.session_id)
+    row.kind, row.title, row.theme = data.kind, data.title, data.theme
+    row.lead, row.format = data.lead, data.format
+    row.requested_by_organisation_id = data.requested_by_organisation_id
+    if _newer(event, row.schedule_time, row.schedule_event_id):
+        row.starts_at, row.ends_at, row.planned_hours = data.starts_at, data.ends_at, data.planned_hours
+        row.schedule_time, row.schedule_event_id = event.time, event.id
+    session.add(row)
+
+
+def _rescheduled(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.SessionRescheduled)
+    row = _session_row(session, data.session_id)
+    if _newer(event, row.schedule_time, row.schedule_event_id):
+        row.starts_at, row.ends_at, row.planned_hours = data.starts_at, data.ends_at, data.planned_hours
+        row.schedule_time, row.schedule_event_id = event.time, event.id
+    session.add(row)
+
+
+def _recording(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.RecordingPublished)
+    row = _session_row(session, data.session_id)
+    if _newer(event, row.recording_time, row.recording_event_id):
+        row.recording_url, row.recording_time, row.recording_event_id = data.url, event.time, event.id
+    session.add(row)
+
+
+def _session_fact(session: Session, event: events.Event) -> None:
+    if session.get(KpiActivitySessionFact, event.id) is not None:
+        return
+    data = event.data
+    if isinstance(data, events.SessionHeld):
+        fact = KpiActivitySessionFact(
+            event_id=event.id,
+            session_id=data.session_id,
+            fact="held",
+            on_date=data.held_on,
+            event_time=event.time,
+            participants=data.participants,
+            participant_hours=data.participant_hours,
+        )
+    elif isinstance(data, events.SessionCancelled):
+        fact = KpiActivitySessionFact(
+            event_id=event.id,
+            session_id=data.session_id,
+            fact="cancelled",
+            on_date=data.cancelled_on,
+            event_time=event.time,
+        )
+    else:
+        raise TypeError(type(data))
+    session.add(fact)
+
+
+def _registration_row(
+    session: Session, registration_id: uuid.UUID, session_id: uuid.UUID
+) -> KpiActivityRegistration:
+    row = session.get(KpiActivityRegistration, registration_id)
+    return (
+        row
+        if row is not None
+        else KpiActivityRegistration(registration_id=registration_id, session_id=session_id)
+    )
+
+
+def _registration(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.RegistrationReceived)
+    row = _registration_row(session, data.registration_id, data.session_id)
+    if _newer(event, row.version_time, row.version_event_id):
+        row.session_id, row.member_id = data.session_id, data.member_id
+        row.organisation_id, row.organisation_kind = data.organisation_id, data.organisation_kind
+        row.waitlisted = data.waitlisted
+        row.version_time, row.version_event_id = event.time, event.id
+    session.add(row)
+
+
+def _registration_cancelled(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.RegistrationCancelled)
+    row = _registration_row(session, data.registration_id, data.session_id)
+    row.cancelled = True
+    session.add(row)
+
+
+def _attendance(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.AttendanceRecorded)
+    row = session.get(KpiActivityAttendance, data.registration_id)
+    if row is None:
+        row = KpiActivityAttendance(
+            registration_id=data.registration_id,
+            session_id=data.session_id,
+            attended=data.attended,
+            hours=data.hours,
+            version_time=event.time,
+            version_event_id=event.id,
+        )
+    elif _newer(event, row.version_time, row.version_event_id):
+        row.session_id, row.attended, row.hours = data.session_id, data.attended, data.hours
+        row.version_time, row.version_event_id = event.time, event.id
+    session.add(row)
+
+
+def _advice(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.AdviceGiven)
+    row = session.get(KpiActivityAdvice, data.advice_id)
+    if row is not None and not _newer(event, row.version_time, row.version_event_id):
+        return
+    if row is None:
+        row = KpiActivityAdvice(
+            advice_id=data.advice_id,
+            organisation_id=data.organisation_id,
+            given_on=data.given_on,
+            topic=data.topic,
+            channel=data.channel,
+            with_mediawijs=data.with_mediawijs,
+            version_time=event.time,
+            version_event_id=event.id,
+        )
+    else:
+        row.organisation_id, row.given_on, row.topic = data.organisation_id, data.given_on, data.topic
+        row.channel, row.with_mediawijs = data.channel, data.with_mediawijs
+        row.version_time, row.version_event_id = event.time, event.id
+    session.add(row)
+
+
+def _trajectory(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.SupportTrajectoryStarted | events.SupportTrajectoryCompleted)
+    row = session.get(KpiActivityTrajectory, data.trajectory_id)
+    if row is None:
+        row = KpiActivityTrajectory(trajectory_id=data.trajectory_id)
+    if isinstance(data, events.SupportTrajectoryStarted):
+        if _newer(event, row.started_time, row.started_event_id):
+            row.organisation_id, row.started_on, row.stage = data.organisation_id, data.started_on, data.stage
+            row.methodology, row.description = data.methodology, data.description
+            row.started_time, row.started_event_id = event.time, event.id
+    elif _newer(event, row.completed_time, row.completed_event_id):
+        row.completed_on, row.completed_time, row.completed_event_id = data.completed_on, event.time, event.id
+    session.add(row)
+
+
+HANDLERS: dict[type[events.EventData], Handler] = {
+    events.SessionScheduled: _scheduled,
+    events.SessionRescheduled: _rescheduled,
+    events.SessionCancelled: _session_fact,
+    events.SessionHeld: _session_fact,
+    events.RecordingPublished: _recording,
+    events.RegistrationReceived: _registration,
+    events.RegistrationCancelled: _registration_cancelled,
+    events.AttendanceRecorded: _attendance,
+    events.AdviceGiven: _advice,
+    events.SupportTrajectoryStarted: _trajectory,
+    events.SupportTrajectoryCompleted: _trajectory,
+}
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldSession:
+    """A session held in the period asked for, with its participants from the attendance records."""
+
+    session_id: uuid.UUID
+    kind: str
+    held_on: date
+    title: str
+    theme: str | None
+    lead: str | None
+    format: str | None
+    participants: int
+    participant_hours: float
+    registrations: int
+    recording_url: str | None
+
+    def item(self) -> dict[str, Any]:
+        return {
+            "session_id": str(self.session_id),
+            "title": self.title,
+            "date": self.held_on.isoformat(),
+            "kind": self.kind,
+            "lead": self.lead,
+            "format": self.format,
+            "theme": self.theme,
+            "participants": self.participants,
+            "participant_hours": self.participant_hours,
+            "registrations": self.registrations,
+            "recording_url": self.recording_url,
+        }
+
+
+def _held_on(facts: list[KpiActivitySessionFact]) -> dict[uuid.UUID, date]:
+    """The day each session was held: the latest `session.held` (a cancellation never undoes it)."""
+    latest: dict[uuid.UUID, KpiActivitySessionFact] = {}
+    for fact in facts:
+        if fact.fact != "held":
+            continue
+        known = latest.get(fact.session_id)
+        if known is None or (naive_utc(fact.event_time), fact.event_id) > (
+            naive_utc(known.event_time),
+            known.event_id,
+        ):
+            latest[fact.session_id] = fact
+    return {session_id: fact.on_date for session_id, fact in latest.items()}
+
+
+def held_sessions(ctx: Context) -> list[HeldSession]:
+    """Sessions held in the period (held_on between 1 January and D), in date order. Public: the
+    feedback KPIs use it to know which sessions were held."""
+
+    def load() -> list[HeldSession]:
+        period = ctx.period
+        facts = list(
+            ctx.session.execute(
+                select(KpiActivitySessionFact).where(col(KpiActivitySessionFact.fact) == "held")
+            ).scalars()
+        )
+        held = {sid: day for sid, day in _held_on(facts).items() if period.contains(day)}
+        if not held:
+            return []
+        ids = list(held)
+        sessions = {
+            row.session_id: row
+            for row in ctx.session.execute(
+                select(KpiActivitySession).where(col(KpiActivitySession.session_id).in_(ids))
+            ).scalars()
+        }
+        registrations = list(
+            ctx.session.execute(
+                select(KpiActivityRegistration).where(col(KpiActivityRegistration.session_id).in_(ids))
+            ).scalars()
+        )
+        cancelled = {r.registration_id for r in registrations if r.cancelled}
+        seats: dict[uuid.UUID, int] = defaultdict(int)
+        for r in registrations:
+            if not r.cancelled and r.version_time is not None and not r.waitlisted:
+                seats[r.session_id] += 1
+        hours: dict[uuid.UUID, list[float]] = defaultdict(list)
+        for a in ctx.session.execute(
+            select(KpiActivityAttendance).where(col(KpiActivityAttendance.session_id).in_(ids))
+        ).scalars():
+            if a.attended and a.registration_id not in cancelled:
+                hours[a.session_id].append(a.hours)
+        result = []
+        for session_id, day in held.items():
+            row = sessions.get(session_id)
+            if row is None or row.kind is None:  # not scheduled as far as we know yet: no kind to count
+                continue
+            attended = sorted(hours.get(session_id, []))
+            result.append(
+                HeldSession(
+                    session_id=session_id,
+                    kind=row.kind,
+                    held_on=day,
+                    title=row.title or "",
+                    theme=row.theme,
+                    lead=row.lead,
+                    format=row.format,
+                    participants=len(attended),
+                    participant_hours=round(sum(attended), 2),
+                    registrations=seats.get(session_id, 0),
+                    recording_url=row.recording_url,
+                )
+            )
+        return sorted(result, key=lambda s: (s.held_on, s.title, str(s.session_id)))
+
+    return ctx.memo("activities.held_sessions", load)  # type: ignore[no-any-return]
+
+
+def _held_of(ctx: Context, kinds: set[str], lead: str | None = None) -> list[HeldSession]:
+    return [s for s in held_sessions(ctx) if s.kind in kinds and (lead is None or s.lead == lead)]
+
+
+def _count(kinds: set[str], lead: str | None = None) -> Callable[[Context], Computed]:
+    def compute(ctx: Context) -> Computed:
+        sessions = _held_of(ctx, kinds, lead)
+        return Computed(len(sessions), [s.item() for s in sessions])
+
+    return compute
+
+
+def _hours(kinds: set[str], lead: str | None = None) -> Callable[[Context], Computed]:
+    def compute(ctx: Context) -> Computed:
+        sessions = _held_of(ctx, kinds, lead)
+        total = round(sum(sorted(s.participant_hours for s in sessions)), 2)
+        return Computed(total, [s.item() for s in sessions])
+
+    return compute
+
+
+def advice(ctx: Context) -> Computed:
+    """OD3.2-advies: advice conversations given in the period; items: the conversations."""
+    rows = ctx.session.execute(
+        select(KpiActivityAdvice).where(
+            col(KpiActivityAdvice.given_on) >= ctx.period.start,
+            col(KpiActivityAdvice.given_on) <= ctx.period.end,
+        )
+    ).scalars()
+    organisations = membership.organisations(ctx)
+    items = []
+    for row in sorted(rows, key=lambda a: (a.given_on, str(a.advice_id))):
+        organisation = organisations.get(row.organisation_id)
+        items.append(
+            {
+                "advice_id": str(row.advice_id),
+                "date": row.given_on.isoformat(),
+                "organisation_id": str(row.organisation_id),
+                "organisation": organisation.name if organisation else None,
+                "organisation_kind": membership.kind_of(ctx, row.organisation_id),
+                "topic": row.topic,
+                "channel": row.channel,
+                "with_mediawijs": row.with_mediawijs,
+            }
+        )
+    return Computed(len(items), items)
+
+
+def tailored_support(ctx: Context) -> Computed:
+    """OD3.3-op-maat: organisations with a trajectory active in the year (started by D, not completed
+    before 1 January); items: one per organisation with its trajectories."""
+    period = ctx.period
+    per_organisation: dict[uuid.UUID, list[KpiActivityTrajectory]] = defaultdict(list)
+    for row in ctx.session.execute(select(KpiActivityTrajectory)).scalars():
+        if row.started_on is None or row.organisation_id is None or row.started_on > period.end:
+            continue
+        if row.completed_on is not None and row.completed_on < period.start:
+            continue
+        per_organisation[row.organisation_id].append(row)
+    organisations = membership.organisations(ctx)
+    items: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    for organisation_id, trajectories in per_organisation.items():
+        organisation = organisations.get(organisation_id)
+        name = organisation.name if organisation else None
+        item = {
+            "organisation_id": str(organisation_id),
+            "organisation": name,
+            "organisation_kind": membership.kind_of(ctx, organisation_id),
+            "trajectories": [
+                {
+                    "trajectory_id": str(t.trajectory_id),
+                    "stage": t.stage,
+                    "methodology": t.methodology,
+                    "description": t.description,
+                    "started_on": t.started_on.isoformat() if t.started_on else None,
+                    "completed_on": (
+                        t.completed_on.isoformat()
+                        if t.completed_on is not None and t.completed_on <= period.end
+                        else None
+                    ),
+                }
+                for t in sorted(trajectories, key=lambda t: (t.started_on or date.min, str(t.trajectory_id)))
+            ],
+        }
+        items.append((((name or "").lower(), str(organisation_id)), item))
+    return Computed(len(items), [item for _, item in sorted(items, key=lambda pair: pair[0])])
+
+
+KPIS: dict[str, Callable[[Context], Computed]] = {
+    "OD1.1-bijeenkomsten-algemeen": _count({"network_meeting_general"}),
+    "OD1.1-bijeenkomsten-specifiek": _count({"network_meeting_thematic"}),
+    "OD1.2-infosessies": _count({"info_session"}, lead="vvsg"),
+    "OD1.2-deelnemersuren": _hours({"info_session"}, lead="vvsg"),
+    "OD1.2-inspiratiedag-fysiek": _count({"inspiration_day_physical"}),
+    "OD1.2-inspiratiedag-online": _count({"inspiration_day_online"}),
+    "OD1.3-op-vraag": _count({"presentation_on_request", "workshop_on_request"}),
+    "OD2.1-meerdaagse": _count({"training_multiday"}),
+    "OD2.2-thematisch": _count({"training_thematic"}),
+    "OD2.2-geintegreerd": _count({"training_integrated"}),
+    "OD2.2-deelnemersuren": _hours({"training_thematic", "training_integrated"}),
+    "OD3.2-advies": advice,
+    "OD3.3-op-maat": tailored_support,
+    "afstemming-stuurgroep": _count({"steering_group"}),
+    "afstemming-overleg": _count({"coordination_meeting"}),
+}
