@@ -1,0 +1,61 @@
+"""Composition root of the feedback service: its reactor on activities and members events, the staff
+API and the public pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.feedback import api, pages
+from services.feedback.consumers import CONSUMER, Reactor
+from shared import events, topics
+from shared import settings as settings_module
+from shared.asyncapi import Contract
+from shared.service import Runtime, create_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CONTRACT = Contract(
+    service="feedback",
+    title="Feedback — digitale inclusie",
+    publishes=[events.FeedbackRequested, events.FeedbackReceived, events.SurveyOpened, events.SurveyClosed],
+    consumes={
+        topics.ACTIVITIES_EVENTS: [
+            events.SessionScheduled,
+            events.SessionRescheduled,
+            events.RegistrationReceived,
+            events.RegistrationCancelled,
+            events.AttendanceRecorded,
+            events.SessionHeld,
+            events.SupportTrajectoryStarted,
+            events.SupportTrajectoryCompleted,
+        ],
+        topics.MEMBERS_EVENTS: [
+            events.OrganisationRegistered,
+            events.OrganisationUpdated,
+            events.MemberJoined,
+            events.MemberMoved,
+            events.MemberLeft,
+            events.MemberErased,
+        ],
+    },
+)
+
+
+def build(settings: settings_module.Settings | None = None) -> FastAPI:
+    settings = settings or settings_module.load("feedback")
+    if len(settings.link_secret.get_secret_value()) < 32:
+        raise SystemExit("LINK_SECRET must be set (at least 32 characters): it signs the personal links")
+    runtime = Runtime(settings, MIGRATIONS)
+    reactor = Reactor(runtime.outbox)
+    runtime.add_consumer(
+        name=CONSUMER, topics=[topics.ACTIVITIES_EVENTS, topics.MEMBERS_EVENTS], handle=reactor.handle
+    )
+    return create_app(
+        runtime,
+        contract=CONTRACT,
+        title=CONTRACT.title,
+        description="Asks for feedback after every activity, collects it on personal pages, and runs the "
+        "yearly user survey (OD 3.1). Free text never leaves this service.",
+        routers=[api.router, pages.router],
+    )

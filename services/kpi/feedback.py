@@ -1,0 +1,352 @@
+"""Feedback after activities and the user surveys (OD 3.1): the read models of feedback requests,
+answers and surveys, how `feedback.events` fill them, and the KPIs computed from them.
+
+Which sessions were held in the year comes from the activities read model (held_sessions); this
+module only adds what was asked and answered about them. Requests and answers are keyed by their
+own ids, so a republished event (same request, new event id) never counts twice."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Field, Session, SQLModel, col
+
+from services.kpi.activities import HeldSession, held_sessions
+from services.kpi.core import Computed, Context, Handler, naive_utc
+from shared import events
+
+NOT_ASKED_KINDS = frozenset({"steering_group", "coordination_meeting"})
+RATINGS = ("satisfaction", "usefulness", "motivated", "able_to_act")
+
+
+class KpiFeedbackRequest(SQLModel, table=True):
+    __tablename__ = "kpi_fb_requests"
+
+    request_id: uuid.UUID = Field(primary_key=True)
+    subject_type: str = Field(max_length=30)
+    subject_id: uuid.UUID = Field(index=True)
+    requested_on: date
+
+
+class KpiFeedbackResponse(SQLModel, table=True):
+    __tablename__ = "kpi_fb_responses"
+
+    response_id: uuid.UUID = Field(primary_key=True)
+    request_id: uuid.UUID | None = Field(default=None, index=True)
+    subject_type: str = Field(max_length=30)
+    subject_id: uuid.UUID = Field(index=True)
+    satisfaction: int | None = None
+    usefulness: int | None = None
+    motivated: int | None = None
+    able_to_act: int | None = None
+    has_comment: bool = False
+    received_on: date
+
+
+class KpiSurvey(SQLModel, table=True):
+    """A user survey: what it is (survey.opened) and its counts when it closed (survey.closed)."""
+
+    __tablename__ = "kpi_fb_surveys"
+
+    survey_id: uuid.UUID = Field(primary_key=True)
+    title: str | None = Field(default=None, max_length=500)
+    topic: str | None = Field(default=None, max_length=500)
+    opened_on: date | None = None
+    closed_on: date | None = None
+    responses: int | None = None
+    local_government_responses: int | None = None
+    closed_time: datetime | None = None
+    closed_event_id: str | None = Field(default=None, max_length=200)
+
+
+TABLES = (KpiFeedbackRequest, KpiFeedbackResponse, KpiSurvey)
+
+
+# --- projection ---------------------------------------------------------------------------------
+
+
+def _requested(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.FeedbackRequested)
+    if session.get(KpiFeedbackRequest, data.request_id) is None:
+        session.add(
+            KpiFeedbackRequest(
+                request_id=data.request_id,
+                subject_type=data.subject_type,
+                subject_id=data.subject_id,
+                requested_on=data.requested_on,
+            )
+        )
+        session.flush()
+
+
+def _received(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.FeedbackReceived)
+    if session.get(KpiFeedbackResponse, data.response_id) is None:
+        session.add(
+            KpiFeedbackResponse(
+                response_id=data.response_id,
+                request_id=data.request_id,
+                subject_type=data.subject_type,
+                subject_id=data.subject_id,
+                satisfaction=data.satisfaction,
+                usefulness=data.usefulness,
+                motivated=data.motivated,
+                able_to_act=data.able_to_act,
+                has_comment=data.has_comment,
+                received_on=data.received_on,
+            )
+        )
+        session.flush()
+
+
+def _survey_row(session: Session, survey_id: uuid.UUID) -> KpiSurvey:
+    row = session.get(KpiSurvey, survey_id)
+    if row is None:
+        row = KpiSurvey(survey_id=survey_id)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _survey_opened(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.SurveyOpened)
+    row = _survey_row(session, data.survey_id)
+    row.title, row.topic, row.opened_on = data.title, data.topic, data.opened_on
+    session.add(row)
+
+
+def _survey_closed(session: Session, event: events.Event) -> None:
+    data = event.data
+    assert isinstance(data, events.SurveyClosed)
+    row = _survey_row(session, data.survey_id)
+    if row.closed_time is None or (naive_utc(event.time), event.id) >= (
+        naive_utc(row.closed_time),
+        row.closed_event_id or "",
+    ):
+        row.closed_on, row.responses = data.closed_on, data.responses
+        row.local_government_responses = data.local_government_responses
+        row.closed_time, row.closed_event_id = event.time, event.id
+        session.add(row)
+
+
+HANDLERS: dict[type[events.EventData], Handler] = {
+    events.FeedbackRequested: _requested,
+    events.FeedbackReceived: _received,
+    events.SurveyOpened: _survey_opened,
+    events.SurveyClosed: _survey_closed,
+}
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def _ratio(part: int, whole: int, places: int) -> float:
+    """part / whole rounded half up (66.65 → 66.7, not banker's 66.6); 0 when there is no whole."""
+    if whole == 0:
+        return 0.0
+    exponent = Decimal(1).scaleb(-places)
+    return float((Decimal(part) / Decimal(whole)).quantize(exponent, rounding=ROUND_HALF_UP))
+
+
+def _percentage(part: int, whole: int) -> float:
+    return _ratio(part * 100, whole, 1)
+
+
+def _counts_until(ctx: Context, day: date) -> bool:
+    """Only with `as_of` (D before the year's end) do later requests and answers drop out: the year's
+    own figures include an answer that came in January about a session held in December."""
+    end = ctx.period.end
+    return end >= date(ctx.period.year, 12, 31) or day <= end
+
+
+def asked_sessions(ctx: Context) -> list[HeldSession]:
+    """Sessions held in the period that feedback is asked for (not steering or coordination)."""
+    return [s for s in held_sessions(ctx) if s.kind not in NOT_ASKED_KINDS]
+
+
+def _in_chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _requests(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
+    def load() -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
+        ids = [s.session_id for s in asked_sessions(ctx)]
+        per_session: dict[uuid.UUID, list[KpiFeedbackRequest]] = defaultdict(list)
+        for chunk in _in_chunks(ids):
+            rows = ctx.session.execute(
+                select(KpiFeedbackRequest).where(
+                    col(KpiFeedbackRequest.subject_type) == "session",
+                    col(KpiFeedbackRequest.subject_id).in_(chunk),
+                )
+            ).scalars()
+            for row in rows:
+                if _counts_until(ctx, row.requested_on):
+                    per_session[row.subject_id].append(row)
+        return per_session
+
+    return ctx.memo("feedback.requests", load)  # type: ignore[no-any-return]
+
+
+def _responses(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
+    def load() -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
+        ids = [s.session_id for s in asked_sessions(ctx)]
+        per_session: dict[uuid.UUID, list[KpiFeedbackResponse]] = defaultdict(list)
+        for chunk in _in_chunks(ids):
+            rows = ctx.session.execute(
+                select(KpiFeedbackResponse).where(
+                    col(KpiFeedbackResponse.subject_type) == "session",
+                    col(KpiFeedbackResponse.subject_id).in_(chunk),
+                )
+            ).scalars()
+            for row in rows:
+                if _counts_until(ctx, row.received_on):
+                    per_session[row.subject_id].append(row)
+        return per_session
+
+    return ctx.memo("feedback.responses", load)  # type: ignore[no-any-return]
+
+
+def _per_kind(ctx: Context) -> dict[str, list[HeldSession]]:
+    kinds: dict[str, list[HeldSession]] = defaultdict(list)
+    for held in asked_sessions(ctx):
+        kinds[held.kind].append(held)
+    return dict(sorted(kinds.items()))
+
+
+def requested(ctx: Context) -> Computed:
+    """feedback-gevraagd: % of the sessions held with at least one feedback request."""
+    requests = _requests(ctx)
+
+    def figures(sessions: list[HeldSession]) -> tuple[int, int]:
+        return sum(1 for s in sessions if requests.get(s.session_id)), len(sessions)
+
+    items = []
+    for kind, sessions in _per_kind(ctx).items():
+        asked, total = figures(sessions)
+        items.append(
+            {
+                "session_kind": kind,
+                "sessions": total,
+                "sessions_asked": asked,
+                "value": _percentage(asked, total),
+            }
+        )
+    asked, total = figures(asked_sessions(ctx))
+    return Computed(_percentage(asked, total), items)
+
+
+def response_rate(ctx: Context) -> Computed:
+    """feedback-respons: % of the requests for those sessions answered by a feedback.received."""
+    requests = _requests(ctx)
+    answered_ids = {
+        r.request_id for rows in _responses(ctx).values() for r in rows if r.request_id is not None
+    }
+
+    def figures(sessions: list[HeldSession]) -> tuple[int, int]:
+        ids = [r.request_id for s in sessions for r in requests.get(s.session_id, [])]
+        return sum(1 for i in ids if i in answered_ids), len(ids)
+
+    items = []
+    for kind, sessions in _per_kind(ctx).items():
+        answered, total = figures(sessions)
+        items.append(
+            {
+                "session_kind": kind,
+                "requests": total,
+                "answered": answered,
+                "value": _percentage(answered, total),
+            }
+        )
+    answered, total = figures(asked_sessions(ctx))
+    return Computed(_percentage(answered, total), items)
+
+
+def _answers(ctx: Context, sessions: list[HeldSession], question: str) -> list[int]:
+    responses = _responses(ctx)
+    values = (getattr(r, question) for s in sessions for r in responses.get(s.session_id, []))
+    return [v for v in values if v is not None]
+
+
+def satisfaction(ctx: Context) -> Computed:
+    """feedback-tevredenheid: mean satisfaction (1–5) of the feedback on those sessions, 2 decimals."""
+    items: list[dict[str, Any]] = []
+    for kind, sessions in _per_kind(ctx).items():
+        values = _answers(ctx, sessions, "satisfaction")
+        items.append(
+            {
+                "session_kind": kind,
+                "answers": len(values),
+                "value": _ratio(sum(values), len(values), 2) if values else None,
+            }
+        )
+    values = _answers(ctx, asked_sessions(ctx), "satisfaction")
+    return Computed(_ratio(sum(values), len(values), 2), items)
+
+
+def _agreeing(question: str) -> Callable[[Context], Computed]:
+    """% of the answers to a statement that are 4 or 5."""
+
+    def compute(ctx: Context) -> Computed:
+        items: list[dict[str, Any]] = []
+        for kind, sessions in _per_kind(ctx).items():
+            values = _answers(ctx, sessions, question)
+            agree = sum(1 for v in values if v >= 4)
+            items.append(
+                {
+                    "session_kind": kind,
+                    "answers": len(values),
+                    "agree": agree,
+                    "value": _percentage(agree, len(values)),
+                }
+            )
+        values = _answers(ctx, asked_sessions(ctx), question)
+        return Computed(_percentage(sum(1 for v in values if v >= 4), len(values)), items)
+
+    compute.__doc__ = f"% of the answers to {question!r} on those sessions that are 4 or 5."
+    return compute
+
+
+def user_surveys(ctx: Context) -> Computed:
+    """OD3.1-bevraging: user surveys closed in the year with at least one answer from a local
+    government; items: those surveys."""
+    period = ctx.period
+    rows = ctx.session.execute(
+        select(KpiSurvey).where(
+            col(KpiSurvey.closed_on) >= period.start,
+            col(KpiSurvey.closed_on) <= period.end,
+        )
+    ).scalars()
+    items = [
+        {
+            "survey_id": str(s.survey_id),
+            "title": s.title,
+            "topic": s.topic,
+            "opened_on": s.opened_on.isoformat() if s.opened_on else None,
+            "closed_on": s.closed_on.isoformat() if s.closed_on else None,
+            "responses": s.responses,
+            "local_government_responses": s.local_government_responses,
+        }
+        for s in sorted(rows, key=lambda s: (s.closed_on or date.min, str(s.survey_id)))
+        if (s.local_government_responses or 0) >= 1
+    ]
+    return Computed(len(items), items)
+
+
+KPIS: dict[str, Callable[[Context], Computed]] = {
+    "OD3.1-bevraging": user_surveys,
+    "feedback-gevraagd": requested,
+    "feedback-respons": response_rate,
+    "feedback-tevredenheid": satisfaction,
+    "feedback-gemotiveerd": _agreeing("motivated"),
+    "feedback-zelf-realiseren": _agreeing("able_to_act"),
+}
