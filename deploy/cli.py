@@ -128,7 +128,8 @@ def topics_create(partitions: int = 3) -> None:
 @topics_app.command("describe")
 def topics_describe() -> None:
     """Partitions, records and settings of every topic of this system."""
-    from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     from shared.topics import all_topics
 

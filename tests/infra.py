@@ -196,6 +196,45 @@ async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes |
         await producer.stop()
 
 
+async def read_topics(bootstrap: str, names: list[str], timeout: float = 120.0) -> list[Any]:
+    """Every record currently on all the given topics, read by one consumer."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names) if names else []
+    finally:
+        await admin.close()
+    tps = [
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        if d["error_code"] == 0
+        for p in d["partitions"]
+    ]
+    if not tps:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=1 << 20
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for tp, tp_records in batch.items():
+                records.extend(tp_records)
+                if tp_records and tp_records[-1].offset + 1 >= ends[tp]:
+                    pending.discard(tp)
+        assert not pending, f"could not read to the end of {len(pending)} partitions"
+        return records
+    finally:
+        await consumer.stop()
+
+
 async def committed_through(bootstrap: str, group: str, topic: str) -> bool:
     """True when the consumer group has committed the end of every partition of the topic."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
