@@ -120,7 +120,9 @@ class Outbox:
         event_id: str | None,
     ) -> None:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+            # no autoflush: a pending row's constraint error belongs to the commit, where callers expect it
+            with session.no_autoflush:
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
         session.add(
             OutboxMessage(topic=topic, key=key, value=value, headers=json.dumps(headers), event_id=event_id)
         )

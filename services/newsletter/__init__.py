@@ -1,1 +1,1 @@
-"""The newsletter, service mails and the communications log (OD 1.3). Not built yet: see issue 5."""
+"""Communications (OD 1.3): subscribers, the newsletter over SMTP, service mails, the communications log."""

@@ -1,0 +1,565 @@
+"""HTTP routes of the newsletter service: the staff API (subscribers, issues, the communications log,
+the mail queue) and the public Dutch pages (subscribe, confirm, unsubscribe incl. RFC 8058 one-click).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
+
+from services.newsletter import domain, mail, pages, subscriptions
+from services.newsletter.domain import IssueStatus, MailStatus, SubscriberStatus
+from services.newsletter.sender import Sender, pending_in
+from services.newsletter.subscriptions import Outcome
+from services.newsletter.tables import Article, Bounce, Delivery, GoodPractice, Issue, Subscriber
+from shared import events
+from shared.auth import READERS, STAFF, Principal, require
+from shared.db import transaction
+from shared.errors import Conflict, Invalid, NotFound
+from shared.limits import public_rate_limit
+from shared.links import BadLink, read_token
+from shared.outbox import Outbox
+
+T = TypeVar("T")
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$", max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubscriptionRequest(Strict):
+    email: str = Field(max_length=254, description="validated and normalised; a bad address gets 422")
+    first_name: Name | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return domain.normalise_address(value)
+        except Invalid as exc:
+            raise ValueError(exc.message) from None
+
+
+class SubscriberRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    first_name: str | None
+    member_id: uuid.UUID | None
+    status: str
+    source: str
+    bounced: bool
+    created_at: datetime
+    subscribed_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+class IssueCreate(Strict):
+    title: Title
+    body: Body = Field(description="Markdown")
+
+
+class IssueUpdate(Strict):
+    title: Title | None = None
+    body: Body | None = None
+
+
+class IssueRead(BaseModel):
+    id: uuid.UUID
+    title: str
+    body: str
+    status: str
+    created_at: datetime
+    created_by: str
+    send_requested_at: datetime | None
+    sent_at: datetime | None
+    recipients: int | None
+    deliveries: dict[str, int] = Field(default_factory=dict, description="per status; 'unconfirmed' too")
+
+
+class ArticleCreate(Strict):
+    title: LongTitle
+    magazine: LongTitle = "Lokaal"
+    published_on: date | None = Field(default=None, description="defaults to today")
+    url: Url | None = None
+
+
+class ArticleRead(BaseModel):
+    id: uuid.UUID
+    title: str
+    magazine: str
+    published_on: date
+    url: str | None
+
+
+class GoodPracticeCreate(Strict):
+    title: LongTitle
+    organisation_id: uuid.UUID | None = None
+    published_on: date | None = Field(default=None, description="defaults to today")
+    url: Url
+
+
+class GoodPracticeRead(BaseModel):
+    id: uuid.UUID
+    title: str
+    organisation_id: uuid.UUID | None
+    published_on: date
+    url: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def _outbox(request: Request) -> Outbox:
+    outbox: Outbox = request.app.state.runtime.outbox
+    return outbox
+
+
+def _sender(request: Request) -> Sender:
+    sender: Sender = request.app.state.sender
+    return sender
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
+SenderDep = Annotated[Sender, Depends(_sender)]
+Staff = Annotated[Principal, Depends(require(*STAFF))]
+Reader = Annotated[Principal, Depends(require(*READERS))]
+
+router = APIRouter()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _commit(session: Session, what: str) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"this conflicts with an existing record ({what})") from exc
+
+
+def _flush(session: Session, what: str) -> None:
+    """Write the row now, so that a duplicate is a 409 before any event is written for it."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"this conflicts with an existing record ({what})") from exc
+
+
+# --- subscribers --------------------------------------------------------------------------------
+
+
+def _subscriber_read(session: Session, subscriber: Subscriber) -> SubscriberRead:
+    bounced = session.get(Bounce, subscriber.email) is not None
+    return SubscriberRead.model_validate({**subscriber.model_dump(), "bounced": bounced})
+
+
+@router.get("/subscribers", tags=["subscribers"])
+def list_subscribers(
+    session: SessionDep,
+    _who: Staff,
+    state: Annotated[Literal["pending", "active", "unsubscribed", "bounced", "all"], Query()] = "all",
+    q: Annotated[str | None, Query(max_length=254, description="part of an address")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[SubscriberRead]:
+    stmt = select(Subscriber)
+    if state == "bounced":
+        stmt = stmt.where(col(Subscriber.email).in_(select(col(Bounce.email))))
+    elif state != "all":
+        stmt = stmt.where(col(Subscriber.status) == state)
+    if q:
+        stmt = stmt.where(col(Subscriber.email).contains(q.lower()))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(col(Subscriber.email)).limit(limit).offset(offset)).scalars()
+    bounced = set(session.execute(select(col(Bounce.email))).scalars())
+    items = [SubscriberRead.model_validate({**s.model_dump(), "bounced": s.email in bounced}) for s in rows]
+    return Page[SubscriberRead](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/subscribers/{subscriber_id}", tags=["subscribers"])
+def get_subscriber(subscriber_id: uuid.UUID, session: SessionDep, _who: Staff) -> SubscriberRead:
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFound(f"no subscriber with id {subscriber_id}")
+    return _subscriber_read(session, subscriber)
+
+
+@router.post("/subscribers/{subscriber_id}/unsubscribe", tags=["subscribers"])
+def staff_unsubscribe(
+    subscriber_id: uuid.UUID, session: SessionDep, outbox: OutboxDep, who: Staff
+) -> SubscriberRead:
+    if (
+        subscriptions.unsubscribe(session, outbox, subscriber_id, _now(), actor=who.subject)
+        is Outcome.UNKNOWN
+    ):
+        raise NotFound(f"no subscriber with id {subscriber_id}")
+    _commit(session, "subscriber")
+    subscriber = session.get(Subscriber, subscriber_id)
+    assert subscriber is not None
+    return _subscriber_read(session, subscriber)
+
+
+# Only subscribing is rate limited: it is what makes this service mail an address someone typed in.
+# The confirm and unsubscribe links carry a signed token and mail nobody (and a mail provider's
+# one-click unsubscribes for many people may come from one address).
+@router.post(
+    "/subscriptions",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["public"],
+    dependencies=[Depends(public_rate_limit)],
+)
+def request_subscription(body: SubscriptionRequest, session: SessionDep, sender: SenderDep) -> dict[str, str]:
+    """Public: ask for the newsletter. A confirmation mail follows (double opt-in); the answer is the
+    same whether or not the address was on the list already."""
+    _request(session, body.email, body.first_name or None)
+    sender.wake()
+    return {"status": "confirmation_mail_sent"}
+
+
+def _request(session: Session, email: str, first_name: str | None) -> None:
+    try:
+        subscriptions.request_subscription(session, email, first_name, _now())
+        session.commit()
+    except IntegrityError:  # the same address asked twice at the same moment: one request is enough
+        session.rollback()
+
+
+# --- issues -------------------------------------------------------------------------------------
+
+
+def _issue(session: Session, issue_id: uuid.UUID) -> Issue:
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound(f"no newsletter issue with id {issue_id}")
+    return issue
+
+
+def _issue_read(session: Session, issue: Issue) -> IssueRead:
+    return IssueRead.model_validate({**issue.model_dump(), "deliveries": pending_in(session, issue.id)})
+
+
+@router.post("/issues", status_code=status.HTTP_201_CREATED, tags=["issues"])
+def create_issue(body: IssueCreate, session: SessionDep, who: Staff) -> IssueRead:
+    issue = Issue(title=body.title, body=body.body, created_by=who.subject)
+    session.add(issue)
+    _commit(session, "issue")
+    return _issue_read(session, issue)
+
+
+@router.patch("/issues/{issue_id}", tags=["issues"])
+def update_issue(issue_id: uuid.UUID, body: IssueUpdate, session: SessionDep, _who: Staff) -> IssueRead:
+    issue = _issue(session, issue_id)
+    if issue.status != IssueStatus.DRAFT:
+        raise Conflict("only a draft can be changed; this issue is being sent or was sent")
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None:
+            raise Invalid(name, "may not be empty")
+        setattr(issue, name, value)
+    issue.updated_at = _now()
+    session.add(issue)
+    _commit(session, "issue")
+    return _issue_read(session, issue)
+
+
+@router.get("/issues", tags=["issues"])
+def list_issues(
+    session: SessionDep,
+    _who: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[IssueRead]:
+    total = session.execute(select(func.count()).select_from(Issue)).scalar_one()
+    rows = session.execute(
+        select(Issue).order_by(col(Issue.created_at).desc()).limit(limit).offset(offset)
+    ).scalars()
+    return Page[IssueRead](
+        items=[_issue_read(session, i) for i in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/issues/{issue_id}", tags=["issues"])
+def get_issue(issue_id: uuid.UUID, session: SessionDep, _who: Reader) -> IssueRead:
+    return _issue_read(session, _issue(session, issue_id))
+
+
+@router.get("/issues/{issue_id}/preview", tags=["issues"], response_class=HTMLResponse, response_model=None)
+def preview_issue(
+    issue_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    _who: Reader,
+    format: Literal["html", "text"] = "html",
+) -> HTMLResponse | PlainTextResponse:
+    issue = _issue(session, issue_id)
+    if format == "text":
+        return PlainTextResponse(mail.preview_text(issue.title, issue.body))
+    config: mail.MailConfig = request.app.state.mail_config
+    return HTMLResponse(mail.preview_html(config, issue.title, issue.body))
+
+
+@router.post("/issues/{issue_id}/send", status_code=status.HTTP_202_ACCEPTED, tags=["issues"])
+def send_issue(issue_id: uuid.UUID, session: SessionDep, sender: SenderDep, who: Staff) -> IssueRead:
+    """Queue the issue for every active subscriber whose address did not bounce; the sender mails
+    them in the background. `newsletter.sent` follows when every delivery is settled."""
+    issue = _issue(session, issue_id)
+    if issue.status != IssueStatus.DRAFT:
+        raise Conflict("this issue is being sent or was sent already")
+    now = _now()
+    recipients = list(
+        session.execute(
+            select(col(Subscriber.id))
+            .where(col(Subscriber.status) == SubscriberStatus.ACTIVE)
+            .where(col(Subscriber.email).not_in(select(col(Bounce.email))))
+            .order_by(col(Subscriber.created_at))
+        ).scalars()
+    )
+    if not recipients:
+        raise Conflict("there are no active subscribers to send this issue to")
+    session.execute(
+        insert(Delivery),
+        [
+            {
+                "issue_id": issue.id,
+                "subscriber_id": sid,
+                "status": MailStatus.QUEUED,
+                "confirmed": True,
+                "attempts": 0,
+                "queued_at": now,
+                "next_attempt_at": now,
+            }
+            for sid in recipients
+        ],
+    )
+    issue.status = IssueStatus.SENDING
+    issue.send_requested_at, issue.send_requested_by = now, who.subject
+    session.add(issue)
+    _commit(session, "issue")
+    sender.wake()
+    return _issue_read(session, issue)
+
+
+@router.get("/mail/status", tags=["mail"])
+def mail_status(request: Request, sender: SenderDep, _who: Staff) -> dict[str, Any]:
+    """The SMTP server as the sender last found it, and the mail queue per status."""
+    return {
+        "smtp": {"reachable": sender.smtp_ok, "last_error": sender.last_error},
+        **sender.queue.counts(),
+    }
+
+
+# --- communications log -------------------------------------------------------------------------
+
+
+@router.post("/articles", status_code=status.HTTP_201_CREATED, tags=["communications"])
+def record_article(body: ArticleCreate, session: SessionDep, outbox: OutboxDep, who: Staff) -> ArticleRead:
+    article = Article(
+        title=body.title,
+        magazine=body.magazine,
+        published_on=domain.business_date(body.published_on, "published_on"),
+        url=body.url,
+        created_by=who.subject,
+    )
+    session.add(article)
+    _flush(session, "the same article in the same magazine on the same day")
+    outbox.add(
+        session,
+        events.ArticlePublished(
+            article_id=article.id,
+            title=article.title,
+            magazine=article.magazine,
+            published_on=article.published_on,
+            url=article.url,
+        ),
+        actor=who.subject,
+    )
+    _commit(session, "the same article in the same magazine on the same day")
+    return ArticleRead.model_validate(article, from_attributes=True)
+
+
+@router.get("/articles", tags=["communications"])
+def list_articles(
+    session: SessionDep,
+    _who: Reader,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    magazine: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[ArticleRead]:
+    stmt = select(Article)
+    if year is not None:
+        stmt = stmt.where(col(Article.published_on).between(date(year, 1, 1), date(year, 12, 31)))
+    if magazine:
+        stmt = stmt.where(col(Article.magazine) == magazine)
+    rows = session.execute(stmt.order_by(col(Article.published_on))).scalars()
+    return [ArticleRead.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.post("/good-practices", status_code=status.HTTP_201_CREATED, tags=["communications"])
+def record_good_practice(
+    body: GoodPracticeCreate, session: SessionDep, outbox: OutboxDep, who: Staff
+) -> GoodPracticeRead:
+    practice = GoodPractice(
+        title=body.title,
+        organisation_id=body.organisation_id,
+        published_on=domain.business_date(body.published_on, "published_on"),
+        url=body.url,
+        created_by=who.subject,
+    )
+    session.add(practice)
+    _flush(session, "a good practice with this link")
+    outbox.add(
+        session,
+        events.GoodPracticePublished(
+            practice_id=practice.id,
+            title=practice.title,
+            organisation_id=practice.organisation_id,
+            published_on=practice.published_on,
+            url=practice.url,
+        ),
+        actor=who.subject,
+    )
+    _commit(session, "a good practice with this link")
+    return GoodPracticeRead.model_validate(practice, from_attributes=True)
+
+
+@router.get("/good-practices", tags=["communications"])
+def list_good_practices(
+    session: SessionDep,
+    _who: Reader,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> list[GoodPracticeRead]:
+    stmt = select(GoodPractice)
+    if year is not None:
+        stmt = stmt.where(col(GoodPractice.published_on).between(date(year, 1, 1), date(year, 12, 31)))
+    rows = session.execute(stmt.order_by(col(GoodPractice.published_on))).scalars()
+    return [GoodPracticeRead.model_validate(p, from_attributes=True) for p in rows]
+
+
+# --- public pages -------------------------------------------------------------------------------
+
+public = APIRouter(tags=["public pages"], include_in_schema=False)
+
+
+def _html(body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def _subscriber_id(
+    request: Request, purpose: Literal["newsletter-confirm", "newsletter-unsubscribe"], token: str
+) -> uuid.UUID | None:
+    secret: str = request.app.state.settings.link_secret.get_secret_value()
+    try:
+        return uuid.UUID(read_token(secret, purpose, token))
+    except (BadLink, ValueError):
+        return None
+
+
+@public.get("/nieuwsbrief")
+def subscribe_page() -> HTMLResponse:
+    return _html(pages.subscribe_form())
+
+
+@public.post("/nieuwsbrief", dependencies=[Depends(public_rate_limit)])
+async def subscribe_submit(request: Request) -> HTMLResponse:
+    form = await _form(request)
+    raw_email, first_name = form.get("email", "").strip(), form.get("first_name", "").strip()[:100]
+    if not raw_email:
+        return _html(pages.subscribe_form(raw_email, first_name, pages.ERROR_EMPTY), 422)
+    try:
+        email = domain.normalise_address(raw_email)
+    except Invalid:
+        return _html(pages.subscribe_form(raw_email[:254], first_name, pages.ERROR_INVALID), 422)
+    if form.get("website"):  # the hidden field only robots fill in
+        return _html(pages.check_your_mail(email))
+
+    def work() -> None:
+        with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
+            _request(session, email, first_name or None)
+
+    await run_in_threadpool(work)
+    request.app.state.sender.wake()
+    return _html(pages.check_your_mail(email))
+
+
+@public.get("/nieuwsbrief/bevestigen/{token}")
+def confirm_page(request: Request, token: str) -> HTMLResponse:
+    if _subscriber_id(request, "newsletter-confirm", token) is None:
+        return _html(pages.bad_link(), 404)
+    # a button, not an action on GET: mail scanners open links, people press buttons
+    return _html(pages.confirm_prompt(f"/nieuwsbrief/bevestigen/{token}"))
+
+
+@public.post("/nieuwsbrief/bevestigen/{token}")
+async def confirm_submit(request: Request, token: str) -> HTMLResponse:
+    subscriber_id = _subscriber_id(request, "newsletter-confirm", token)
+    if subscriber_id is None:
+        return _html(pages.bad_link(), 404)
+    outcome = await run_in_threadpool(_in_transaction, request, subscriptions.confirm, subscriber_id)
+    subscribe_url = request.app.state.mail_config.subscribe_url()
+    if outcome is Outcome.UNKNOWN:
+        return _html(pages.bad_link(), 404)
+    if outcome is Outcome.NO_LONGER_VALID:
+        return _html(pages.confirm_no_longer_valid(subscribe_url), 410)
+    return _html(pages.confirmed(already=outcome is Outcome.ALREADY))
+
+
+@public.get("/nieuwsbrief/uitschrijven/{token}")
+def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+    if _subscriber_id(request, "newsletter-unsubscribe", token) is None:
+        return _html(pages.bad_link(), 404)
+    return _html(pages.unsubscribe_prompt(f"/nieuwsbrief/uitschrijven/{token}"))
+
+
+@public.post("/nieuwsbrief/uitschrijven/{token}")
+async def unsubscribe_submit(request: Request, token: str) -> HTMLResponse:
+    """The page's button and the mail client's one-click POST (RFC 8058,
+    body `List-Unsubscribe=One-Click`) both land here."""
+    subscriber_id = _subscriber_id(request, "newsletter-unsubscribe", token)
+    if subscriber_id is None:
+        return _html(pages.bad_link(), 404)
+    await run_in_threadpool(_in_transaction, request, subscriptions.unsubscribe, subscriber_id)
+    # an unknown (erased) subscriber is not on the list either: the same answer
+    return _html(pages.unsubscribed(request.app.state.mail_config.subscribe_url()))
+
+
+def _in_transaction(
+    request: Request,
+    use_case: Callable[[Session, Outbox, uuid.UUID, datetime], Outcome],
+    subscriber_id: uuid.UUID,
+) -> Outcome:
+    with transaction(request.app.state.runtime.engine) as session:
+        return use_case(session, request.app.state.runtime.outbox, subscriber_id, _now())

@@ -1,0 +1,111 @@
+"""Composition root of the newsletter service: settings, the two consumers, the mail sender loop and
+the FastAPI app with the staff API and the public pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.newsletter import consumers, mail
+from services.newsletter.api import public, router
+from services.newsletter.sender import MailQueue, Sender
+from shared import events, topics
+from shared.asyncapi import Contract
+from shared.service import Runtime, create_app
+from shared.settings import DEFAULT_PORTS, Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CONTRACT = Contract(
+    service="newsletter",
+    title="Nieuwsbrief en communicatie — digitale inclusie",
+    publishes=[
+        events.NewsletterSubscribed,
+        events.NewsletterUnsubscribed,
+        events.NewsletterSent,
+        events.ArticlePublished,
+        events.GoodPracticePublished,
+    ],
+    consumes={
+        topics.MEMBERS_EVENTS: [events.MemberErased],
+        topics.ACTIVITIES_EVENTS: [
+            events.SessionScheduled,
+            events.SessionRescheduled,
+            events.SessionCancelled,
+            events.RegistrationReceived,
+        ],
+        topics.FEEDBACK_EVENTS: [events.FeedbackRequested, events.SurveyOpened],
+    },
+    consumes_contacts=True,
+)
+
+
+class NewsletterSettings(Settings):
+    """The shared settings plus how the sender paces itself (NEWSLETTER_* in the environment)."""
+
+    service_name: str = "newsletter"
+    newsletter_batch_size: int = 100  # mails taken from the queue at once
+    newsletter_poll_seconds: float = 2.0  # how often the queue is looked at when nobody wakes the sender
+    newsletter_retry_seconds: float = 1.0  # first wait after a failure; doubles each time
+    newsletter_retry_max_seconds: float = 60.0
+    smtp_timeout_seconds: float = 30.0
+
+
+def load() -> NewsletterSettings:
+    settings = NewsletterSettings()
+    if not settings.http_port:
+        settings.http_port = DEFAULT_PORTS["newsletter"]
+    return settings
+
+
+def build(settings: NewsletterSettings | None = None) -> FastAPI:
+    settings = settings or load()
+    if len(settings.link_secret.get_secret_value()) < 32:
+        raise SystemExit(
+            "LINK_SECRET must be set (at least 32 characters): every mail carries a personal link"
+        )
+    runtime = Runtime(settings, MIGRATIONS)
+    config = mail.MailConfig.from_settings(settings)
+    queue = MailQueue(
+        runtime.engine,
+        runtime.outbox,
+        config,
+        retry_seconds=settings.newsletter_retry_seconds,
+        retry_max_seconds=settings.newsletter_retry_max_seconds,
+    )
+    sender = Sender(
+        queue,
+        settings,
+        batch_size=settings.newsletter_batch_size,
+        poll_seconds=settings.newsletter_poll_seconds,
+        retry_seconds=settings.newsletter_retry_seconds,
+        retry_max_seconds=settings.newsletter_retry_max_seconds,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    handlers = consumers.Handlers(runtime.outbox, settings.service_mail_max_age_days)
+    runtime.add_consumer(
+        name=consumers.CONTACTS_CONSUMER,
+        topics=[topics.MEMBERS_CONTACTS],
+        handle=handlers.contact,
+        decode=consumers.decode_contact,
+    )
+    runtime.add_consumer(
+        name=consumers.EVENTS_CONSUMER,
+        topics=[topics.MEMBERS_EVENTS, topics.ACTIVITIES_EVENTS, topics.FEEDBACK_EVENTS],
+        handle=handlers.event,
+        after_commit=lambda applied: sender.wake() if applied else None,
+    )
+    runtime.background.append(sender.run)
+    app = create_app(
+        runtime,
+        contract=CONTRACT,
+        title=CONTRACT.title,
+        description=(
+            "Subscribers (double opt-in), the newsletter 'digitale inclusie' over SMTP, service mails for"
+            " the other services, and the log of articles and good practices (OD 1.3)."
+        ),
+        routers=[router, public],
+    )
+    app.state.sender = sender
+    app.state.mail_config = config
+    return app

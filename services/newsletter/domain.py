@@ -1,0 +1,127 @@
+"""Rules of the newsletter service, free of I/O: addresses, consent, the age of a service mail's
+cause, retry timing and what an SMTP answer means for a mail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+
+from shared.errors import Invalid
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+# a person who asks twice within this time gets one confirmation mail
+CONFIRMATION_THROTTLE = timedelta(minutes=5)
+# unconfirmed subscriptions (and so their addresses) are forgotten after this time
+PENDING_RETENTION = timedelta(days=30)
+# a mail a server keeps deferring (4xx) is given up after this time
+GIVE_UP_AFTER = timedelta(days=3)
+# a service mail whose member has no contact details yet waits this long for them
+CONTACT_WAIT = timedelta(days=1)
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    BOUNCED = "bounced"
+    SKIPPED = "skipped"  # no longer wanted: unsubscribed, bounced address, erased
+    FAILED = "failed"  # given up: deferred too long, or no address ever known
+
+
+class IssueStatus(StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+class MailKind(StrEnum):
+    SUBSCRIPTION_CONFIRMATION = "subscription_confirmation"
+    REGISTRATION_CONFIRMATION = "registration_confirmation"
+    FEEDBACK_INVITATION = "feedback_invitation"
+
+
+def today() -> date:
+    """The business date: KPI years follow Europe/Brussels, not UTC."""
+    return datetime.now(BRUSSELS).date()
+
+
+def business_day(moment: datetime) -> date:
+    return moment.astimezone(BRUSSELS).date()
+
+
+def business_date(value: date | None, field: str) -> date:
+    """A date given by staff, or today; never in the future."""
+    if value is None:
+        return today()
+    if value > today():
+        raise Invalid(field, "may not lie in the future")
+    return value
+
+
+def normalise_address(raw: str, field: str = "email") -> str:
+    """A deliverable-looking address in plain ASCII (an international domain becomes punycode),
+    lower-cased as the members service stores it; Invalid otherwise."""
+    candidate = raw.strip()
+    if not candidate or len(candidate) > 254:
+        raise Invalid(field, "is not a valid e-mail address")
+    try:
+        valid = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise Invalid(field, f"is not a valid e-mail address: {exc}") from None
+    address = str(valid.ascii_email).lower()
+    if len(address.rpartition("@")[0]) > 64:  # RFC 5321's limit, which the validator lets pass
+        raise Invalid(
+            field, "is not a valid e-mail address: the part before the @ is longer than 64 characters"
+        )
+    return address
+
+
+class ConsentEffect(StrEnum):
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    NONE = "none"
+
+
+def consent_effect(previous: bool | None, now: bool) -> ConsentEffect:
+    """What a contact record does to the member's subscription. Only a change of consent counts
+    (previous None: the first record seen), so a member who unsubscribed with the link in a mail is
+    not subscribed again by an unrelated change such as a new phone number."""
+    if now and previous is not True:
+        return ConsentEffect.SUBSCRIBE
+    if not now and previous is True:
+        return ConsentEffect.UNSUBSCRIBE
+    return ConsentEffect.NONE
+
+
+def too_old_to_mail(cause_time: datetime, now: datetime, max_age_days: int) -> bool:
+    """A replayed old event never mails anyone."""
+    return now - cause_time > timedelta(days=max_age_days)
+
+
+def retry_delay(attempts: int, first: float, ceiling: float) -> timedelta:
+    """Exponential back-off for a mail the server deferred: first, 2×first, ... up to ceiling."""
+    return timedelta(seconds=min(ceiling, first * (2 ** max(0, attempts - 1))))
+
+
+class Answer(StrEnum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # 5xx: permanent, the address bounces
+    DEFERRED = "deferred"  # 4xx or a failure before the message was complete: try again later
+
+
+def classify(code: int) -> Answer:
+    if 200 <= code < 300:
+        return Answer.ACCEPTED
+    if 500 <= code < 600:
+        return Answer.REFUSED
+    return Answer.DEFERRED
