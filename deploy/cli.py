@@ -8,6 +8,8 @@
     vvsg dlq list members.events | replay members.events --offset 3
     vvsg report --year 2025 --format xlsx --out kpi-2025.xlsx
     vvsg rebuild
+    vvsg person export 3f2c... --out persoon.json
+    vvsg person erase 3f2c...
 
 Settings come from the environment as for the services (AUTH_SECRET, KAFKA_BOOTSTRAP_SERVERS, ...).
 """
@@ -15,16 +17,19 @@ Settings come from the environment as for the services (AUTH_SECRET, KAFKA_BOOTS
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import runpy
 import sys
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -37,7 +42,13 @@ topics_app = typer.Typer(help="Create and describe the Kafka topics.", no_args_i
 dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+person_app = typer.Typer(
+    help="Personal data of one member: export it (right of access) or erase it (right to erasure).",
+    no_args_is_help=True,
+)
+app.add_typer(person_app, name="person")
 console = Console()
+messages = Console(stderr=True)  # for commands whose standard output is a document
 
 
 def _settings() -> Settings:
@@ -198,6 +209,122 @@ def dlq_replay(
     )
     if missing:
         raise typer.Exit(1)
+
+
+# --- personal data (GDPR) ------------------------------------------------------------------------
+
+# the services that hold data on a person, each answering GET /people/{member_id} (the KPI service
+# keeps member ids and figures only)
+PERSONAL_DATA_SERVICES: tuple[str, ...] = ("members", "events", "feedback", "newsletter")
+Subject = Annotated[
+    str,
+    typer.Option(help="who asks, for the audit trail (used when the token is made from AUTH_SECRET)"),
+]
+
+
+def _member_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is geen geldig id (uuid)") from None
+
+
+def _personal_data(client: httpx.Client, service: str, member_id: str) -> tuple[dict[str, Any], bool]:
+    """One service's answer, or a note that it could not be had (and False)."""
+    try:
+        response = client.get(f"{_url(service)}/people/{member_id}")
+    except httpx.HTTPError as exc:
+        return {"service": service, "unavailable": True, "reason": f"niet bereikbaar: {exc}"}, False
+    if response.status_code == 200:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            return answer, True
+    reason = (
+        "geen lid met dit id"
+        if response.status_code == 404
+        else f"antwoordde {response.status_code}: {response.text[:200]}"
+    )
+    return {"service": service, "unavailable": True, "reason": reason}, False
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Only the owner may read the file: it holds a person's data."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+@person_app.command("export")
+def person_export(
+    member_id: Annotated[str, typer.Argument(help="the member's id", callback=_member_id)],
+    out: Annotated[Path | None, typer.Option(help="write the JSON here (default: to the screen)")] = None,
+    subject: Subject = "privacy@vvsg.be",
+) -> None:
+    """Everything the system holds on one person, from every service, as one JSON document.
+
+    Each service answers for its own data over HTTP; a service that cannot answer is named in the
+    document as unavailable, and the command then ends with exit code 1."""
+    headers = {"Authorization": f"Bearer {_staff_token(subject)}"}
+    document: dict[str, Any] = {
+        "member_id": member_id,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "services": {},
+    }
+    missing = []
+    with httpx.Client(headers=headers, timeout=30) as client:
+        for service in PERSONAL_DATA_SERVICES:
+            answer, ok = _personal_data(client, service, member_id)
+            document["services"][service] = answer
+            if not ok:
+                missing.append(service)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)  # the document alone on standard output; messages go to standard error
+    else:
+        _write_private(out, text)
+        messages.print(f"Gegevens van {member_id} geschreven naar {out}.", highlight=False)
+    if missing:
+        reasons = "; ".join(f"{s}: {document['services'][s]['reason']}" for s in missing)
+        messages.print(f"[red]Onvolledig ({escape(reasons)}). Probeer later opnieuw.[/red]", highlight=False)
+        raise typer.Exit(1)
+
+
+@person_app.command("erase")
+def person_erase(
+    member_id: Annotated[str, typer.Argument(help="the member's id", callback=_member_id)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    subject: Subject = "privacy@vvsg.be",
+) -> None:
+    """Erase a member: the members service anonymises the person and tells every other service
+    (member.erased, and a tombstone on the contacts topic). Erasing again changes nothing."""
+    if not yes and not typer.confirm(
+        f"De gegevens van lid {member_id} worden overal gewist. Dit kan niet ongedaan gemaakt worden. "
+        "Doorgaan?"
+    ):
+        raise typer.Exit(1)
+    headers = {"Authorization": f"Bearer {_staff_token(subject)}"}
+    try:
+        with httpx.Client(headers=headers, timeout=30) as client:
+            response = client.post(f"{_url('members')}/members/{member_id}/erase")
+    except httpx.HTTPError as exc:
+        console.print(f"[red]De ledendienst is niet bereikbaar: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    if response.status_code == 404:
+        console.print(f"[red]Geen lid met id {member_id}.[/red]", highlight=False)
+        raise typer.Exit(1)
+    if response.status_code != 200:
+        detail = escape(response.text[:300])
+        console.print(f"[red]Wissen mislukt ({response.status_code}): {detail}[/red]", highlight=False)
+        raise typer.Exit(1)
+    erased_on = response.json().get("erased_on")
+    console.print(
+        f"Lid {member_id} is gewist (op {erased_on}). De andere diensten wissen hun gegevens zodra ze "
+        "het bericht member.erased lezen.",
+        highlight=False,
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -36,7 +36,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     state = tmp_path_factory.mktemp("kafka")
     port = infra.free_port()
-    local_kafka.start(state, port, infra.free_port())
+    # every test makes its own topics: a few thousand partitions by the end of the suite
+    local_kafka.start(state, port, infra.free_port(), heap="2g")
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -79,11 +80,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def topic_prefix(kafka_bootstrap: str) -> str:
-    """Topics of this test only, so that no test sees another's records."""
+def topic_prefix(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Topics of this test only, so that no test sees another's records. An end-to-end test's topics
+    stay for the privacy scan that reads them all at the end; the others are deleted afterwards."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     infra.create_topics(kafka_bootstrap, prefix)
-    return prefix
+    yield prefix
+    if request.node.get_closest_marker("e2e") is None:
+        infra.delete_topics(kafka_bootstrap, prefix)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -57,6 +57,20 @@ def create_topics(bootstrap: str, prefix: str) -> None:
     asyncio.run(ensure_topics(bootstrap, all_topics(partitions=3), prefix=prefix))
 
 
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([prefix + spec.name for spec in all_topics()])
+        except Exception:  # noqa: BLE001 - a topic left behind costs memory, not correctness
+            pass
+        finally:
+            await admin.close()
+
+    asyncio.run(delete())
+
+
 @contextmanager
 def postgres_database(server_url: str) -> Iterator[str]:
     """A fresh, empty database on the server; dropped afterwards."""

@@ -9,18 +9,16 @@ transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
-from sqlalchemy import case, func, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from services.events import domain
+from services.events import domain, seats
 from services.events.consumers import organisation_of
 from services.events.schemas import (
     AttendanceDayRead,
@@ -79,34 +77,9 @@ def commit_or_conflict(db: Session) -> None:
 # --- sessions -----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Counts:
-    registered: int = 0
-    waitlisted: int = 0
-    participants: int = 0
-    participant_hours: float = 0.0
-
-
-def _counts(db: Session, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, _Counts]:
-    if not session_ids:
-        return {}
-    active = col(Registration.status) == domain.REGISTERED
-    attended = active & (col(Registration.attended) == True)  # noqa: E712
-    rows = db.execute(
-        select(
-            col(Registration.session_id),
-            func.sum(case((active & (col(Registration.waitlisted) == False), 1), else_=0)),  # noqa: E712
-            func.sum(case((active & (col(Registration.waitlisted) == True), 1), else_=0)),  # noqa: E712
-            func.sum(case((attended, 1), else_=0)),
-            func.sum(case((attended, col(Registration.hours)), else_=0.0)),
-        )
-        .where(col(Registration.session_id).in_(session_ids))
-        .group_by(col(Registration.session_id))
-    ).all()
-    return {
-        row[0]: _Counts(int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), domain.round_hours(row[4] or 0))
-        for row in rows
-    }
+_Counts = seats.Counts
+_counts = seats.counts
+locked_session = seats.locked_session  # the route modules import it from here
 
 
 def _read(activity: ActivitySession, counts: _Counts | None) -> SessionRead:
@@ -139,20 +112,6 @@ def _read(activity: ActivitySession, counts: _Counts | None) -> SessionRead:
 def _session_read(db: Session, activity: ActivitySession) -> SessionRead:
     db.flush()
     return _read(activity, _counts(db, [activity.id]).get(activity.id))
-
-
-def locked_session(db: Session, session_id: uuid.UUID) -> ActivitySession:
-    """The session, locked for this transaction: its UPDATE makes concurrent commands wait their turn."""
-    result: CursorResult[Any] = db.execute(  # type: ignore[assignment]
-        update(ActivitySession)
-        .where(col(ActivitySession.id) == session_id)
-        .values(lock_version=col(ActivitySession.lock_version) + 1)
-    )
-    if not result.rowcount:
-        raise NotFound(f"no session with id {session_id}")
-    activity = db.get(ActivitySession, session_id, populate_existing=True)
-    assert activity is not None
-    return activity
 
 
 def _get(db: Session, session_id: uuid.UUID) -> ActivitySession:
@@ -222,7 +181,7 @@ def list_sessions(
     state: Annotated[Literal["scheduled", "cancelled", "held"] | None, Query(alias="status")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="starting in this year")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[SessionRead]:
     stmt = select(ActivitySession)
     if kind:
@@ -398,22 +357,6 @@ def registration_of(db: Session, activity: ActivitySession, registration_id: uui
     return registration
 
 
-def _seats(db: Session, session_id: uuid.UUID) -> tuple[int, int]:
-    counts = _counts(db, [session_id]).get(session_id) or _Counts()
-    return counts.registered, counts.waitlisted
-
-
-def _received(registration: Registration) -> events.RegistrationReceived:
-    return events.RegistrationReceived(
-        registration_id=registration.id,
-        session_id=registration.session_id,
-        member_id=registration.member_id,
-        organisation_id=registration.organisation_id,
-        organisation_kind=registration.organisation_kind,
-        waitlisted=registration.waitlisted,
-    )
-
-
 @router.post(
     "/sessions/{session_id}/registrations", status_code=status.HTTP_201_CREATED, tags=["registrations"]
 )
@@ -446,7 +389,7 @@ def register(
             organisation_id, known = found_id or body.organisation_id, False
     elif kind is None:
         raise Invalid("member_id", "give a member id, or the organisation kind of an outside participant")
-    confirmed, waiting = _seats(db, activity.id)
+    confirmed, waiting = seats.seats(db, activity.id)
     registration = Registration(
         session_id=activity.id,
         member_id=body.member_id,
@@ -457,7 +400,7 @@ def register(
         registered_by=who.subject,
     )
     db.add(registration)
-    outbox.add(db, _received(registration), actor=who.subject)
+    outbox.add(db, seats.received(registration), actor=who.subject)
     db.flush()
     answer = registration_read(db, registration)
     commit_or_conflict(db)
@@ -497,35 +440,7 @@ def cancel_registration(
     domain.check_can_cancel_registration(
         activity.status, registration.status, registration.hours if registration.attended else 0.0
     )
-    registration.status, registration.cancelled_at = domain.REGISTRATION_CANCELLED, domain.now()
-    db.add(registration)
-    outbox.add(
-        db,
-        events.RegistrationCancelled(registration_id=registration.id, session_id=activity.id),
-        actor=who.subject,
-    )
-    db.flush()
-    confirmed, waiting = _seats(db, activity.id)
-    promoted: list[Registration] = []
-    count = domain.promotions(confirmed, activity.capacity, waiting)
-    if count:
-        promoted = list(
-            db.execute(
-                select(Registration)
-                .where(
-                    col(Registration.session_id) == activity.id,
-                    col(Registration.status) == domain.REGISTERED,
-                    col(Registration.waitlisted) == True,  # noqa: E712
-                )
-                .order_by(col(Registration.registered_at), col(Registration.id))
-                .limit(count)
-            ).scalars()
-        )
-    for lucky in promoted:
-        lucky.waitlisted = False
-        db.add(lucky)
-        outbox.add(db, _received(lucky), actor=who.subject)
-    db.flush()
+    promoted = seats.cancel(db, outbox, activity, registration, who.subject)
     answer = RegistrationCancelled(
         cancelled=registration_read(db, registration),
         promoted=[registration_read(db, r) for r in promoted],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.events import api, attendance, consumers, support
+from services.events import api, attendance, consumers, people, support
 from shared import events, topics
 from shared import settings as settings_module
 from shared.asyncapi import Contract
@@ -54,5 +54,5 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
         title=CONTRACT.title,
         description="Sessions, registrations and attendance, advice conversations and tailored-support "
         "trajectories (OD 1.1–3.3).",
-        routers=[api.router, attendance.router, support.router],
+        routers=[api.router, attendance.router, support.router, people.router],
     )

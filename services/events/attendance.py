@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -42,6 +43,12 @@ from shared.errors import Conflict, Invalid
 from shared.outbox import Outbox
 
 router = APIRouter()
+
+
+class InvalidRequest(BaseModel):
+    """FastAPI's own 422, for a request that is not even valid input (an empty body, a bad id)."""
+
+    detail: list[dict[str, Any]]
 
 
 # --- attendance ---------------------------------------------------------------------------------
@@ -185,7 +192,12 @@ def _resolve(
 @router.post(
     "/sessions/{session_id}/attendance/import",
     tags=["attendance"],
-    responses={422: {"model": ImportReport, "description": "nothing recorded; the rows say why"}},
+    responses={
+        422: {
+            "model": ImportReport | InvalidRequest,
+            "description": "nothing recorded; the rows say why (or the request itself is not valid)",
+        }
+    },
 )
 def import_attendance(
     session_id: uuid.UUID,

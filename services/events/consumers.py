@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from services.events import domain
+from services.events import domain, erasure
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, Registration
 from shared import events, topics
 from shared.outbox import Outbox
@@ -93,7 +93,7 @@ def _member(session: Session, event: events.Event) -> uuid.UUID:
     if fact == "erased":
         row.status, row.status_on, row.status_time = "erased", on, event.time
         # erasure leaves nothing to match an e-mail address with, whatever the contacts topic says later
-        session.execute(delete(ContactDigest).where(col(ContactDigest.member_id) == data.member_id))
+        erasure.forget_contact(session, data.member_id)
     elif (
         fact != "moved"
         and row.status != "erased"
@@ -192,6 +192,8 @@ def apply_members_event(session: Session, outbox: Outbox, event: events.Event) -
         member_id = _member(session, event)
         session.flush()
         complete_pending(session, outbox, event, member_id=member_id)
+        if isinstance(event.data, events.MemberErased):
+            erasure.release_seats(session, outbox, member_id, event)
     # knowledge-sharing events say nothing this service needs
 
 

@@ -95,7 +95,10 @@ class Schedule:
 
 def plan(starts_at: datetime, ends_at: datetime, planned_hours: float | None) -> Schedule:
     """Start, end and planned hours that fit together; planned hours default to the time in between."""
-    starts, ends = to_utc(starts_at), to_utc(ends_at)
+    try:
+        starts, ends = to_utc(starts_at), to_utc(ends_at)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 lies before the first moment a datetime holds
+        raise Invalid("starts_at", "lies too far in the past or the future") from None
     if ends <= starts:
         raise Invalid("ends_at", "must lie after starts_at")
     span = (ends - starts).total_seconds() / 3600

@@ -34,7 +34,9 @@ class SessionCreate(Strict):
     planned_hours: PlannedHours | None = Field(
         default=None, description="defaults to the time between start and end (required over several days)"
     )
-    capacity: Annotated[int, Field(ge=1)] | None = Field(default=None, description="none: no limit")
+    capacity: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="none: no limit"
+    )
     requested_by_organisation_id: uuid.UUID | None = Field(
         default=None, description="the organisation that asked for it (required for the on-request kinds)"
     )

@@ -73,7 +73,7 @@ def list_advice(
     organisation_id: uuid.UUID | None = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[AdviceRead]:
     stmt = select(Advice)
     if organisation_id:
@@ -156,7 +156,7 @@ def list_trajectories(
     organisation_id: uuid.UUID | None = None,
     active_in: Annotated[int | None, Query(ge=2000, le=2100, description="active in this year")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[TrajectoryRead]:
     stmt = select(SupportTrajectory)
     if organisation_id:

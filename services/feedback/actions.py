@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
@@ -41,6 +41,8 @@ def survey_link(settings: Settings, request_id: uuid.UUID) -> str:
 
 def request_from_token(session: Session, settings: Settings, purpose: links.Purpose, token: str) -> FbRequest:
     """The request a personal link was made for; BadLink when it is not one of ours."""
+    if not token.isascii():  # links.read_token's compare_digest raises TypeError on non-ASCII text
+        raise links.BadLink("malformed link")
     identifier = links.read_token(settings.link_secret.get_secret_value(), purpose, token)
     try:
         request_id = uuid.UUID(identifier)
@@ -149,15 +151,21 @@ def local_government_members(session: Session) -> list[uuid.UUID]:
 class Invited:
     invited: list[uuid.UUID]
     already_invited: list[uuid.UUID]
+    erased: list[uuid.UUID] = field(default_factory=list)
 
 
 def invite(
     session: Session, outbox: Outbox, survey: FbSurvey, member_ids: Iterable[uuid.UUID], actor: str
 ) -> Invited:
-    """One personal survey link per member; a member invited before is not invited again."""
+    """One personal survey link per member; a member invited before is not invited again, and an
+    erased member not at all (nobody can reach the person)."""
     now = datetime.now(UTC)
     result = Invited([], [])
     for member_id in dict.fromkeys(member_ids):
+        member = session.get(FbMember, member_id)
+        if member is not None and member.erased:
+            result.erased.append(member_id)
+            continue
         rid = domain.request_id("survey", survey.id, str(member_id))
         if session.get(FbRequest, rid) is not None:
             result.already_invited.append(member_id)

@@ -138,6 +138,7 @@ class Invitations(Strict):
 class Invited(BaseModel):
     invited: list[uuid.UUID]
     already_invited: list[uuid.UUID]
+    erased: list[uuid.UUID] = Field(default_factory=list, description="not invited: their data was erased")
 
 
 class CloseSurvey(Strict):
@@ -223,7 +224,7 @@ def list_requests(
     subject_type: events.FeedbackSubjectType | None = None,
     subject_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[RequestRead]:
     stmt = select(FbRequest)
     if subject_type:
@@ -467,7 +468,7 @@ def invite_to_survey(
         raise Invalid("member_ids", "name at least one member, or set local_government_members")
     result = actions.invite(session, outbox, survey, member_ids, who.subject)
     session.commit()
-    return Invited(invited=result.invited, already_invited=result.already_invited)
+    return Invited(invited=result.invited, already_invited=result.already_invited, erased=result.erased)
 
 
 @router.post("/surveys/{survey_id}/close", tags=["surveys"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.feedback import api, pages
+from services.feedback import api, pages, people
 from services.feedback.consumers import CONSUMER, Reactor
 from shared import events, topics
 from shared import settings as settings_module
@@ -57,5 +57,5 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
         title=CONTRACT.title,
         description="Asks for feedback after every activity, collects it on personal pages, and runs the "
         "yearly user survey (OD 3.1). Free text never leaves this service.",
-        routers=[api.router, pages.router],
+        routers=[api.router, people.router, pages.router],
     )

@@ -3,8 +3,9 @@ attendance, trajectories, organisations and members, and asks for feedback once 
 
 Records from different topics and partitions come in any order, so a request is made by whichever
 event completes the picture: the session held, its kind known, the registration's member known and
-its latest attendance "attended". Request ids derive from subject and participant, so a redelivered
-or replayed event finds the request already there and publishes nothing."""
+not erased (see erasure.py), and its latest attendance "attended". Request ids derive from subject
+and participant, so a redelivered or replayed event finds the request already there and publishes
+nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from services.feedback import domain
+from services.feedback import domain, erasure
 from services.feedback.tables import (
     FbMember,
     FbOrganisation,
@@ -102,6 +103,8 @@ class Reactor:
                 member = FbMember(member_id=data.member_id, fact_on=data.erased_on, fact_time=event.time)
             member.erased, member.active = True, False
             session.add(member)
+            session.flush()
+            erasure.erase_member(session, data.member_id)
         # every other event type on these topics is not this service's business
 
     # --- copies ---------------------------------------------------------------------------------
@@ -196,6 +199,8 @@ class Reactor:
         if not domain.registration_is_asked(
             registration.member_id, registration.cancelled, registration.attended
         ):
+            return
+        if erasure.is_erased(session, registration.member_id):  # nobody can reach an erased person
             return
         self._request(
             session,

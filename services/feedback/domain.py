@@ -167,3 +167,10 @@ def read_survey_answer(
 
 def is_local_government(kind: str | None) -> bool:
     return kind in LOCAL_GOVERNMENT_KINDS
+
+
+def without_free_text(questions: list[SurveyQuestion], answers: Mapping[str, object]) -> dict[str, object]:
+    """A survey answer with its free text taken out (ratings and choices among fixed options stay):
+    what remains of the answer of a person who was erased."""
+    texts = {q.key for q in questions if q.kind == "text"}
+    return {key: value for key, value in answers.items() if key not in texts}

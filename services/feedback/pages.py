@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.feedback import actions, domain
+from services.feedback import actions, domain, erasure
 from services.feedback.tables import FbRequest, FbSession, FbSurvey
 from shared import links
 from shared.limits import public_rate_limit
@@ -101,6 +101,9 @@ T = {
     "invalid_title": "Deze link werkt niet",
     "invalid": "We vinden geen vragenlijst bij deze link. Controleer of je de volledige link uit je "
     "e-mail gebruikt. Lukt het niet? Mail dan naar digitale.inclusie@vvsg.be.",
+    "erased_title": "Deze link werkt niet meer",
+    "erased": "De gegevens bij deze link zijn op vraag gewist. Antwoorden via deze link kan daarom niet "
+    "meer. Vragen? Mail dan naar digitale.inclusie@vvsg.be.",
     "survey_intro": "Vertel ons wat je van onze hulpmiddelen vindt. Je antwoorden helpen ons om ze "
     "beter af te stemmen op wat lokale besturen nodig hebben.",
     "survey_required": "Vragen met (verplicht) moet je invullen.",
@@ -321,15 +324,23 @@ def _expired(request: FbRequest, settings: Settings) -> HTMLResponse:
     return _message(T["expired_title"], T["expired"].format(day=dutch_date(last)), 410)
 
 
+def _erased() -> HTMLResponse:
+    return _message(T["erased_title"], T["erased"], 410)
+
+
 def _already(status_code: int) -> HTMLResponse:
     return _message(T["already_title"], T["already"], status_code)
 
 
-def _open_feedback_request(session: Session, settings: Settings, token: str) -> FbRequest | Response:
+def _open_feedback_request(
+    session: Session, settings: Settings, token: str, to_answer: bool = False
+) -> FbRequest | Response:
     try:
         request = actions.request_from_token(session, settings, "feedback", token)
     except links.BadLink:
         return _invalid()
+    if erasure.is_erased(session, request.member_id, lock=to_answer):
+        return _erased()
     if request.subject_type == "survey":  # a survey invitation mailed as a feedback link
         return RedirectResponse(actions.survey_link(settings, request.id), status_code=303)
     return request
@@ -360,7 +371,7 @@ FormDep = Annotated[dict[str, str], Depends(_form)]
 def submit_feedback(
     token: str, form: FormDep, session: SessionDep, settings: SettingsDep, outbox: OutboxDep
 ) -> Response:
-    request = _open_feedback_request(session, settings, token)
+    request = _open_feedback_request(session, settings, token, to_answer=True)
     if isinstance(request, Response):
         return request
     if actions.answered(session, request):
@@ -391,7 +402,7 @@ def submit_feedback(
 
 
 def _open_survey_request(
-    session: Session, settings: Settings, token: str
+    session: Session, settings: Settings, token: str, to_answer: bool = False
 ) -> tuple[FbRequest, FbSurvey] | Response:
     try:
         request = actions.request_from_token(session, settings, "survey", token)
@@ -400,6 +411,8 @@ def _open_survey_request(
     survey = session.get(FbSurvey, request.subject_id) if request.subject_type == "survey" else None
     if survey is None:
         return _invalid()
+    if erasure.is_erased(session, request.member_id, lock=to_answer):
+        return _erased()
     return request, survey
 
 
@@ -472,7 +485,7 @@ def survey_page(token: str, session: SessionDep, settings: SettingsDep) -> Respo
 def submit_survey(
     token: str, form: FormDep, session: SessionDep, settings: SettingsDep, outbox: OutboxDep
 ) -> Response:
-    opened = _open_survey_request(session, settings, token)
+    opened = _open_survey_request(session, settings, token, to_answer=True)
     if isinstance(opened, Response):
         return opened
     request, survey = opened

@@ -190,7 +190,7 @@ def list_subscribers(
     state: Annotated[Literal["pending", "active", "unsubscribed", "bounced", "all"], Query()] = "all",
     q: Annotated[str | None, Query(max_length=254, description="part of an address")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[SubscriberRead]:
     stmt = select(Subscriber)
     if state == "bounced":
@@ -297,7 +297,7 @@ def list_issues(
     session: SessionDep,
     _who: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[IssueRead]:
     total = session.execute(select(func.count()).select_from(Issue)).scalar_one()
     rows = session.execute(
@@ -482,6 +482,8 @@ def _subscriber_id(
     request: Request, purpose: Literal["newsletter-confirm", "newsletter-unsubscribe"], token: str
 ) -> uuid.UUID | None:
     secret: str = request.app.state.settings.link_secret.get_secret_value()
+    if not token.isascii():  # read_token's compare_digest raises TypeError on non-ASCII text
+        return None
     try:
         return uuid.UUID(read_token(secret, purpose, token))
     except (BadLink, ValueError):

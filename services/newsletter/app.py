@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.newsletter import consumers, mail
+from services.newsletter import consumers, mail, people
 from services.newsletter.api import public, router
 from services.newsletter.sender import MailQueue, Sender
 from shared import events, topics
@@ -104,7 +104,7 @@ def build(settings: NewsletterSettings | None = None) -> FastAPI:
             "Subscribers (double opt-in), the newsletter 'digitale inclusie' over SMTP, service mails for"
             " the other services, and the log of articles and good practices (OD 1.3)."
         ),
-        routers=[router, public],
+        routers=[router, people.router, public],
     )
     app.state.sender = sender
     app.state.mail_config = config

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
 from services.newsletter import domain
 from services.newsletter.domain import ConsentEffect, MailKind, SubscriberStatus
-from services.newsletter.tables import Bounce, Contact, ErasedMember, ServiceMail, Subscriber
+from services.newsletter.tables import Bounce, Contact, Delivery, ErasedMember, ServiceMail, Subscriber
 from shared import events
 from shared.outbox import Outbox
 
@@ -223,8 +223,11 @@ def erase_member(
     session: Session, outbox: Outbox, member_id: uuid.UUID, now: datetime, causation_id: str | None = None
 ) -> None:
     """Everything this service holds about the person goes: contact details, the subscriber row and
-    its address, bounces of those addresses, queued or sent service mails. Only the member id stays,
-    so that a contact record read late cannot bring the person back."""
+    its address, bounces of those addresses, queued or sent service mails, and the mail servers'
+    replies kept with the person's newsletter deliveries (a refusal often quotes the address). Only
+    the member id stays, so that a contact record read late cannot bring the person back, and the
+    delivery rows (by subscriber id, no address): each issue's number of recipients is counted from
+    them. Applying it again changes nothing."""
     if session.get(ErasedMember, member_id) is None:
         session.add(ErasedMember(member_id=member_id, erased_at=now))
     addresses: set[str] = set()
@@ -252,6 +255,9 @@ def erase_member(
                 causation_id=causation_id,
             )
         session.execute(delete(ServiceMail).where(col(ServiceMail.subscriber_id) == subscriber.id))
+        session.execute(
+            update(Delivery).where(col(Delivery.subscriber_id) == subscriber.id).values(last_error=None)
+        )
         session.delete(subscriber)
     session.execute(delete(ServiceMail).where(col(ServiceMail.member_id) == member_id))
     if addresses:
