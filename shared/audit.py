@@ -34,10 +34,13 @@ def trail(engine: Engine, record_id: str) -> list[dict[str, Any]]:
     entries = []
     for row in rows:
         if row.event_id is None:  # a contact-details record: say that it changed, not what it holds
+            kind = "contact details" if row.value else "tombstone"
+            if "redacted" in json.loads(row.headers or "{}"):
+                kind = "contact details (erased)"
             entries.append(
                 {
                     "topic": row.topic,
-                    "type": "contact details" if row.value else "tombstone",
+                    "type": kind,
                     "time": row.created_at.isoformat(),
                     "published_at": _iso(row.published_at),
                 }

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Index, LargeBinary, func, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
-from sqlmodel import Column, Field, Session, SQLModel
+from sqlmodel import Column, Field, Session, SQLModel, col
 
 from shared import events
 from shared.db import transaction
@@ -107,6 +107,19 @@ class Outbox:
             value=payload,
             headers={"content-type": "application/json"},
             event_id=None,
+        )
+
+    def redact(self, session: Session, *, topic: str, key: str) -> None:
+        """Right to erasure: forget the values of the plain records written for this key (contact
+        details), published or not. What remains says only that a record was there."""
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.topic) == self.topic_prefix + topic,
+                col(OutboxMessage.key) == key,
+                col(OutboxMessage.event_id).is_(None),
+            )
+            .values(value=None, headers=json.dumps({"redacted": "erasure"}))
         )
 
     def _insert(

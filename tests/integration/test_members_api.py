@@ -211,7 +211,7 @@ def test_a_member_can_be_updated_listed_and_fetched(client: TestClient) -> None:
 def test_without_a_token_it_is_401_and_a_viewer_may_read_but_not_write(client: TestClient) -> None:
     assert client.get("/members", headers={"Authorization": ""}).status_code == 401
     viewer = auth("viewer")
-    assert client.get("/members", headers=viewer).status_code == 200
+    assert client.get("/organisations", headers=viewer).status_code == 200
     response = client.post("/organisations", json={"name": "X", "kind": "andere"}, headers=viewer)
     assert response.status_code == 403
     assert client.get("/health/live", headers={"Authorization": ""}).status_code == 200
@@ -270,3 +270,20 @@ def test_the_audit_trail_answers_who_changed_a_member_and_when(client: TestClien
     assert events_only == [("joined", "an.medewerker@vvsg.be"), ("left", "beheerder@vvsg.be")]
     assert all(e["time"] for e in trail)
     assert client.get(f"/audit/{member['id']}", headers=auth("viewer")).status_code == 403
+
+
+def test_erasure_leaves_no_contact_details_in_the_outbox(client: TestClient) -> None:
+    from sqlmodel import Session, select
+
+    from shared.outbox import OutboxMessage
+
+    zemst = _organisation(client)
+    member = _member(client, zemst["id"], phone="+32 15 00 00 00")
+    client.patch(f"/members/{member['id']}", json={"last_name": "Peeters-Janssens"})
+    assert client.post(f"/members/{member['id']}/erase").status_code == 200
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        values = [row.value or b"" for row in session.exec(select(OutboxMessage)).all()]
+    assert not any(b"an@zemst.be" in v or b"Peeters" in v or b"+32 15" in v for v in values)
+    trail = client.get(f"/audit/{member['id']}").json()
+    assert "contact details (erased)" in [e["type"] for e in trail]
