@@ -18,7 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-DEFAULT_DIR = Path(os.environ.get("VVSG_PG_DIR", "/tmp/vvsg-postgres"))
+# the `postgres` user must reach the cluster's folder, which a checkout under /root is not; a
+# developer's throwaway cluster, so the fixed name is fine here (VVSG_PG_DIR moves it)
+DEFAULT_DIR = Path(os.environ.get("VVSG_PG_DIR", "/tmp/vvsg-postgres"))  # nosec B108
 DEFAULT_PORT = 55432
 USER = "vvsg"
 

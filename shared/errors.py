@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 
 class DomainError(Exception):
@@ -41,3 +44,28 @@ def install_handlers(app: FastAPI) -> None:
         else:
             body = {"detail": exc.message}
         return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, which may not be writable as JSON (NaN, a lone
+        # surrogate): the field and the reason are what the caller needs
+        errors = [
+            {k: v for k, v in error.items() if k not in ("input", "ctx", "url")} for error in exc.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # e.g. a NUL character in text, which PostgreSQL refuses: the input, not the service, is wrong
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "a value cannot be stored (control characters?)",
+                        "type": "value_error",
+                    }
+                ]
+            },
+            status_code=422,
+        )

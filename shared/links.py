@@ -36,6 +36,8 @@ def read_token(secret: str, purpose: Purpose, token: str) -> str:
     identifier, _, signature = token.rpartition(".")
     if not identifier or not signature:
         raise BadLink("malformed link")
-    if not hmac.compare_digest(signature, _signature(secret, purpose, identifier)):
+    # as bytes: compare_digest refuses non-ASCII text, and a link is whatever a browser sends
+    expected = _signature(secret, purpose, identifier).encode()
+    if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
         raise BadLink("this link is not valid")
     return identifier

@@ -21,6 +21,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import asyncapi, audit, kafka
 from shared.asyncapi import Contract
@@ -150,6 +152,8 @@ def create_app(
     metrics = ServiceMetrics(runtime)
     app.state.metrics = metrics
 
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
     @app.middleware("http")
     async def correlation_and_limits(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -212,6 +216,38 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body larger than {max_bytes} bytes")
+
+
+class BodyLimit:
+    """Counts the bytes of a request body as they arrive, so that a chunked body (no Content-Length)
+    is held to the same limit. Raised as an HTTPException: FastAPI turns other errors while reading a
+    body into a 400."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,0 +1,191 @@
+"""Limits (issue 8, item 8): request bodies, the public pages' rate limit, CORS only when configured,
+and no secret in a service's log."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.auth import issue_token
+from shared.limits import RateLimiter
+from shared.links import make_token
+from tests import infra
+from tests.security import apps
+from tests.security.access import RATE_LIMITED
+
+MAX_BODY = 4096
+BURST_RATE = 12  # a minute: a burst of 3 (shared.limits.RateLimiter keeps a quarter of the rate)
+ORIGIN = "https://dashboard.vvsg.be"
+
+
+@pytest.fixture(scope="module")
+def clients(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, TestClient]]:
+    directory = tmp_path_factory.mktemp("limits")
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    infra.create_topics(kafka_bootstrap, prefix)
+    options = {"max_body_bytes": MAX_BODY, "public_rate_per_minute": BURST_RATE}
+    with contextlib.ExitStack() as stack:
+        built = {
+            name: apps.build(name, directory, kafka_bootstrap, prefix, **options) for name in RATE_LIMITED
+        }
+        built["members"] = apps.build("members", directory, kafka_bootstrap, prefix, **options)
+        built["members-cors"] = apps.build(
+            "members",
+            directory / "cors",
+            kafka_bootstrap,
+            prefix,
+            cors_origins=f"{ORIGIN}, https://x.vvsg.be",
+        )
+        yield {name: stack.enter_context(TestClient(app)) for name, app in built.items()}
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+BODY_TARGETS = [
+    ("members", "/organisations"),  # the staff API
+    ("feedback", f"/feedback/{uuid.uuid4()}.x"),  # a public page
+    ("newsletter", "/subscriptions"),  # the public JSON endpoint
+]
+
+
+@pytest.mark.parametrize(("service", "path"), BODY_TARGETS)
+def test_a_body_larger_than_the_limit_is_refused_with_413(
+    clients: dict[str, TestClient], service: str, path: str
+) -> None:
+    body = b'{"name": "' + b"x" * MAX_BODY + b'"}'
+    response = clients[service].post(
+        path, content=body, headers={**infra.auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(("service", "path"), BODY_TARGETS)
+def test_a_chunked_body_larger_than_the_limit_is_refused_with_413(
+    clients: dict[str, TestClient], service: str, path: str
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(8):
+            yield b"x" * MAX_BODY
+        yield b'"}'
+
+    response = clients[service].post(
+        path, content=chunks(), headers={**infra.auth(), "Content-Type": "application/json"}
+    )
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert response.status_code == 413
+
+
+# --- the public pages' rate limit -----------------------------------------------------------------
+
+LIMITED = sorted(
+    (service, method, path) for service, operations in RATE_LIMITED.items() for method, path in operations
+)
+
+
+@pytest.mark.parametrize(("service", "method", "path"), LIMITED, ids=[" ".join(o) for o in LIMITED])
+def test_a_public_page_answers_429_after_the_burst(
+    clients: dict[str, TestClient], service: str, method: str, path: str
+) -> None:
+    client = clients[service]
+    client.app.state.public_rate_limiter = RateLimiter(BURST_RATE)  # type: ignore[attr-defined]  # a fresh bucket
+    url = path.replace("{token}", make_token(infra.LINK_SECRET, "feedback", str(uuid.uuid4())))
+    burst = [client.request(method, url).status_code for _ in range(3)]
+    assert 429 not in burst
+    refused = client.request(method, url)
+    assert (refused.status_code, refused.headers.get("retry-after") is not None) == (429, True)
+
+
+# --- CORS -----------------------------------------------------------------------------------------
+
+
+def _preflight(client: TestClient, origin: str) -> httpx.Response:
+    return client.options(
+        "/organisations",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+
+
+def test_without_cors_origins_a_preflight_gets_no_cors_headers(clients: dict[str, TestClient]) -> None:
+    response = _preflight(clients["members"], ORIGIN)
+    assert [h for h in response.headers if h.lower().startswith("access-control-")] == []
+
+
+def test_without_cors_origins_an_answer_carries_no_cors_headers(clients: dict[str, TestClient]) -> None:
+    response = clients["members"].get("/organisations", headers={**infra.auth(), "Origin": ORIGIN})
+    assert [h for h in response.headers if h.lower().startswith("access-control-")] == []
+
+
+def test_with_cors_origins_a_listed_origin_is_allowed(clients: dict[str, TestClient]) -> None:
+    response = _preflight(clients["members-cors"], ORIGIN)
+    assert response.headers.get("access-control-allow-origin") == ORIGIN
+
+
+def test_with_cors_origins_another_origin_is_not_allowed(clients: dict[str, TestClient]) -> None:
+    response = clients["members-cors"].get(
+        "/organisations", headers={**infra.auth(), "Origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+# --- secrets in logs ------------------------------------------------------------------------------
+
+
+def test_no_secret_appears_in_the_log_at_debug_level(
+    services: Callable[..., infra.ServiceProcess], tmp_path: Path
+) -> None:
+    """The newsletter service holds every kind of secret (tokens, links, the SMTP password); it runs at
+    DEBUG, gets good and bad tokens and links, and fails to reach its SMTP server."""
+    auth_secret = "auth-" + uuid.uuid4().hex + uuid.uuid4().hex
+    link_secret = "link-" + uuid.uuid4().hex + uuid.uuid4().hex
+    smtp_password = "smtp-" + uuid.uuid4().hex
+    newsletter = services(
+        "newsletter",
+        f"sqlite:///{tmp_path}/newsletter.db",
+        AUTH_SECRET=auth_secret,
+        LINK_SECRET=link_secret,
+        LOG_LEVEL="DEBUG",
+        SMTP_PORT=str(infra.free_port()),  # nobody listens: the sender logs its failure
+        SMTP_USERNAME="digitale.inclusie",
+        SMTP_PASSWORD=smtp_password,
+        NEWSLETTER_RETRY_SECONDS="0.2",
+    )
+    token = issue_token(auth_secret, "an.medewerker@vvsg.be", "staff")
+    link = make_token(link_secret, "newsletter-unsubscribe", str(uuid.uuid4()))
+    with httpx.Client(base_url=newsletter.url, timeout=30) as client:
+        staff = {"Authorization": f"Bearer {token}"}
+        assert client.get("/subscribers", headers=staff).status_code == 200
+        assert client.get("/subscribers", headers={"Authorization": f"Bearer {token}x"}).status_code == 401
+        assert client.get(f"/nieuwsbrief/uitschrijven/{link}").status_code == 200
+        assert client.post("/subscriptions", json={"email": "an.peeters@zemst.be"}).status_code == 202
+        infra.wait_until(
+            lambda: client.get("/mail/status", headers=staff).json()["smtp"]["last_error"],
+            what="the sender to fail to reach the SMTP server",
+        )
+    newsletter.stop()
+    log = newsletter.log_path.read_text(encoding="utf-8", errors="replace")
+    assert '"level": "DEBUG"' in log  # it did log at DEBUG
+    leaked = [
+        name
+        for name, value in [
+            ("AUTH_SECRET", auth_secret),
+            ("LINK_SECRET", link_secret),
+            ("SMTP_PASSWORD", smtp_password),
+            ("a bearer token", token),
+            ("a personal link", link),
+        ]
+        if value in log
+    ]
+    assert leaked == []
