@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 TARGETS_FILE = Path(__file__).parent / "targets.toml"
 
@@ -69,21 +71,55 @@ DEFINITIONS: dict[str, KpiDefinition] = {
 }
 
 
+@dataclass(frozen=True)
+class Targets:
+    """The targets that hold for one year, and which version of the configuration they came from."""
+
+    year: int
+    version: str  # e.g. "default@1" or "2026@2": quoted in every answer and in every report
+    values: dict[str, int | float]
+
+    def of(self, code: str) -> int | float | None:
+        return self.values.get(code)
+
+
+def targets_file() -> Path:
+    """`KPI_TARGETS_FILE` lets operations replace the targets without a new release."""
+    override = os.environ.get("KPI_TARGETS_FILE", "").strip()
+    return Path(override) if override else TARGETS_FILE
+
+
 @cache
-def _targets_file() -> dict[str, object]:
-    with TARGETS_FILE.open("rb") as handle:
+def _load(path: Path, _mtime: float) -> dict[str, Any]:
+    with path.open("rb") as handle:
         return tomllib.load(handle)
 
 
-def target(code: str, year: int) -> int | float | None:
-    config = _targets_file()
+def _config() -> dict[str, Any]:
+    path = targets_file()
+    return _load(path, path.stat().st_mtime)
+
+
+def targets(year: int) -> Targets:
+    """The plan's minimums ([default]) with the year's own table ([years.YYYY]) laid over them.
+
+    Every table carries a `version`; whoever changes a table raises its version, so a report always
+    says which targets it was measured against."""
+    config = _config()
+    default = dict(config.get("default", {}))
     years = config.get("years", {})
-    assert isinstance(years, dict)
-    for table in (years.get(str(year), {}), config.get("default", {})):
-        assert isinstance(table, dict)
-        if code in table:
-            return table[code]  # type: ignore[no-any-return]
-    return None
+    own = dict(years.get(str(year), {})) if isinstance(years, dict) else {}
+    default_version = default.pop("version", 1)
+    values = {k: v for k, v in default.items() if isinstance(v, int | float)}
+    if own:
+        own_version = own.pop("version", 1)
+        values.update({k: v for k, v in own.items() if isinstance(v, int | float)})
+        return Targets(year, f"{year}@{own_version}", values)
+    return Targets(year, f"default@{default_version}", values)
+
+
+def target(code: str, year: int) -> int | float | None:
+    return targets(year).of(code)
 
 
 def status(value: int | float, goal: int | float | None) -> str:

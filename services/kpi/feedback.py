@@ -225,10 +225,10 @@ def _per_kind(ctx: Context) -> dict[str, list[HeldSession]]:
 
 def requested(ctx: Context) -> Computed:
     """feedback-gevraagd: % of the sessions held with at least one feedback request."""
-    requests = _requests(ctx)
+    by_session = _requests(ctx)
 
     def figures(sessions: list[HeldSession]) -> tuple[int, int]:
-        return sum(1 for s in sessions if requests.get(s.session_id)), len(sessions)
+        return sum(1 for s in sessions if by_session.get(s.session_id)), len(sessions)
 
     items = []
     for kind, sessions in _per_kind(ctx).items():
@@ -247,13 +247,13 @@ def requested(ctx: Context) -> Computed:
 
 def response_rate(ctx: Context) -> Computed:
     """feedback-respons: % of the requests for those sessions answered by a feedback.received."""
-    requests = _requests(ctx)
+    by_session = _requests(ctx)
     answered_ids = {
         r.request_id for rows in _responses(ctx).values() for r in rows if r.request_id is not None
     }
 
     def figures(sessions: list[HeldSession]) -> tuple[int, int]:
-        ids = [r.request_id for s in sessions for r in requests.get(s.session_id, [])]
+        ids = [r.request_id for s in sessions for r in by_session.get(s.session_id, [])]
         return sum(1 for i in ids if i in answered_ids), len(ids)
 
     items = []

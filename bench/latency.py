@@ -1,0 +1,199 @@
+"""(d) From an HTTP command to its effect in `/kpis`: members are registered over the members service's
+API at a steady 100 commands per second while a poller reads `/kpis/{year}` back to back; the latency
+of the k-th command is the moment a reader first sees at least k members minus the moment the k-th
+command was sent (so it includes the outbox relay, Kafka, the projector's batch and the KPI query).
+The reader behaves as the dashboard does: it waits on `/kpis/changes` and then asks `/kpis/{year}`.
+
+    python -m bench.latency --rate 100 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import broker, free_port, fresh_prefix
+from services.kpi.core import BRUSSELS
+from shared.auth import issue_token
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-" + "b" * 40
+
+
+def _start(name: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = (log_dir / f"{name}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"],
+        cwd=ROOT,
+        env={**os.environ, **env, "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} stopped: {(log_dir / f'{name}.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{name} did not become ready")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    year = datetime.now(BRUSSELS).year
+    total = int(rate * seconds)
+    async with (
+        # enough connections that no command waits in the client's pool (that would be measured too)
+        httpx.AsyncClient(headers=headers, timeout=120, limits=httpx.Limits(max_connections=1000)) as members,
+        httpx.AsyncClient(headers=headers, timeout=120) as kpi,
+    ):
+        members.base_url = httpx.URL(members_url)
+        kpi.base_url = httpx.URL(kpi_url)
+        organisation = await members.post(
+            "/organisations", json={"name": "Gemeente Bench", "kind": "lokaal_bestuur"}
+        )
+        organisation_id = organisation.json()["id"]
+        sent: list[float] = [0.0] * total
+        answered: list[float] = [0.0] * total
+        failures = 0
+        seen: list[tuple[float, int]] = []
+
+        async def command(index: int) -> None:
+            nonlocal failures
+            sent[index] = time.perf_counter()
+            try:
+                response = await members.post(
+                    "/members",
+                    json={
+                        "first_name": "Bench",
+                        "last_name": f"Lid {index}",
+                        "email": f"lid{index}@bench.example.org",
+                        "organisation_id": organisation_id,
+                    },
+                )
+            except httpx.HTTPError:
+                failures += 1
+                return
+            answered[index] = time.perf_counter() - sent[index]
+            if response.status_code != 201:
+                failures += 1
+
+        async def poll(stop: asyncio.Event) -> None:
+            # as the dashboard does: wait for the change feed, then read /kpis (polling /kpis back to
+            # back would mostly measure the CPU that polling takes away on a small machine)
+            token = ""
+            while not stop.is_set():
+                try:
+                    change = await kpi.get("/kpis/changes", params={"after": token, "wait": 1})
+                    token = change.json()["token"] if change.status_code == 200 else token
+                    response = await kpi.get(f"/kpis/{year}")
+                except httpx.HTTPError:  # a dropped connection on a busy machine: ask again
+                    continue
+                if response.status_code == 200:
+                    value = next(k["value"] for k in response.json()["kpis"] if k["code"] == "OD1.1-leden")
+                    seen.append((time.perf_counter(), int(value)))
+
+        stop = asyncio.Event()
+        poller = asyncio.create_task(poll(stop))
+        started = time.perf_counter()
+        tasks = []
+        for index in range(total):
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(command(index)))
+        await asyncio.gather(*tasks)
+        send_seconds = time.perf_counter() - started
+        deadline = time.perf_counter() + 120
+        while (not seen or seen[-1][1] < total) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await poller
+    order = sorted(sent)
+    latencies = []
+    for k in range(1, total + 1):
+        when = next((t for t, value in seen if value >= k), None)
+        if when is not None:
+            latencies.append(when - order[k - 1])
+    polls = [b[0] - a[0] for a, b in itertools.pairwise(seen)]
+    return {
+        "commands": total,
+        "failures": failures,
+        "achieved_rate": total / send_seconds,
+        "seen": len(latencies),
+        "p50": _percentile(latencies, 0.50),
+        "p95": _percentile(latencies, 0.95),
+        "p99": _percentile(latencies, 0.99),
+        "max": max(latencies),
+        "poll_interval": statistics.median(polls) if polls else 0.0,
+        "command_p50": _percentile(answered, 0.50),
+        "command_p95": _percentile(answered, 0.95),
+    }
+
+
+def run(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
+    prefix = fresh_prefix(bootstrap)
+    with tempfile.TemporaryDirectory(prefix="vvsg-bench-latency-") as tmp:
+        base = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_TOPIC_PREFIX": prefix,
+            "AUTH_SECRET": SECRET,
+            "LINK_SECRET": "bench-link-" + "l" * 40,
+            "LOG_LEVEL": "WARNING",
+        }
+        started = []
+        try:
+            members, members_url = _start(
+                "members", {**base, "DATABASE_URL": f"sqlite:///{tmp}/members.db"}, Path(tmp)
+            )
+            started.append(members)
+            kpi, kpi_url = _start("kpi", {**base, "DATABASE_URL": f"sqlite:///{tmp}/kpi.db"}, Path(tmp))
+            started.append(kpi)
+            token = issue_token(SECRET, "bench@vvsg.be", "staff")
+            result = asyncio.run(_load(members_url, kpi_url, rate, seconds, token))
+        finally:
+            for process in reversed(started):
+                process.terminate()
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    ms = {k: round(result[k] * 1000) for k in ("p50", "p95", "p99", "max", "command_p50", "command_p95")}
+    print(f"  {result['commands']} commands at {result['achieved_rate']:.0f}/s: {ms} ms", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    with broker() as bootstrap:
+        run(bootstrap, args.rate, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""(a) Replay rate of the KPI projector (TrackedConsumer + projection.apply into SQLite, one transaction
+per batch — the code the rebuild runs) against the raw aiokafka consume rate of the same records, and
+(b) against a naive projector that commits once per event. All three read the same topics, one after
+the other, in one process.
+
+    python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from bench.common import Mix, broker, fresh_prefix, produce_fast
+from services.kpi import batching, rebuild
+from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi.generations import Generation
+from shared import events, kafka
+from shared.consumer import TrackedConsumer, decode_event
+from shared.db import make_engine, migrate
+from shared.settings import Settings
+from shared.topics import DOMAIN_TOPICS
+
+BATCH = 1000
+
+
+@dataclass
+class Rate:
+    records: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+
+
+async def _partitions(bootstrap: str, prefix: str) -> list[TopicPartition]:
+    return await rebuild._partitions(bootstrap, [prefix + t for t in DOMAIN_TOPICS])
+
+
+async def raw_rate(bootstrap: str, prefix: str) -> Rate:
+    """aiokafka alone: fetch every record of the topics, touch nothing."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, prefix)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        target = sum(ends.values())
+        count = 0
+        started = time.perf_counter()
+        while count < target:
+            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+            count += sum(len(records) for records in batches.values())
+        return Rate(count, time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def _fresh_generation(directory: Path, name: str) -> Generation:
+    engine = make_engine(f"sqlite:///{directory}/{name}.db")
+    migrate(engine, MIGRATIONS)
+    return Generation(2, "", engine, engine)
+
+
+async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> Rate:
+    """The rebuild's replay loop: TrackedConsumer.process per fetched batch, one commit per batch."""
+    generation = _fresh_generation(directory, "projector")
+    settings = Settings(
+        service_name="kpi",
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_prefix=prefix,
+        consumer_batch_size=BATCH,
+    )
+    progress = rebuild.Progress("projector", open("/dev/null", "w"), quiet=True)  # noqa: SIM115
+    outcome = await rebuild.replay(
+        settings, generation, batch_size=BATCH, progress=progress, stop=asyncio.Event()
+    )
+    generation.engine.dispose()
+    return Rate(outcome.records, outcome.seconds)
+
+
+async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -> Rate:
+    """The same handlers and inbox, but one transaction (one commit) per event."""
+    generation = _fresh_generation(directory, "naive")
+    consumer = _consumer(bootstrap)
+    producer = kafka.make_producer(bootstrap, "bench-naive")
+    tracked: TrackedConsumer[events.Event] = TrackedConsumer(
+        name=PROJECTOR,
+        topics=[prefix + t for t in DOMAIN_TOPICS],
+        engine=generation.engine,
+        consumer_factory=lambda _n: consumer,
+        producer_factory=lambda: producer,
+        handle=batching.collect,
+        on_batch=batching.apply_batch,
+        decode=decode_event,
+        batch_size=1,
+    )
+    await consumer.start()
+    await producer.start()
+    try:
+        partitions = await _partitions(bootstrap, prefix)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        count = 0
+        started = time.perf_counter()
+        while count < limit:
+            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+            records: list[ConsumerRecord[bytes, bytes]] = [r for rs in batches.values() for r in rs]
+            for record in records[: limit - count]:
+                await tracked.process([record], producer)
+                count += 1
+        return Rate(count, time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        generation.engine.dispose()
+
+
+def run(bootstrap: str, records: int, naive_records: int, profile: Path | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="vvsg-bench-replay-") as tmp:
+        prefix = fresh_prefix(bootstrap)
+        started = time.perf_counter()
+        produced = asyncio.run(produce_fast(bootstrap, prefix, Mix().records(records)))
+        produce_seconds = time.perf_counter() - started
+        print(f"  produced {produced} records in {produce_seconds:.1f} s", flush=True)
+        raw = asyncio.run(raw_rate(bootstrap, prefix))
+        print(f"  raw aiokafka: {raw.per_second:,.0f} records/s", flush=True)
+        profiler: Any = None
+        if profile is not None:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="enabled")
+            profiler.start()
+        projector = asyncio.run(projector_rate(bootstrap, prefix, Path(tmp)))
+        if profiler is not None and profile is not None:
+            profiler.stop()
+            profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"  projector (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True)
+        naive = asyncio.run(naive_rate(bootstrap, prefix, Path(tmp), naive_records))
+        print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
+        return {
+            "records": produced,
+            "produce_seconds": produce_seconds,
+            "raw": raw,
+            "projector": projector,
+            "naive": naive,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--naive-records", type=int, default=10_000)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a pyinstrument profile of the projector"
+    )
+    args = parser.parse_args()
+    with broker() as bootstrap:
+        result = run(bootstrap, args.records, args.naive_records, args.profile)
+    raw, projector, naive = result["raw"], result["projector"], result["naive"]
+    print(
+        f"projector/raw = {projector.per_second / raw.per_second:.3f}; "
+        f"projector/naive = {projector.per_second / naive.per_second:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""`GET /dashboard`: one self-contained page (no CDN, no web fonts, inline SVG charts) in Dutch.
+
+The page holds no data: it is public, asks once for a viewer token (kept in the browser's
+localStorage) and reads the JSON API with it — `/kpis/{year}`, `/kpis/{year}/series`,
+`/kpis/{year}/differences` — refreshing whenever `/kpis/changes` reports new events. So the page can be
+cached, bookmarked and opened on a phone, and access stays with the same tokens as the API."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from services.kpi import nl
+
+router = APIRouter()
+PAGE = Path(__file__).parent / "static" / "dashboard.html"
+
+# the page loads nothing from elsewhere, and the browser is told so
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    ),
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def config() -> dict[str, object]:
+    return {
+        "goals": [
+            {
+                "key": goal.key,
+                "heading": goal.heading,
+                "title": goal.title if goal.title != goal.heading else "",
+                "prefixes": [o.codes_prefix for o in goal.objectives],
+            }
+            for goal in nl.GOALS
+        ],
+        "labels": nl.ITEM_LABELS,
+        "values": nl.VALUE_LABELS,
+        "status": nl.STATUS,
+        "months": list(nl.MONTHS),
+        "yes": nl.YES,
+        "no": nl.NO,
+        "text": {
+            "target": "Doel",
+            "atLeast": "minstens",
+            "noTarget": "Geen doel",
+            "underway": "Nog niet behaald",
+            "overview": "Overzicht",
+            "progress": "Verloop per maand",
+            "asOf": "Stand op",
+            "updated": "bijgewerkt om",
+            "targets": "doelen",
+            "report": "Rapport",
+            "frozen": "Bevroren rapport.",
+            "frozenOn": "Bevroren op",
+            "by": "door",
+            "differences": "Latere correcties ten opzichte van het bevroren rapport",
+            "noDifferences": "Geen verschillen met het bevroren rapport.",
+            "other": "Overige",
+            "failed": "De gegevens konden niet geladen worden",
+            "tokenIntro": (
+                "Plak hier eenmalig uw toegangssleutel (token) voor het KPI-dashboard. "
+                "Hij blijft bewaard in deze browser."
+            ),
+            "tokenLabel": "Toegangssleutel",
+            "badToken": "De toegangssleutel is ongeldig of verlopen. Plak een nieuwe.",
+            "save": "Opslaan",
+        },
+    }
+
+
+@cache
+def page() -> str:
+    config_json = json.dumps(config(), ensure_ascii=False).replace("</", "<\\/")
+    return PAGE.read_text(encoding="utf-8").replace("/*CONFIG*/null", config_json)
+
+
+@router.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"], include_in_schema=True)
+def dashboard() -> HTMLResponse:
+    """The live KPI dashboard (public page; the data behind it needs a token)."""
+    return HTMLResponse(page(), headers=SECURITY_HEADERS)

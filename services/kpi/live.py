@@ -1,0 +1,64 @@
+"""Tells waiting dashboards that the read models changed: the projector bumps a counter after each
+committed batch that applied something, and `GET /kpis/changes` long-polls on it (fetch with a bearer
+token works everywhere; EventSource cannot send one)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+
+
+class Changes:
+    def __init__(self) -> None:
+        self._boot = uuid.uuid4().hex[:8]  # a restarted service makes every client refresh once
+        self._version = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def token(self) -> str:
+        return f"{self._boot}.{self._version}"
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def applied(self, count: int) -> None:
+        """From any thread: `count` events were just committed."""
+        if count <= 0:
+            return
+        with self._lock:
+            self._version += 1
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is shutting down
+                loop.call_soon_threadsafe(self._wake)
+
+    def bump(self) -> None:
+        """From the event loop: something changed wholesale (another generation answers now)."""
+        with self._lock:
+            self._version += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, after: str, timeout: float, settle: float = 0.3) -> str:
+        """The token once it differs from `after`, or the same token after `timeout` seconds.
+        `settle` lets a burst of batches through before answering, so clients refresh once."""
+        if self.token() != after:
+            return self.token()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return self.token()
+        finally:
+            self._waiters.discard(waiter)
+        await asyncio.sleep(settle)
+        return self.token()

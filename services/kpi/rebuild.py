@@ -1,0 +1,340 @@
+"""Rebuilds every KPI read model from the start of the domain topics, while the service keeps answering
+from the read models it has, then switches over:
+
+    python -m services.kpi.rebuild              # start, or resume an interrupted rebuild
+    python -m services.kpi.rebuild --status     # which generation answers, which is being built
+
+How (see services.kpi.generations for where generations live):
+1. A new generation (a sibling SQLite file, or a PostgreSQL schema) is created and migrated, and
+   recorded as `building` in the pointer table. The API and the live projector go on with the active one.
+2. The topics are replayed into it with the projector's own code (TrackedConsumer.process: batches
+   applied in one transaction with their positions and event ids). The replay reads partitions it
+   assigns itself (no consumer group), so it never disturbs the live projector's group, and it stores
+   its positions under the projector's name inside the new generation.
+3. Interrupted (Ctrl-C, SIGTERM, `--stop-after`, a crash), it simply stops: the next run finds the
+   generation still `building` and resumes from the positions stored in it.
+4. Once it has read every partition up to its end offset (looked up again when reached, so late
+   arrivals are included), the replay stops and the pointer flips in one transaction: the new
+   generation is `active`, the old one `retired` (kept for going back; older retired ones are
+   dropped). The running service notices within a second, moves its projector to the new generation —
+   it continues from the positions the rebuild stored there, under the same name — and answers from it.
+
+Progress (records done of the topics' end offsets, rate, time left) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+
+from services.kpi import batching
+from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi.generations import Generation, Generations
+from shared import events, kafka
+from shared.consumer import TrackedConsumer, decode_event
+from shared.db import migrate
+from shared.settings import Settings, load
+from shared.topics import DOMAIN_TOPICS
+
+FINISHED, STOPPED = 0, 3
+_PG_LOCK_KEY = 74_141_420  # any constant: one rebuild per database at a time
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.5))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} u {minutes:02d} min"
+
+
+def _count(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+class Progress:
+    """Records done against the topics' end offsets, the rate over the last seconds, time left."""
+
+    def __init__(self, label: str, stream: IO[str], interval: float = 1.0, quiet: bool = False) -> None:
+        self.label = label
+        self.stream = stream
+        self.interval = interval
+        self.quiet = quiet
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.window: deque[tuple[float, int]] = deque(maxlen=20)
+        self.printed = 0.0
+        self.done_at_start: int | None = None
+
+    def rate(self) -> float:
+        if len(self.window) < 2:
+            return 0.0
+        (t0, d0), (t1, d1) = self.window[0], self.window[-1]
+        return (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def update(self, done: int, total: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.done_at_start is None:
+            self.done_at_start = done
+        self.window.append((now, done))
+        if self.quiet or (not force and now - self.printed < self.interval):
+            return
+        self.printed = now
+        rate = self.rate()
+        left = (
+            f"nog ongeveer {_duration((total - done) / rate)}" if rate > 0 and total > done else "bijna klaar"
+        )
+        share = 100.0 * done / total if total else 100.0
+        line = (
+            f"{self.label}: {_count(done)} / {_count(total)} records ({share:.1f} %) · "
+            f"{_count(round(rate))} records/s · {left}"
+        )
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@dataclass
+class Outcome:
+    finished: bool
+    records: int  # read during this run
+    seconds: float
+    applied: int
+    duplicates: int
+    dead_letters: int
+
+
+async def replay(
+    settings: Settings,
+    generation: Generation,
+    *,
+    batch_size: int,
+    progress: Progress,
+    stop: asyncio.Event,
+    stop_after: int | None = None,
+) -> Outcome:
+    """Replays every domain topic into `generation` until it has read up to the end of each partition."""
+    bootstrap = settings.kafka_bootstrap_servers
+    topics = [settings.topic(t) for t in DOMAIN_TOPICS]
+    consumer = AIOKafkaConsumer(  # no group: it assigns itself every partition
+        bootstrap_servers=bootstrap,
+        client_id="kpi-rebuild",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+    producer = kafka.make_producer(bootstrap, "kpi-rebuild-producer")  # dead letters only
+    tracked: TrackedConsumer[events.Event] = TrackedConsumer(
+        name=PROJECTOR,
+        topics=topics,
+        engine=generation.engine,
+        consumer_factory=lambda _name: consumer,
+        producer_factory=lambda: producer,
+        handle=batching.collect,
+        on_batch=batching.apply_batch,
+        decode=decode_event,
+        batch_size=batch_size,
+    )
+    started = time.monotonic()
+    await consumer.start()
+    await producer.start()
+    try:
+        partitions = await _partitions(bootstrap, topics)
+        consumer.assign(partitions)
+        stored = await asyncio.to_thread(tracked.stored_positions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, max(stored.get((tp.topic, tp.partition), 0), beginnings[tp]))
+        ends = await consumer.end_offsets(partitions)
+        positions = {tp: max(stored.get((tp.topic, tp.partition), 0), beginnings[tp]) for tp in partitions}
+
+        def done() -> int:
+            return sum(positions[tp] - beginnings[tp] for tp in partitions)
+
+        def total() -> int:
+            return sum(ends[tp] - beginnings[tp] for tp in partitions)
+
+        read = 0
+        while True:
+            progress.update(done(), total())
+            if all(positions[tp] >= ends[tp] for tp in partitions):
+                ends = await consumer.end_offsets(partitions)  # did more arrive meanwhile?
+                if all(positions[tp] >= ends[tp] for tp in partitions):
+                    progress.update(done(), total(), force=True)
+                    return _outcome(True, read, started, tracked)
+            if stop.is_set() or (stop_after is not None and read >= stop_after):
+                progress.update(done(), total(), force=True)
+                return _outcome(False, read, started, tracked)
+            behind = [tp for tp in partitions if positions[tp] < ends[tp]]
+            batches = await consumer.getmany(*behind, timeout_ms=500, max_records=batch_size)
+            records = [r for tp_records in batches.values() for r in tp_records]
+            if not records:
+                continue
+            await tracked.process(records, producer)
+            read += len(records)
+            for tp, tp_records in batches.items():
+                positions[tp] = max(positions[tp], tp_records[-1].offset + 1)
+    finally:
+        progress.finish()
+        for client in (consumer, producer):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.stop(), 10)
+
+
+async def _partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="kpi-rebuild")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    found = {
+        d["topic"]: sorted(p["partition"] for p in d["partitions"]) for d in described if d["error_code"] == 0
+    }
+    missing = [t for t in topics if not found.get(t)]
+    if missing:  # never switch to read models built from nothing
+        raise SystemExit(f"deze topics bestaan niet: {', '.join(missing)}")
+    return [TopicPartition(t, p) for t in topics for p in found[t]]
+
+
+def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer[events.Event]) -> Outcome:
+    stats = tracked.stats
+    return Outcome(
+        finished, read, time.monotonic() - started, stats.applied, stats.duplicates, stats.dead_letters
+    )
+
+
+@contextlib.contextmanager
+def exclusive(generations: Generations) -> Iterator[None]:
+    """One rebuild per database at a time (a second one would replay the same records twice)."""
+    if generations.sqlite:
+        path = generations.base_file().with_name(generations.base_file().name + ".rebuild.lock")
+        with path.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SystemExit("er loopt al een heropbouw voor deze databank") from None
+            yield
+        return
+    with generations.base.connect() as connection:
+        got = connection.execute(text(f"SELECT pg_try_advisory_lock({_PG_LOCK_KEY})")).scalar()
+        connection.commit()
+        if not got:
+            raise SystemExit("er loopt al een heropbouw voor deze databank")
+        try:
+            yield
+        finally:
+            connection.execute(text(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})"))
+            connection.commit()
+
+
+def status(generations: Generations, out: IO[str]) -> None:
+    rows = generations.rows()
+    if not any(r.state == "active" for r in rows):
+        out.write("generatie 1 (de databank zelf) beantwoordt de vragen\n")
+    for row in rows:
+        where = row.location or "de databank zelf"
+        out.write(f"generatie {row.generation}: {row.state} ({where})\n")
+
+
+def run(settings: Settings, *, batch_size: int, stop_after: int | None, quiet: bool, out: IO[str]) -> int:
+    generations = Generations(settings.resolved_database_url())
+    try:
+        migrate(generations.base, MIGRATIONS)
+        with exclusive(generations):
+            generation, new = generations.start_building(MIGRATIONS)
+            active = generations.active(max_age=0)
+            verb = "bouwt nieuw op" if new else "gaat verder met"
+            out.write(
+                f"heropbouw {verb} generatie {generation.number} ({generation.location}); "
+                f"generatie {active.number} beantwoordt intussen de vragen\n"
+            )
+            progress = Progress(f"generatie {generation.number}", out, quiet=quiet)
+            outcome = asyncio.run(
+                _replay_with_signals(settings, generation, batch_size, progress, stop_after)
+            )
+            rate = outcome.records / outcome.seconds if outcome.seconds > 0 else 0.0
+            out.write(
+                f"{_count(outcome.records)} records gelezen in {_duration(outcome.seconds)} "
+                f"({_count(round(rate))} records/s); toegepast {_count(outcome.applied)}, "
+                f"dubbel {_count(outcome.duplicates)}, naar de dead letters {_count(outcome.dead_letters)}\n"
+            )
+            if not outcome.finished:
+                out.write("onderbroken: start de heropbouw opnieuw om verder te gaan\n")
+                return STOPPED
+            previous = generations.activate(generation.number)
+            dropped = generations.drop_retired(keep=previous)
+            out.write(
+                f"generatie {generation.number} beantwoordt nu de vragen; generatie {previous} blijft "
+                f"bewaard om terug te kunnen"
+                + (f"; verwijderd: {', '.join(map(str, dropped))}" if dropped else "")
+                + "\n"
+            )
+            return FINISHED
+    finally:
+        generations.dispose()
+
+
+async def _replay_with_signals(
+    settings: Settings, generation: Generation, batch_size: int, progress: Progress, stop_after: int | None
+) -> Outcome:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)  # finish the batch at hand, then stop cleanly
+    return await replay(
+        settings, generation, batch_size=batch_size, progress=progress, stop=stop, stop_after=stop_after
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = load("kpi")
+    parser = argparse.ArgumentParser(description="Bouwt alle KPI-leesmodellen opnieuw op uit de topics.")
+    parser.add_argument("--batch-size", type=int, default=settings.consumer_batch_size)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop na ongeveer zoveel records (verder met een volgende run)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="geen voortgang tonen")
+    parser.add_argument("--status", action="store_true", help="toon de generaties en stop")
+    args = parser.parse_args(argv)
+    if args.status:
+        generations = Generations(settings.resolved_database_url())
+        try:
+            migrate(generations.base, MIGRATIONS)
+            status(generations, sys.stdout)
+        finally:
+            generations.dispose()
+        return 0
+    return run(
+        settings, batch_size=args.batch_size, stop_after=args.stop_after, quiet=args.quiet, out=sys.stderr
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
