@@ -11,6 +11,7 @@ from sqlmodel import Session
 from services.kpi import activities, catalogue, communications, feedback, membership
 from services.kpi.core import BRUSSELS, Computed, Context, period
 
+
 def _registry() -> dict[str, Callable[[Context], Computed]]:
     """Every module's KPIs, in the order of the design's KPI table; a code claimed twice is a bug."""
     merged: dict[str, Callable[[Context], Computed]] = {}

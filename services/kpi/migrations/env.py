@@ -1,7 +1,7 @@
 from sqlmodel import SQLModel
 
 import services.kpi.tables  # noqa: F401  (registers the tables)
-import shared.consumer  # noqa: F401
+import shared.consumer
 import shared.outbox  # noqa: F401
 from shared.alembic_env import run
 
