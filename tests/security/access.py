@@ -142,6 +142,7 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
     },
     "kpi": {
         **COMMON,
+        **ASYNCAPI,
         ("GET", "/kpis/changes"): READERS,
         ("GET", "/kpis/{year}"): READERS,
         ("GET", "/kpis/{year}/series"): READERS,
