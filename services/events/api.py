@@ -9,11 +9,10 @@ transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -22,7 +21,6 @@ from services.events import domain, seats
 from services.events.consumers import organisation_of
 from services.events.schemas import (
     AttendanceDayRead,
-    Page,
     RecordingCreate,
     RegistrationCancelled,
     RegistrationCreate,
@@ -42,23 +40,11 @@ from services.events.tables import (
 from shared import events
 from shared.auth import ACTIVITY_WRITERS, READERS, STAFF, Principal, require
 from shared.errors import Conflict, Invalid, NotFound
-from shared.outbox import Outbox
+from shared.web import OutboxDep, Page, SessionDep
 
 # --- dependencies -------------------------------------------------------------------------------
 
 
-def _session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.runtime.outbox
-    return outbox
-
-
-SessionDep = Annotated[Session, Depends(_session)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 Writer = Annotated[Principal, Depends(require(*ACTIVITY_WRITERS))]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Reader = Annotated[Principal, Depends(require(*READERS))]

@@ -15,8 +15,6 @@ from sqlmodel import Session, col
 
 from services.events import domain
 from services.events.api import (
-    OutboxDep,
-    SessionDep,
     Staff,
     Writer,
     commit_or_conflict,
@@ -41,6 +39,7 @@ from shared import events
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid
 from shared.outbox import Outbox
+from shared.web import OutboxDep, SessionDep
 
 router = APIRouter()
 

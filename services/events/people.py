@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.events.api import SessionDep, Staff
+from services.events.api import Staff
 from services.events.tables import (
     ActivitySession,
     AttendanceDay,
@@ -19,6 +19,7 @@ from services.events.tables import (
     KnownOrganisation,
     Registration,
 )
+from shared.web import SessionDep
 
 router = APIRouter()
 

@@ -12,16 +12,13 @@ from sqlmodel import Session, col
 
 from services.events import domain
 from services.events.api import (
-    OutboxDep,
     Reader,
-    SessionDep,
     Staff,
     commit_or_conflict,
 )
 from services.events.schemas import (
     AdviceCreate,
     AdviceRead,
-    Page,
     TrajectoryComplete,
     TrajectoryRead,
     TrajectoryStart,
@@ -32,6 +29,7 @@ from services.events.tables import (
 )
 from shared import events
 from shared.errors import NotFound
+from shared.web import OutboxDep, Page, SessionDep
 
 router = APIRouter()
 

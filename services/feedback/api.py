@@ -4,9 +4,8 @@ user surveys (OD 3.1). The public pages people answer on are in pages.py."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -20,6 +19,7 @@ from shared.auth import READERS, STAFF, Principal, require
 from shared.errors import Conflict, Invalid, NotFound
 from shared.outbox import Outbox
 from shared.settings import Settings
+from shared.web import OutboxDep, Page, SessionDep
 
 T = TypeVar("T")
 
@@ -145,30 +145,11 @@ class CloseSurvey(Strict):
     closed_on: date | None = Field(default=None, description="defaults to today")
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.runtime.outbox
-    return outbox
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-SessionDep = Annotated[Session, Depends(_session)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Reader = Annotated[Principal, Depends(require(*READERS))]

@@ -7,7 +7,7 @@ a summary at the top and tied to their field with aria-describedby and aria-inva
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from html import escape
 from typing import Annotated
@@ -22,8 +22,8 @@ from services.feedback import actions, domain, erasure
 from services.feedback.tables import FbRequest, FbSession, FbSurvey
 from shared import links
 from shared.limits import public_rate_limit
-from shared.outbox import Outbox
 from shared.settings import Settings
+from shared.web import OutboxDep, SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
@@ -300,19 +300,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _db(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.runtime.outbox
-    return outbox
-
-
 SettingsDep = Annotated[Settings, Depends(_settings)]
-SessionDep = Annotated[Session, Depends(_db)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 
 
 def _invalid() -> HTMLResponse:

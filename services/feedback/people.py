@@ -12,8 +12,9 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from services.feedback import actions, domain
-from services.feedback.api import SessionDep, Staff
+from services.feedback.api import Staff
 from services.feedback.tables import FbMember, FbRequest, FbResponse, FbSession, FbSurvey, FbSurveyAnswer
+from shared.web import SessionDep
 
 router = APIRouter()
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from shared import events, topics
 from shared.auth import ACTIVITY_WRITERS, READERS, STAFF, Principal, require
 from shared.errors import Conflict, Invalid, NotFound
 from shared.outbox import Outbox
+from shared.web import OutboxDep, Page, SessionDep
 
 T = TypeVar("T")
 
@@ -103,25 +103,6 @@ class JoinRequest(Strict):
     joined_on: date | None = None
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.runtime.outbox
-    return outbox
-
-
-SessionDep = Annotated[Session, Depends(_session)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Reader = Annotated[Principal, Depends(require(*READERS))]
 # a member record holds a person's name and contact details: staff, and Mediawijs (partner) to register

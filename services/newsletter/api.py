@@ -5,9 +5,9 @@ the mail queue) and the public Dutch pages (subscribe, confirm, unsubscribe incl
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -30,6 +30,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.limits import public_rate_limit
 from shared.links import BadLink, read_token
 from shared.outbox import Outbox
+from shared.web import OutboxDep, Page, SessionDep
 
 T = TypeVar("T")
 
@@ -123,30 +124,11 @@ class GoodPracticeRead(BaseModel):
     url: str
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.runtime.outbox
-    return outbox
-
-
 def _sender(request: Request) -> Sender:
     sender: Sender = request.app.state.sender
     return sender
 
 
-SessionDep = Annotated[Session, Depends(_session)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 SenderDep = Annotated[Sender, Depends(_sender)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Reader = Annotated[Principal, Depends(require(*READERS))]

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from services.newsletter import subscriptions
-from services.newsletter.api import SessionDep, Staff
+from services.newsletter.api import Staff
 from services.newsletter.tables import (
     Bounce,
     Contact,
@@ -23,6 +23,7 @@ from services.newsletter.tables import (
     ServiceMail,
     Subject,
 )
+from shared.web import SessionDep
 
 router = APIRouter()
 
