@@ -96,12 +96,17 @@ class Runtime:
         for job in self.background:
             self._tasks.append(asyncio.create_task(job()))
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # bounded: one task that does not end on cancellation must not hold the whole shutdown
+            done, stuck = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.warning("%s ended with %r", task.get_name(), task.exception())
+            for task in stuck:
+                log.warning("%s did not stop within %.0fs; leaving it", task.get_name(), timeout)
         self._tasks.clear()
         self.engine.dispose()
 
