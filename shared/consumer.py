@@ -88,12 +88,15 @@ class TrackedConsumer(Generic[T]):
         engine: Engine,
         consumer_factory: Callable[[str], AIOKafkaConsumer],
         producer_factory: Callable[[], AIOKafkaProducer],
-        handle: Callable[[Session, T, ConsumerRecord[bytes, bytes]], None],
+        handle: Callable[[Session, T, ConsumerRecord[bytes, bytes]], None] | None = None,
         decode: Callable[[ConsumerRecord[bytes, bytes]], tuple[T, str | None]],
         batch_size: int = 1000,
         after_commit: Callable[[int], None] | None = None,
         on_batch: Callable[[Session, list[Item[T]]], None] | None = None,
+        apply: Callable[[Session, list[Item[T]]], None] | None = None,
     ) -> None:
+        if (handle is None) == (apply is None):
+            raise TypeError("give a consumer either a per-record `handle` or a per-batch `apply`")
         self.name = name
         self.topics = list(topics)
         self.engine = engine
@@ -104,6 +107,7 @@ class TrackedConsumer(Generic[T]):
         self.batch_size = batch_size
         self.after_commit = after_commit
         self.on_batch = on_batch
+        self.apply = apply
         self.stats = ConsumerStats()
         self.assigned = False
         self._consumer: AIOKafkaConsumer | None = None
@@ -186,8 +190,7 @@ class TrackedConsumer(Generic[T]):
     ) -> None:
         with transaction(self.engine) as session:
             fresh = self._fresh(session, items, skip)
-            for item in fresh:
-                self._handle(session, item)
+            self._run(session, fresh)
             if self.on_batch is not None:
                 self.on_batch(session, fresh)
             self._store_positions(session, records)
@@ -195,7 +198,17 @@ class TrackedConsumer(Generic[T]):
         if self.after_commit:
             self.after_commit(len(fresh))
 
+    def _run(self, session: Session, items: list[Item[T]]) -> None:
+        if self.apply is not None:
+            # a batch handler: the batch's events are applied together (their correlation ids are
+            # not set: a batch handler writes read models, not events)
+            self.apply(session, items)
+            return
+        for item in items:
+            self._handle(session, item)
+
     def _handle(self, session: Session, item: Item[T]) -> None:
+        assert self.handle is not None
         envelope = getattr(item.value, "envelope", None)
         if envelope is None:
             self.handle(session, item.value, item.record)
@@ -217,7 +230,7 @@ class TrackedConsumer(Generic[T]):
                     continue
                 savepoint = session.begin_nested()
                 try:
-                    self._handle(session, item)
+                    self._run(session, [item])
                     if self.on_batch is not None:
                         self.on_batch(session, [item])
                     session.flush()
