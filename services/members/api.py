@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from services.members import domain
+from services.members import domain, handlers
 from services.members.tables import Member, Organisation
 from shared import events, topics
 from shared.auth import ACTIVITY_WRITERS, READERS, STAFF, Principal, require
 from shared.errors import Conflict, Invalid, NotFound
 from shared.outbox import Outbox
+from shared.uow import UnitOfWork, unit_of_work
 from shared.web import OutboxDep, Page, SessionDep
 
 T = TypeVar("T")
@@ -109,6 +110,8 @@ Reader = Annotated[Principal, Depends(require(*READERS))]
 # members for its sessions; not the viewer role that dashboards use
 PeopleReader = Annotated[Principal, Depends(require(*ACTIVITY_WRITERS))]
 
+StaffWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.CONFLICT))]
+
 router = APIRouter()
 
 
@@ -131,32 +134,9 @@ def _check_nis_free(session: Session, nis_code: str | None, own_id: uuid.UUID | 
 
 
 @router.post("/organisations", status_code=status.HTTP_201_CREATED, tags=["organisations"])
-def register_organisation(
-    body: OrganisationCreate, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> OrganisationRead:
-    _check_nis_free(session, body.nis_code)
-    organisation = Organisation(
-        name=body.name,
-        kind=body.kind,
-        nis_code=body.nis_code,
-        registered_on=domain.business_date(body.registered_on, "registered_on"),
-        created_by=who.subject,
-        updated_by=who.subject,
-    )
-    session.add(organisation)
-    outbox.add(
-        session,
-        events.OrganisationRegistered(
-            organisation_id=organisation.id,
-            name=organisation.name,
-            kind=body.kind,
-            nis_code=organisation.nis_code,
-            registered_on=organisation.registered_on,
-        ),
-        actor=who.subject,
-    )
-    _commit(session)
-    return OrganisationRead.model_validate(organisation, from_attributes=True)
+def register_organisation(body: OrganisationCreate, uow: StaffWork) -> OrganisationRead:
+    organisation = handlers.register_organisation(handlers.RegisterOrganisation(**body.model_dump()), uow)
+    return uow.commit(OrganisationRead.model_validate(organisation, from_attributes=True))
 
 
 @router.patch("/organisations/{organisation_id}", tags=["organisations"])
