@@ -353,10 +353,12 @@ def send_issue(issue_id: uuid.UUID, session: SessionDep, sender: SenderDep, who:
 
 @router.get("/mail/status", tags=["mail"])
 def mail_status(request: Request, sender: SenderDep, _who: Staff) -> dict[str, Any]:
-    """The SMTP server as the sender last found it, and the mail queue per status."""
+    """The SMTP server as the sender last found it, the mail queue per status, and the failed mails
+    grouped by reason."""
     return {
         "smtp": {"reachable": sender.smtp_ok, "last_error": sender.last_error},
         **sender.queue.counts(),
+        "failures": sender.queue.failures(),
     }
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.newsletter import consumers, mail, people
 from services.newsletter.api import public, router
-from services.newsletter.sender import MailQueue, Sender
+from services.newsletter.sender import MailMetrics, MailQueue, Sender
 from shared import events, topics
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
@@ -107,5 +107,6 @@ def build(settings: NewsletterSettings | None = None) -> FastAPI:
         routers=[router, people.router, public],
     )
     app.state.sender = sender
+    app.state.metrics.registry.register(MailMetrics(queue, settings.service_name))
     app.state.mail_config = config
     return app

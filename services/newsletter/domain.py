@@ -42,6 +42,7 @@ class IssueStatus(StrEnum):
     DRAFT = "draft"
     SENDING = "sending"
     SENT = "sent"
+    FAILED = "failed"  # not one mail could be sent (none could be composed): nobody received it
 
 
 class MailKind(StrEnum):

@@ -17,8 +17,11 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from xml.etree import ElementTree
 
 import markdown
+import markdown.treeprocessors
+import markdown.util
 
 from services.newsletter.domain import BRUSSELS
 from shared.links import make_token
@@ -129,20 +132,61 @@ def dutch_moment(moment: datetime) -> str:
     return f"{dutch_date(moment)} om {local:%H.%M} uur"
 
 
+# Schemes a link in a mail or preview may have; images only load over http(s). Everything else
+# (javascript:, data:, vbscript:, file:, relative paths that mean nothing in a mail) loses its link.
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_IMAGE_SCHEMES = ("http://", "https://")
+# What a browser ignores inside a URL (so "java\tscript:" still runs): whitespace and control characters
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+
+
+def safe_url(url: str, schemes: tuple[str, ...] = _LINK_SCHEMES) -> bool:
+    """True when `url`, read the way a browser reads an attribute (entities decoded, whitespace and
+    control characters dropped, any case), starts with one of `schemes`."""
+    decoded = html.unescape(url.replace(markdown.util.AMP_SUBSTITUTE, "&"))
+    return _IGNORED_IN_URL.sub("", decoded).lower().startswith(schemes)
+
+
+class _SafeLinks(markdown.treeprocessors.Treeprocessor):  # type: ignore[misc]  # markdown has no types
+    """Runs after every other tree step: a link or image whose URL is not allowed becomes plain text
+    (its label or alt text), so nothing active reaches the HTML whatever Markdown trick made it."""
+
+    def run(self, root: ElementTree.Element) -> None:
+        for element in root.iter():
+            if element.tag == "a" and not safe_url(element.get("href", ""), _LINK_SCHEMES):
+                element.tag = "span"
+                element.attrib.clear()
+            elif element.tag == "img" and not safe_url(element.get("src", ""), _IMAGE_SCHEMES):
+                alt = element.get("alt", "")
+                element.tag = "span"
+                element.attrib.clear()
+                element.text = f"[afbeelding: {alt}]" if alt else "[afbeelding]"
+
+
 def render_markdown(body: str) -> str:
-    """Markdown to HTML with raw HTML switched off: what staff type is shown, never run."""
+    """Markdown to HTML that shows what staff type and never runs it: raw HTML is switched off (shown
+    as text) and only http/https/mailto links and http(s) images are kept."""
     md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(_SafeLinks(md), "safe_links", -10)
     return str(md.convert(body))
 
 
-_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
+# [label](url "title") and ![alt](url); the URL may hold one level of parentheses, as in alert(1)
+_LINK = re.compile(r'(!?)\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()]*\))+)>?(?:\s+"[^"]*")?\s*\)')
+
+
+def _spelled_out(match: re.Match[str]) -> str:
+    image, label, url = match.groups()
+    if not safe_url(url, _IMAGE_SCHEMES if image else _LINK_SCHEMES):
+        return label
+    return f"{label} ({url})"
 
 
 def markdown_as_text(body: str) -> str:
-    """Markdown reads well as plain text; only links are spelled out."""
-    return _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", body.strip())
+    """Markdown reads well as plain text; only links are spelled out (and only the allowed ones)."""
+    return _LINK.sub(_spelled_out, body.strip())
 
 
 def message_id(kind: str, *parts: str, domain: str) -> str:

@@ -15,7 +15,10 @@ row is claimed once), then writes the dot and reads the answer, then commits 'se
 
 A 5xx marks the address bounced (table nl_bounces) and nothing is sent to it again. A 4xx defers
 that one mail with back-off. A server that cannot be reached leaves everything queued; the loop
-retries with back-off and carries on where it stopped. One sender per database is assumed (the
+retries with back-off and carries on where it stopped. A mail that cannot be composed (old data with
+a line break in a title, an address no SMTP command line can carry, ...) is that mail's problem, not
+an outage: it is marked 'failed' with the reason before any byte goes to the server, and the queue
+goes on. One sender per database is assumed (the
 service runs as one process); a second one would not send twice (the claim is conditional) but
 would mark the first one's in-flight rows as sent when it starts.
 """
@@ -28,14 +31,19 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import partial
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from services.newsletter import domain, mail
@@ -69,14 +77,33 @@ def _rowcount(result: object) -> int:
 
 @dataclass
 class Job:
-    """One mail ready to go: which row it is, to whom, and the message."""
+    """One mail ready to go: which row it is, to whom, and the message as it goes on the wire."""
 
     table: type[Delivery] | type[ServiceMail]
     key: int | str
     address: str
-    message: EmailMessage
+    data: bytes
     attempts: int
     queued_at: datetime
+
+
+class CannotCompose(Exception):
+    """This one mail cannot be made (or cannot be put on the wire); the reason is stored with it."""
+
+
+def _wire(address: str, compose: Callable[[], EmailMessage]) -> bytes:
+    """The message as bytes for the DATA phase; any failure to get there is `CannotCompose`.
+
+    Everything that can go wrong with the content happens here, before MAIL FROM: the header checks
+    of the email package (a line break in a subject), serialising, and the envelope address that
+    aiosmtplib will put on the RCPT line (it must be ASCII without spaces or line breaks)."""
+    try:
+        quote_address(address).encode("ascii")
+        return mail.wire_bytes(compose())
+    except SQLAlchemyError:
+        raise  # the database, not this mail: the loop retries the whole batch
+    except Exception as exc:  # any composition error is this mail's, never an outage
+        raise CannotCompose(f"cannot be composed: {exc.__class__.__name__}: {exc}"[:500]) from exc
 
 
 class MailQueue:
@@ -96,6 +123,8 @@ class MailQueue:
         self.config = config
         self.retry_seconds = retry_seconds
         self.retry_max_seconds = retry_max_seconds
+        # mails given up because they could not be composed, since this process started (metrics)
+        self.compose_failures = {"newsletter": 0, "service_mails": 0}
 
     # --- start-up ---------------------------------------------------------------------------------
 
@@ -160,27 +189,38 @@ class MailQueue:
                 delivery.last_error = "no longer subscribed, or the address bounced"
                 session.add(delivery)
                 continue
-            message = mail.newsletter(
-                self.config,
-                issue_id=issue.id,
-                title=issue.title,
-                body=issue.body,
-                subscriber_id=subscriber.id,
-                recipient=mail.Recipient(subscriber.email, subscriber.first_name),
-                now=now,
-            )
+            try:
+                data = _wire(
+                    subscriber.email,
+                    partial(
+                        mail.newsletter,
+                        self.config,
+                        issue_id=issue.id,
+                        title=issue.title,
+                        body=issue.body,
+                        subscriber_id=subscriber.id,
+                        recipient=mail.Recipient(subscriber.email, subscriber.first_name),
+                        now=now,
+                    ),
+                )
+            except CannotCompose as exc:
+                delivery.status = MailStatus.FAILED
+                delivery.finished_at = now
+                delivery.last_error = str(exc)
+                session.add(delivery)
+                self._count_failure("newsletter", f"delivery {delivery.id} of issue {issue.id}", exc)
+                continue
             assert delivery.id is not None
             jobs.append(
                 Job(
-                    Delivery,
-                    delivery.id,
-                    subscriber.email,
-                    message,
-                    delivery.attempts,
-                    _utc(delivery.queued_at),
+                    Delivery, delivery.id, subscriber.email, data, delivery.attempts, _utc(delivery.queued_at)
                 )
             )
         return jobs
+
+    def _count_failure(self, queue: str, what: str, exc: CannotCompose) -> None:
+        self.compose_failures[queue] += 1
+        log.warning("mail sender: %s marked failed, the queue goes on: %s", what, exc)
 
     def _due_service_mails(self, session: Session, now: datetime, limit: int) -> list[Job]:
         rows = list(
@@ -210,15 +250,14 @@ class MailQueue:
             if row.kind != MailKind.SUBSCRIPTION_CONFIRMATION and self._bounced(session, {recipient.email}):
                 self._close(session, row, MailStatus.SKIPPED, now, "the address bounced before")
                 continue
+            try:
+                data = _wire(recipient.email, partial(self._compose, session, row, recipient, now))
+            except CannotCompose as exc:
+                self._close(session, row, MailStatus.FAILED, now, str(exc))
+                self._count_failure("service_mails", f"{row.kind} mail {row.cause_id}", exc)
+                continue
             jobs.append(
-                Job(
-                    ServiceMail,
-                    row.cause_id,
-                    recipient.email,
-                    self._compose(session, row, recipient, now),
-                    row.attempts,
-                    _utc(row.created_at),
-                )
+                Job(ServiceMail, row.cause_id, recipient.email, data, row.attempts, _utc(row.created_at))
             )
         return jobs
 
@@ -350,7 +389,9 @@ class MailQueue:
     # --- issues -----------------------------------------------------------------------------------
 
     def finish_issues(self, now: datetime) -> list[uuid.UUID]:
-        """Issues with nothing left to send become 'sent' and announce `newsletter.sent`, once."""
+        """Issues with nothing left to send become 'sent' and announce `newsletter.sent`, once. An
+        issue of which not one mail went out but some failed (it could not be composed) becomes
+        'failed' instead and announces nothing: nobody received it, so it is no newsletter sent."""
         finished: list[uuid.UUID] = []
         with transaction(self.engine) as session:
             sending = list(
@@ -375,6 +416,19 @@ class MailQueue:
                         col(Delivery.status) == MailStatus.SENT,
                     )
                 ).scalar_one()
+                failed = session.execute(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(col(Delivery.issue_id) == issue.id, col(Delivery.status) == MailStatus.FAILED)
+                ).scalar_one()
+                if recipients == 0 and failed:
+                    session.execute(
+                        update(Issue)
+                        .where(col(Issue.id) == issue.id, col(Issue.status) == IssueStatus.SENDING)
+                        .values(status=IssueStatus.FAILED, recipients=0)
+                    )
+                    log.warning("newsletter issue %s: none of its %d mail(s) could be sent", issue.id, failed)
+                    continue
                 done = session.execute(
                     update(Issue)
                     .where(col(Issue.id) == issue.id, col(Issue.status) == IssueStatus.SENDING)
@@ -423,6 +477,78 @@ class MailQueue:
                 ).all()
                 answer[name] = {str(status): int(count) for status, count in rows}
             return answer
+
+    def failures(self, limit: int = 50) -> dict[str, list[dict[str, object]]]:
+        """Failed mails grouped by why (per issue for the newsletter, per kind for service mails),
+        newest first: what the back office shows so that staff can act on it."""
+        with Session(self.engine) as session:
+            newsletter = session.execute(
+                select(
+                    col(Delivery.issue_id),
+                    col(Delivery.last_error),
+                    func.count(),
+                    func.max(col(Delivery.finished_at)),
+                )
+                .where(col(Delivery.status) == MailStatus.FAILED)
+                .group_by(col(Delivery.issue_id), col(Delivery.last_error))
+                .order_by(func.max(col(Delivery.finished_at)).desc())
+                .limit(limit)
+            ).all()
+            service = session.execute(
+                select(
+                    col(ServiceMail.kind),
+                    col(ServiceMail.last_error),
+                    func.count(),
+                    func.max(col(ServiceMail.finished_at)),
+                )
+                .where(col(ServiceMail.status) == MailStatus.FAILED)
+                .group_by(col(ServiceMail.kind), col(ServiceMail.last_error))
+                .order_by(func.max(col(ServiceMail.finished_at)).desc())
+                .limit(limit)
+            ).all()
+        return {
+            "newsletter": [
+                {"issue_id": str(issue_id), "reason": reason, "count": int(count), "last_at": _iso(last)}
+                for issue_id, reason, count, last in newsletter
+            ],
+            "service_mails": [
+                {"kind": kind, "reason": reason, "count": int(count), "last_at": _iso(last)}
+                for kind, reason, count, last in service
+            ],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return _utc(moment).isoformat() if moment is not None else None
+
+
+class MailMetrics(Collector):
+    """The mail queue per status and the mails that could not be composed, read at scrape time."""
+
+    def __init__(self, queue: MailQueue, service: str) -> None:
+        self.queue = queue
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        mails = GaugeMetricFamily(
+            "vvsg_mail_queue", "Mails in the queue per status", labels=["service", "queue", "status"]
+        )
+        try:
+            counts = self.queue.counts()
+        except Exception:  # noqa: BLE001 - a database that does not answer shows in readiness instead
+            counts = {}
+        for queue, statuses in counts.items():
+            for status, count in statuses.items():
+                mails.add_metric([self.service, queue, status], count)
+        yield mails
+        failures = CounterMetricFamily(
+            "vvsg_mail_compose_failures",
+            "Mails marked failed because they could not be composed",
+            labels=["service", "queue"],
+        )
+        for queue, count in self.queue.compose_failures.items():
+            failures.add_metric([self.service, queue], count)
+        yield failures
 
 
 class SmtpUnavailable(Exception):
@@ -580,7 +706,7 @@ class Sender:
                 await self._refused_before_data(smtp, job, start.code, start.message)
                 return
             assert smtp.protocol is not None
-            smtp.protocol.write(mail.wire_bytes(job.message))
+            smtp.protocol.write(job.data)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             await self._drop()
             raise SmtpUnavailable(f"connection lost before the message was complete: {exc}") from exc
