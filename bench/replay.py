@@ -1,7 +1,7 @@
-"""(a) Replay rate of the KPI projector (TrackedConsumer + projection.apply into SQLite, one transaction
-per batch — the code the rebuild runs) against the raw aiokafka consume rate of the same records, and
-(b) against a naive projector that commits once per event. All three read the same topics, one after
-the other, in one process.
+"""(a) Replay rate of the KPI projector (projection.projector: TrackedConsumer + projection.apply into
+SQLite, one transaction per batch — the code the rebuild and the live projector run) against the raw
+aiokafka consume rate of the same records, and (b) against a naive projector that commits once per
+event. All three read the same topics, one after the other, in one process.
 
     python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
 """
@@ -20,11 +20,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from bench.common import Mix, broker, fresh_prefix, produce_fast
-from services.kpi import batching, rebuild
-from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi import projection, rebuild
+from services.kpi.app import MIGRATIONS
 from services.kpi.generations import Generation
-from shared import events, kafka
-from shared.consumer import TrackedConsumer, decode_event
+from shared import kafka
 from shared.db import make_engine, migrate
 from shared.settings import Settings
 from shared.topics import DOMAIN_TOPICS
@@ -103,15 +102,11 @@ async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -
     generation = _fresh_generation(directory, "naive")
     consumer = _consumer(bootstrap)
     producer = kafka.make_producer(bootstrap, "bench-naive")
-    tracked: TrackedConsumer[events.Event] = TrackedConsumer(
-        name=PROJECTOR,
+    tracked = projection.projector(
         topics=[prefix + t for t in DOMAIN_TOPICS],
         engine=generation.engine,
         consumer_factory=lambda _n: consumer,
         producer_factory=lambda: producer,
-        handle=batching.collect,
-        on_batch=batching.apply_batch,
-        decode=decode_event,
         batch_size=1,
     )
     await consumer.start()

@@ -16,10 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, Text, select
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, SQLModel, col
 
 from services.kpi import membership
 from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.store import ReadModels
 from shared import events
 
 # --- read models --------------------------------------------------------------------------------
@@ -142,45 +143,45 @@ def _newer(event: events.Event, time: datetime | None, event_id: str | None) -> 
     return (naive_utc(event.time), event.id) >= (naive_utc(time), event_id)
 
 
-def _session_row(session: Session, session_id: uuid.UUID) -> KpiActivitySession:
-    row = session.get(KpiActivitySession, session_id)
+def _session_row(store: ReadModels, session_id: uuid.UUID) -> KpiActivitySession:
+    row = store.get(KpiActivitySession, session_id)
     return row if row is not None else KpiActivitySession(session_id=session_id)
 
 
-def _scheduled(session: Session, event: events.Event) -> None:
+def _scheduled(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.SessionScheduled)
-    row = _session_row(session, data.session_id)
+    row = _session_row(store, data.session_id)
     row.kind, row.title, row.theme = data.kind, data.title, data.theme
     row.lead, row.format = data.lead, data.format
     row.requested_by_organisation_id = data.requested_by_organisation_id
     if _newer(event, row.schedule_time, row.schedule_event_id):
         row.starts_at, row.ends_at, row.planned_hours = data.starts_at, data.ends_at, data.planned_hours
         row.schedule_time, row.schedule_event_id = event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _rescheduled(session: Session, event: events.Event) -> None:
+def _rescheduled(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.SessionRescheduled)
-    row = _session_row(session, data.session_id)
+    row = _session_row(store, data.session_id)
     if _newer(event, row.schedule_time, row.schedule_event_id):
         row.starts_at, row.ends_at, row.planned_hours = data.starts_at, data.ends_at, data.planned_hours
         row.schedule_time, row.schedule_event_id = event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _recording(session: Session, event: events.Event) -> None:
+def _recording(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.RecordingPublished)
-    row = _session_row(session, data.session_id)
+    row = _session_row(store, data.session_id)
     if _newer(event, row.recording_time, row.recording_event_id):
         row.recording_url, row.recording_time, row.recording_event_id = data.url, event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _session_fact(session: Session, event: events.Event) -> None:
-    if session.get(KpiActivitySessionFact, event.id) is not None:
+def _session_fact(store: ReadModels, event: events.Event) -> None:
+    if store.get(KpiActivitySessionFact, event.id) is not None:
         return
     data = event.data
     if isinstance(data, events.SessionHeld):
@@ -203,13 +204,13 @@ def _session_fact(session: Session, event: events.Event) -> None:
         )
     else:
         raise TypeError(type(data))
-    session.add(fact)
+    store.add(fact)
 
 
 def _registration_row(
-    session: Session, registration_id: uuid.UUID, session_id: uuid.UUID
+    store: ReadModels, registration_id: uuid.UUID, session_id: uuid.UUID
 ) -> KpiActivityRegistration:
-    row = session.get(KpiActivityRegistration, registration_id)
+    row = store.get(KpiActivityRegistration, registration_id)
     return (
         row
         if row is not None
@@ -217,30 +218,30 @@ def _registration_row(
     )
 
 
-def _registration(session: Session, event: events.Event) -> None:
+def _registration(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.RegistrationReceived)
-    row = _registration_row(session, data.registration_id, data.session_id)
+    row = _registration_row(store, data.registration_id, data.session_id)
     if _newer(event, row.version_time, row.version_event_id):
         row.session_id, row.member_id = data.session_id, data.member_id
         row.organisation_id, row.organisation_kind = data.organisation_id, data.organisation_kind
         row.waitlisted = data.waitlisted
         row.version_time, row.version_event_id = event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _registration_cancelled(session: Session, event: events.Event) -> None:
+def _registration_cancelled(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.RegistrationCancelled)
-    row = _registration_row(session, data.registration_id, data.session_id)
+    row = _registration_row(store, data.registration_id, data.session_id)
     row.cancelled = True
-    session.add(row)
+    store.add(row)
 
 
-def _attendance(session: Session, event: events.Event) -> None:
+def _attendance(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.AttendanceRecorded)
-    row = session.get(KpiActivityAttendance, data.registration_id)
+    row = store.get(KpiActivityAttendance, data.registration_id)
     if row is None:
         row = KpiActivityAttendance(
             registration_id=data.registration_id,
@@ -253,13 +254,13 @@ def _attendance(session: Session, event: events.Event) -> None:
     elif _newer(event, row.version_time, row.version_event_id):
         row.session_id, row.attended, row.hours = data.session_id, data.attended, data.hours
         row.version_time, row.version_event_id = event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _advice(session: Session, event: events.Event) -> None:
+def _advice(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.AdviceGiven)
-    row = session.get(KpiActivityAdvice, data.advice_id)
+    row = store.get(KpiActivityAdvice, data.advice_id)
     if row is not None and not _newer(event, row.version_time, row.version_event_id):
         return
     if row is None:
@@ -277,13 +278,13 @@ def _advice(session: Session, event: events.Event) -> None:
         row.organisation_id, row.given_on, row.topic = data.organisation_id, data.given_on, data.topic
         row.channel, row.with_mediawijs = data.channel, data.with_mediawijs
         row.version_time, row.version_event_id = event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
-def _trajectory(session: Session, event: events.Event) -> None:
+def _trajectory(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.SupportTrajectoryStarted | events.SupportTrajectoryCompleted)
-    row = session.get(KpiActivityTrajectory, data.trajectory_id)
+    row = store.get(KpiActivityTrajectory, data.trajectory_id)
     if row is None:
         row = KpiActivityTrajectory(trajectory_id=data.trajectory_id)
     if isinstance(data, events.SupportTrajectoryStarted):
@@ -293,7 +294,7 @@ def _trajectory(session: Session, event: events.Event) -> None:
             row.started_time, row.started_event_id = event.time, event.id
     elif _newer(event, row.completed_time, row.completed_event_id):
         row.completed_on, row.completed_time, row.completed_event_id = data.completed_on, event.time, event.id
-    session.add(row)
+    store.add(row)
 
 
 HANDLERS: dict[type[events.EventData], Handler] = {
@@ -309,6 +310,16 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.SupportTrajectoryStarted: _trajectory,
     events.SupportTrajectoryCompleted: _trajectory,
 }
+
+# The tables these handlers look rows up in by key (the projection preloads them per batch).
+KEYED: tuple[type[SQLModel], ...] = (
+    KpiActivitySession,
+    KpiActivitySessionFact,
+    KpiActivityRegistration,
+    KpiActivityAttendance,
+    KpiActivityAdvice,
+    KpiActivityTrajectory,
+)
 
 
 # --- queries ------------------------------------------------------------------------------------

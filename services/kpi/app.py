@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.kpi import batching, projection
+from services.kpi import projection
 from services.kpi.api import router
 from services.kpi.dashboard import router as dashboard_router
 from services.kpi.generations import Generation, Generations
@@ -18,7 +18,7 @@ from services.kpi.live import Changes
 from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
-from shared.consumer import TrackedConsumer, decode_event
+from shared.consumer import TrackedConsumer
 from shared.db import migrate
 from shared.service import Runtime, create_app
 from shared.topics import DOMAIN_TOPICS
@@ -26,7 +26,7 @@ from shared.topics import DOMAIN_TOPICS
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-PROJECTOR = "kpi-projector"
+PROJECTOR = projection.PROJECTOR
 
 
 def _contract() -> Contract:
@@ -47,15 +47,11 @@ def projector_for(
     """The projector writing into one generation. Its name (and Kafka group) is the same whatever the
     generation: each generation keeps its own positions under that name, so a rebuilt generation is
     taken over exactly where the rebuild left it."""
-    return TrackedConsumer(
-        name=PROJECTOR,
+    return projection.projector(
         topics=[runtime.settings.topic(t) for t in DOMAIN_TOPICS],
         engine=generation.engine,
         consumer_factory=runtime.consumer,
         producer_factory=runtime.producer,
-        handle=batching.collect,
-        on_batch=batching.apply_batch,
-        decode=decode_event,
         batch_size=runtime.settings.consumer_batch_size,
         after_commit=changes.applied if changes is not None else None,
     )

@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 from services.kpi.core import BRUSSELS, Computed, Context, Handler
 from services.kpi.membership import organisations
+from services.kpi.store import ReadModels
 from shared import events
 
 LOKAAL = "lokaal"  # the magazine OD1.3-artikels counts, compared case- and space-insensitively
@@ -53,15 +54,18 @@ class KpiGoodPractice(SQLModel, table=True):
     url: str = Field(max_length=2000)
 
 
+TABLES = (KpiNewsletterSent, KpiArticle, KpiGoodPractice)
+
+
 # --- projection ---------------------------------------------------------------------------------
 
 
-def _newsletter_sent(session: Session, event: events.Event) -> None:
+def _newsletter_sent(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.NewsletterSent)
-    if session.get(KpiNewsletterSent, data.issue_id) is not None:
+    if store.get(KpiNewsletterSent, data.issue_id) is not None:
         return
-    session.add(
+    store.add(
         KpiNewsletterSent(
             issue_id=data.issue_id,
             event_id=event.id,
@@ -73,12 +77,12 @@ def _newsletter_sent(session: Session, event: events.Event) -> None:
     )
 
 
-def _article(session: Session, event: events.Event) -> None:
+def _article(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.ArticlePublished)
-    if session.get(KpiArticle, data.article_id) is not None:
+    if store.get(KpiArticle, data.article_id) is not None:
         return
-    session.add(
+    store.add(
         KpiArticle(
             article_id=data.article_id,
             event_id=event.id,
@@ -90,12 +94,12 @@ def _article(session: Session, event: events.Event) -> None:
     )
 
 
-def _good_practice(session: Session, event: events.Event) -> None:
+def _good_practice(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.GoodPracticePublished)
-    if session.get(KpiGoodPractice, data.practice_id) is not None:
+    if store.get(KpiGoodPractice, data.practice_id) is not None:
         return
-    session.add(
+    store.add(
         KpiGoodPractice(
             practice_id=data.practice_id,
             event_id=event.id,
@@ -112,6 +116,9 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.ArticlePublished: _article,
     events.GoodPracticePublished: _good_practice,
 }
+
+# The tables these handlers look rows up in by key (the projection preloads them per batch).
+KEYED: tuple[type[SQLModel], ...] = (KpiNewsletterSent, KpiArticle, KpiGoodPractice)
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from services.kpi.store import ReadModels
 from shared import events
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
-Handler = Callable[[Session, events.Event], None]
+# A projection handler: one event into the read models (services.kpi.projection runs them).
+Handler = Callable[[ReadModels, events.Event], None]
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, SQLModel, col
 
 from services.kpi.activities import HeldSession, held_sessions
 from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.store import ReadModels
 from shared import events
 
 NOT_ASKED_KINDS = frozenset({"steering_group", "coordination_meeting"})
@@ -71,11 +72,11 @@ TABLES = (KpiFeedbackRequest, KpiFeedbackResponse, KpiSurvey)
 # --- projection ---------------------------------------------------------------------------------
 
 
-def _requested(session: Session, event: events.Event) -> None:
+def _requested(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.FeedbackRequested)
-    if session.get(KpiFeedbackRequest, data.request_id) is None:
-        session.add(
+    if store.get(KpiFeedbackRequest, data.request_id) is None:
+        store.add(
             KpiFeedbackRequest(
                 request_id=data.request_id,
                 subject_type=data.subject_type,
@@ -83,14 +84,13 @@ def _requested(session: Session, event: events.Event) -> None:
                 requested_on=data.requested_on,
             )
         )
-        session.flush()
 
 
-def _received(session: Session, event: events.Event) -> None:
+def _received(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.FeedbackReceived)
-    if session.get(KpiFeedbackResponse, data.response_id) is None:
-        session.add(
+    if store.get(KpiFeedbackResponse, data.response_id) is None:
+        store.add(
             KpiFeedbackResponse(
                 response_id=data.response_id,
                 request_id=data.request_id,
@@ -104,30 +104,28 @@ def _received(session: Session, event: events.Event) -> None:
                 received_on=data.received_on,
             )
         )
-        session.flush()
 
 
-def _survey_row(session: Session, survey_id: uuid.UUID) -> KpiSurvey:
-    row = session.get(KpiSurvey, survey_id)
+def _survey_row(store: ReadModels, survey_id: uuid.UUID) -> KpiSurvey:
+    row = store.get(KpiSurvey, survey_id)
     if row is None:
         row = KpiSurvey(survey_id=survey_id)
-        session.add(row)
-        session.flush()
+        store.add(row)
     return row
 
 
-def _survey_opened(session: Session, event: events.Event) -> None:
+def _survey_opened(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.SurveyOpened)
-    row = _survey_row(session, data.survey_id)
+    row = _survey_row(store, data.survey_id)
     row.title, row.topic, row.opened_on = data.title, data.topic, data.opened_on
-    session.add(row)
+    store.add(row)
 
 
-def _survey_closed(session: Session, event: events.Event) -> None:
+def _survey_closed(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.SurveyClosed)
-    row = _survey_row(session, data.survey_id)
+    row = _survey_row(store, data.survey_id)
     if row.closed_time is None or (naive_utc(event.time), event.id) >= (
         naive_utc(row.closed_time),
         row.closed_event_id or "",
@@ -135,7 +133,7 @@ def _survey_closed(session: Session, event: events.Event) -> None:
         row.closed_on, row.responses = data.closed_on, data.responses
         row.local_government_responses = data.local_government_responses
         row.closed_time, row.closed_event_id = event.time, event.id
-        session.add(row)
+        store.add(row)
 
 
 HANDLERS: dict[type[events.EventData], Handler] = {
@@ -144,6 +142,9 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.SurveyOpened: _survey_opened,
     events.SurveyClosed: _survey_closed,
 }
+
+# The tables these handlers look rows up in by key (the projection preloads them per batch).
+KEYED: tuple[type[SQLModel], ...] = (KpiFeedbackRequest, KpiFeedbackResponse, KpiSurvey)
 
 
 # --- queries ------------------------------------------------------------------------------------

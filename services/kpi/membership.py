@@ -11,9 +11,10 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.store import ReadModels
 from shared import events
 from shared.events import LOCAL_GOVERNMENT_KINDS
 
@@ -59,16 +60,19 @@ class KpiKnowledgeSharingFact(SQLModel, table=True):
     event_time: datetime
 
 
+TABLES = (KpiOrganisation, KpiMembershipFact, KpiKnowledgeSharingFact)
+
+
 # --- projection ---------------------------------------------------------------------------------
 
 
-def _organisation(session: Session, event: events.Event) -> None:
+def _organisation(store: ReadModels, event: events.Event) -> None:
     data = event.data
     assert isinstance(data, events.OrganisationRegistered | events.OrganisationUpdated)
-    row = session.get(KpiOrganisation, data.organisation_id)
+    row = store.get(KpiOrganisation, data.organisation_id)
     registered_on = getattr(data, "registered_on", None)
     if row is None:
-        session.add(
+        store.add(
             KpiOrganisation(
                 organisation_id=data.organisation_id,
                 name=data.name,
@@ -84,10 +88,10 @@ def _organisation(session: Session, event: events.Event) -> None:
     if naive_utc(event.time) >= naive_utc(row.version_time):
         row.name, row.kind, row.nis_code = data.name, data.kind, data.nis_code
         row.version_time = event.time
-    session.add(row)
+    store.add(row)
 
 
-def _membership(session: Session, event: events.Event) -> None:
+def _membership(store: ReadModels, event: events.Event) -> None:
     data = event.data
     organisation_id: uuid.UUID | None
     if isinstance(data, events.MemberJoined):
@@ -98,14 +102,14 @@ def _membership(session: Session, event: events.Event) -> None:
         fact, on, organisation_id = "left", data.left_on, data.organisation_id
     elif isinstance(data, events.MemberErased):
         fact, on, organisation_id = "erased", data.erased_on, None
-        session.add(
+        store.add(
             KpiKnowledgeSharingFact(
                 event_id=event.id, member_id=data.member_id, fact="erased", on_date=on, event_time=event.time
             )
         )
     else:
         raise TypeError(type(data))
-    session.add(
+    store.add(
         KpiMembershipFact(
             event_id=event.id,
             member_id=data.member_id,
@@ -117,7 +121,7 @@ def _membership(session: Session, event: events.Event) -> None:
     )
 
 
-def _knowledge_sharing(session: Session, event: events.Event) -> None:
+def _knowledge_sharing(store: ReadModels, event: events.Event) -> None:
     data = event.data
     if isinstance(data, events.KnowledgeSharingJoined):
         fact, on = "joined", data.joined_on
@@ -125,7 +129,7 @@ def _knowledge_sharing(session: Session, event: events.Event) -> None:
         fact, on = "left", data.left_on
     else:
         raise TypeError(type(data))
-    session.add(
+    store.add(
         KpiKnowledgeSharingFact(
             event_id=event.id, member_id=data.member_id, fact=fact, on_date=on, event_time=event.time
         )
@@ -142,6 +146,9 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.KnowledgeSharingJoined: _knowledge_sharing,
     events.KnowledgeSharingLeft: _knowledge_sharing,
 }
+
+# The tables these handlers look rows up in by key (the projection preloads them per batch).
+KEYED: tuple[type[SQLModel], ...] = (KpiOrganisation,)
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -1,14 +1,23 @@
-"""Routes each domain event to the read-model module that needs it. Idempotence and ordering are the
-tracked consumer's job (shared.consumer); each handler inserts facts keyed by event id."""
+"""The KPI projection: `apply(session, events)` routes each domain event of a batch to the read-model
+modules that need it, through a store preloaded for the batch; `projector(...)` is the one consumer that
+runs it, for the live projector and the rebuild alike. Idempotence and ordering are the tracked
+consumer's job (shared.consumer); handlers insert facts keyed by event id or keep the latest version."""
 
 from __future__ import annotations
 
-from aiokafka.structs import ConsumerRecord
-from sqlmodel import Session
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
 
 from services.kpi import activities, communications, feedback, membership
 from services.kpi.core import Handler
+from services.kpi.store import BatchStore
 from shared import events
+from shared.consumer import Item, TrackedConsumer, decode_event
+
+PROJECTOR = "kpi-projector"  # the consumer's name (and Kafka group), whatever the generation
 
 MODULES = (membership, activities, communications, feedback)
 
@@ -18,7 +27,46 @@ for _module in MODULES:
     for _event_type, _handler in _module.HANDLERS.items():
         HANDLERS.setdefault(_event_type, []).append(_handler)
 
+# The tables handlers look rows up in by key: preloaded for each batch.
+KEYED: tuple[type[SQLModel], ...] = tuple(model for module in MODULES for model in module.KEYED)
 
-def apply(session: Session, event: events.Event, _record: ConsumerRecord[bytes, bytes] | None = None) -> None:
-    for handler in HANDLERS.get(type(event.data), ()):  # types no KPI needs are skipped, not refused
-        handler(session, event)
+
+def apply(session: Session, batch: Sequence[events.Event]) -> None:
+    """Applies the events in their order; the caller commits. Types no KPI needs are skipped, not
+    refused."""
+    store = BatchStore(session, KEYED)
+    store.preload(batch)
+    with session.no_autoflush:  # the store answers lookups: nothing needs writing before the commit
+        for event in batch:
+            for handler in HANDLERS.get(type(event.data), ()):
+                handler(store, event)
+
+
+def apply_items(session: Session, items: list[Item[events.Event]]) -> None:
+    """`apply` in the shape of the tracked consumer's per-batch hook."""
+    apply(session, [item.value for item in items])
+
+
+def projector(
+    *,
+    topics: Sequence[str],
+    engine: Engine,
+    batch_size: int,
+    # the transport's clients, for as long as TrackedConsumer drives its own aiokafka loop
+    consumer_factory: Any = None,
+    producer_factory: Any = None,
+    after_commit: Callable[[int], None] | None = None,
+) -> TrackedConsumer[events.Event]:
+    """The projector consuming `topics` into the read models of `engine`: one transaction per batch,
+    positions and processed event ids committed with the rows."""
+    return TrackedConsumer(
+        name=PROJECTOR,
+        topics=topics,
+        engine=engine,
+        consumer_factory=consumer_factory,
+        producer_factory=producer_factory,
+        apply=apply_items,
+        decode=decode_event,
+        batch_size=batch_size,
+        after_commit=after_commit,
+    )

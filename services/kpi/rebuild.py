@@ -40,11 +40,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
-from services.kpi import batching
-from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi import projection
+from services.kpi.app import MIGRATIONS
 from services.kpi.generations import Generation, Generations
 from shared import events, kafka
-from shared.consumer import TrackedConsumer, decode_event
+from shared.consumer import TrackedConsumer
 from shared.db import migrate
 from shared.settings import Settings, load
 from shared.topics import DOMAIN_TOPICS
@@ -147,15 +147,11 @@ async def replay(
         fetch_max_bytes=32 * 1024 * 1024,
     )
     producer = kafka.make_producer(bootstrap, "kpi-rebuild-producer")  # dead letters only
-    tracked: TrackedConsumer[events.Event] = TrackedConsumer(
-        name=PROJECTOR,
+    tracked = projection.projector(
         topics=topics,
         engine=generation.engine,
         consumer_factory=lambda _name: consumer,
         producer_factory=lambda: producer,
-        handle=batching.collect,
-        on_batch=batching.apply_batch,
-        decode=decode_event,
         batch_size=batch_size,
     )
     started = time.monotonic()

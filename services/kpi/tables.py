@@ -1,5 +1,10 @@
-"""Every read-model table of the KPI service (imported by the Alembic environment)."""
+"""Every table of the KPI service (imported by the Alembic environment): the read models the projection
+writes, and the service's own bookkeeping (generations, frozen reports). Listed here explicitly, so
+nothing has to find them by scanning SQLModel's registry."""
 
+from sqlmodel import SQLModel
+
+from services.kpi import activities, communications, feedback, membership
 from services.kpi.activities import (
     KpiActivityAdvice,
     KpiActivityAttendance,
@@ -14,7 +19,18 @@ from services.kpi.freeze import KpiFrozenReport
 from services.kpi.generations import KpiGeneration
 from services.kpi.membership import KpiKnowledgeSharingFact, KpiMembershipFact, KpiOrganisation
 
+# What the projection writes, module by module: a rebuild replays exactly these.
+READ_MODELS: tuple[type[SQLModel], ...] = (
+    *membership.TABLES,
+    *activities.TABLES,
+    *communications.TABLES,
+    *feedback.TABLES,
+)
+TABLES: tuple[type[SQLModel], ...] = (*READ_MODELS, KpiFrozenReport, KpiGeneration)
+
 __all__ = [
+    "READ_MODELS",
+    "TABLES",
     "KpiActivityAdvice",
     "KpiActivityAttendance",
     "KpiActivityRegistration",

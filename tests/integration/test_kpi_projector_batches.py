@@ -1,6 +1,7 @@
-"""The projector's batch path (services.kpi.batching: one commit per batch, lookups answered from
-memory) gives exactly the answer of applying the same events one by one, whatever the order, however
-the events fall into batches and however often they are redelivered inside one batch."""
+"""The projector's batch path (services.kpi.projection.projector: one commit per batch, lookups answered
+from the store preloaded for the batch) gives exactly the answer of applying the same events one by one,
+whatever the order, however the events fall into batches and however often they are redelivered inside
+one batch."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlmodel import Session
 
-from services.kpi import batching, kpis, projection
-from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi import kpis, projection
+from services.kpi.app import MIGRATIONS
 from shared import events
-from shared.consumer import TrackedConsumer, decode_event
+from shared.consumer import TrackedConsumer
 from shared.db import make_engine, migrate
 from tests import kpi_year
 
@@ -36,7 +37,7 @@ def _one_by_one(url: str) -> list[tuple[str, Any, Any]]:
     migrate(engine, MIGRATIONS)
     with Session(engine) as session:
         for event in kpi_year.decoded(kpi_year.year_data()):
-            projection.apply(session, event)
+            projection.apply(session, [event])
             session.commit()
         answer = _answer(session)
     engine.dispose()
@@ -65,15 +66,12 @@ def _records(values: list[bytes]) -> list[ConsumerRecord[bytes, bytes]]:
 def _in_batches(url: str, values: list[bytes], size: int) -> list[tuple[str, Any, Any]]:
     engine = make_engine(url)
     migrate(engine, MIGRATIONS)
-    tracked: TrackedConsumer[events.Event] = TrackedConsumer(
-        name=PROJECTOR,
+    tracked: TrackedConsumer[events.Event] = projection.projector(
         topics=["t"],
         engine=engine,
         consumer_factory=lambda _name: None,  # type: ignore[arg-type, return-value]
         producer_factory=lambda: None,  # type: ignore[arg-type, return-value]
-        handle=batching.collect,
-        on_batch=batching.apply_batch,
-        decode=decode_event,
+        batch_size=1000,
     )
     records = _records(values)
     for start in range(0, len(records), size):

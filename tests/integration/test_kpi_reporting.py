@@ -37,7 +37,7 @@ LATE = datetime(2026, 1, 20, 9, tzinfo=UTC)
 def _apply(generations: Generations, batch: list[events.Event]) -> None:
     with Session(generations.active().engine) as session:
         for event in batch:
-            projection.apply(session, event)
+            projection.apply(session, [event])
         session.commit()
 
 

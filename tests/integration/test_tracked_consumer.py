@@ -27,16 +27,14 @@ def _joined(member: uuid.UUID, day: int = 1) -> tuple[bytes, bytes]:
     return str(member).encode(), events.encode(events.new_envelope(data, source="/test"))
 
 
-def _consumer(
-    engine: Any, bootstrap: str, prefix: str, handle: Any = projection.apply
-) -> TrackedConsumer[Any]:
+def _consumer(engine: Any, bootstrap: str, prefix: str, handle: Any = None) -> TrackedConsumer[Any]:
     return TrackedConsumer(
         name="test-projector",
         topics=[prefix + topics.MEMBERS_EVENTS],
         engine=engine,
         consumer_factory=lambda group: kafka.make_consumer(bootstrap, group),
         producer_factory=lambda: kafka.make_producer(bootstrap, "test-dlq"),
-        handle=handle,
+        handle=handle or (lambda session, event, _record: projection.apply(session, [event])),
         decode=decode_event,
         batch_size=50,
     )
@@ -102,7 +100,7 @@ async def test_a_record_the_handler_refuses_goes_to_the_dlq_and_the_rest_are_app
     def handle(session: Session, event: events.Event, record: Any) -> None:
         if getattr(event.data, "member_id", None) == refused_member:
             raise RecordRejected("this member is refused by the test")
-        projection.apply(session, event, record)
+        projection.apply(session, [event])
 
     batch = [_joined(uuid.uuid4(), day) for day in range(1, 11)]
     batch.insert(4, _joined(refused_member))

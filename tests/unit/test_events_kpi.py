@@ -209,7 +209,7 @@ def _report(
     engine = _engine(tmp_path)
     with Session(engine) as session:
         for event in order:
-            projection.apply(session, event)
+            projection.apply(session, [event])
             session.commit()
         ctx = Context(session, period(year, as_of, date(2026, 2, 1)))
         answers = {}
@@ -372,7 +372,7 @@ def test_held_sessions_tells_other_kpis_which_sessions_were_held(tmp_path: Path)
     engine = _engine(tmp_path)
     with Session(engine) as session:
         for event in _events():
-            projection.apply(session, event)
+            projection.apply(session, [event])
         session.commit()
         held = activities.held_sessions(Context(session, period(2025, date(2025, 3, 31))))
     engine.dispose()

@@ -129,7 +129,7 @@ def _answer(tmp_path: Path, order: list[events.Event], as_of: date | None) -> di
     migrate(engine, MIGRATIONS)
     with Session(engine) as session:
         for event in order:
-            projection.apply(session, event)
+            projection.apply(session, [event])
             session.commit()
         answer = _report(session, 2026, as_of)
     engine.dispose()

@@ -29,8 +29,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlmodel import Session
 
-from services.kpi import batching, kpis
-from services.kpi.app import MIGRATIONS, PROJECTOR
+from services.kpi import kpis, projection
+from services.kpi.app import MIGRATIONS
 from shared import events
 from shared.consumer import Item, TrackedConsumer, decode_event
 from shared.db import make_engine, migrate
@@ -134,21 +134,14 @@ MID_YEAR: dict[str, int | float] = {
 
 
 def _consumer(engine: Any) -> TrackedConsumer[events.Event]:
-    """The projector exactly as services.kpi.app.projector_for builds it, without a broker: batches are
+    """The projector exactly as services.kpi.projection.projector builds it, without a broker: batches are
     handed to its transactional `_apply` (inbox by event id + positions, one commit per batch)."""
 
     def no_broker(*_args: Any) -> Any:
         raise AssertionError("no broker in this test")
 
-    return TrackedConsumer(
-        name=PROJECTOR,
-        topics=[],
-        engine=engine,
-        consumer_factory=no_broker,
-        producer_factory=no_broker,
-        handle=batching.collect,
-        on_batch=batching.apply_batch,
-        decode=decode_event,
+    return projection.projector(
+        topics=[], engine=engine, consumer_factory=no_broker, producer_factory=no_broker, batch_size=1000
     )
 
 

@@ -63,7 +63,7 @@ def _answer(tmp_path: Path, order: list[events.Event], as_of: date | None) -> di
     migrate(engine, MIGRATIONS)
     with Session(engine) as session:
         for event in order:
-            projection.apply(session, event)
+            projection.apply(session, [event])
             session.commit()
         report = kpis.report(session, 2025, as_of, datetime(2026, 2, 1, tzinfo=UTC))
     engine.dispose()
@@ -134,8 +134,8 @@ def test_the_latest_organisation_event_wins_whatever_arrives_first(tmp_path: Pat
     rename = evs[-1]
     registration = evs[2]
     with Session(engine) as session:
-        projection.apply(session, rename)
-        projection.apply(session, registration)
+        projection.apply(session, [rename])
+        projection.apply(session, [registration])
         session.commit()
         from services.kpi.membership import KpiOrganisation
 

@@ -103,7 +103,7 @@ def _answer(tmp_path: Path, order: list[events.Event], year: int, as_of: date | 
     migrate(engine, MIGRATIONS)
     with Session(engine) as session:
         for event in order:
-            projection.apply(session, event)
+            projection.apply(session, [event])
             session.commit()
         report = kpis.report(session, year, as_of, datetime(2026, 6, 1, tzinfo=UTC))
     engine.dispose()

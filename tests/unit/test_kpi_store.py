@@ -1,0 +1,129 @@
+"""The projection's read-model store (services.kpi.store.BatchStore) on a real SQLite database: one SELECT
+per keyed table for a batch, lookups answered from it, and rows added earlier or in the same batch seen."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.kpi import projection
+from services.kpi.app import MIGRATIONS
+from services.kpi.feedback import KpiSurvey
+from services.kpi.membership import KpiOrganisation
+from services.kpi.store import BatchStore, key_column, named_keys
+from shared import events
+from shared.db import make_engine, migrate
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _event(data: events.EventData) -> events.Event:
+    return events.decode(events.encode(events.new_envelope(data, source="/test", time=T0)))
+
+
+def _registered(organisation_id: uuid.UUID, name: str = "Gemeente A") -> events.Event:
+    return _event(
+        events.OrganisationRegistered(
+            organisation_id=organisation_id, name=name, kind="lokaal_bestuur", registered_on=date(2024, 1, 1)
+        )
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/kpi.db")
+    migrate(engine, MIGRATIONS)
+    yield engine
+    engine.dispose()
+
+
+class _Selects:
+    """Counts the SELECTs sent to the database, by the table they read."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[str] = []
+        sa_event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.statements.append(statement)
+
+    def reading(self, table: str) -> int:
+        return sum(1 for s in self.statements if f"FROM {table}" in s)
+
+
+def test_a_batch_loads_each_keyed_table_once_and_answers_from_memory(engine: Engine) -> None:
+    known, unknown = uuid.uuid4(), uuid.uuid4()
+    with Session(engine) as session:
+        session.add(
+            KpiOrganisation(organisation_id=known, name="Oud", kind="lokaal_bestuur", version_time=T0)
+        )
+        session.commit()
+    batch = [_registered(known, "Nieuw"), _registered(unknown)]
+    selects = _Selects(engine)
+    with Session(engine) as session:
+        store = BatchStore(session, projection.KEYED)
+        store.preload(batch)
+        assert selects.reading("kpi_organisations") == 1
+        row = store.get(KpiOrganisation, known)
+        assert row is not None and row.name == "Oud"
+        assert store.get(KpiOrganisation, unknown) is None  # known absent: not asked again
+        assert selects.reading("kpi_organisations") == 1
+
+
+def test_a_key_no_event_of_the_batch_named_is_asked_of_the_database(engine: Engine) -> None:
+    elsewhere = uuid.uuid4()
+    with Session(engine) as session:
+        session.add(KpiSurvey(survey_id=elsewhere, title="Enquête"))
+        session.commit()
+    selects = _Selects(engine)
+    with Session(engine) as session:
+        store = BatchStore(session, projection.KEYED)
+        store.preload([_registered(uuid.uuid4())])
+        before = selects.reading("kpi_fb_surveys")
+        row = store.get(KpiSurvey, elsewhere)
+        assert row is not None and row.title == "Enquête"
+        assert selects.reading("kpi_fb_surveys") == before + 1
+
+
+def test_a_row_added_in_the_batch_is_the_one_a_later_lookup_gets(engine: Engine) -> None:
+    organisation_id = uuid.uuid4()
+    with Session(engine) as session:
+        store = BatchStore(session, projection.KEYED)
+        store.preload([_registered(organisation_id)])
+        added = KpiOrganisation(organisation_id=organisation_id, name="A", kind="x", version_time=T0)
+        store.add(added)
+        assert store.get(KpiOrganisation, organisation_id) is added
+
+
+def test_a_batch_sees_what_an_earlier_batch_left_unflushed_in_the_session(engine: Engine) -> None:
+    organisation_id = uuid.uuid4()
+    rename = _event(
+        events.OrganisationUpdated(organisation_id=organisation_id, name="Hernoemd", kind="lokaal_bestuur")
+    )
+    with Session(engine) as session:
+        projection.apply(session, [_registered(organisation_id)])
+        projection.apply(session, [rename])  # same session, no commit in between
+        session.commit()
+    with Session(engine) as session:
+        row = session.get(KpiOrganisation, organisation_id)
+        assert row is not None and row.name == "Hernoemd" and row.registered_on == date(2024, 1, 1)
+
+
+def test_keys_come_from_the_field_named_like_the_key_or_from_the_event_ids() -> None:
+    organisation_id = uuid.uuid4()
+    batch = [
+        _registered(organisation_id),
+        _event(events.MemberErased(member_id=uuid.uuid4(), erased_on=T0.date())),
+    ]
+    assert key_column(KpiOrganisation) == "organisation_id"
+    assert named_keys("organisation_id", batch) == {organisation_id}
+    assert named_keys("event_id", batch) == {event.id for event in batch}
