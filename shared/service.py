@@ -10,27 +10,30 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import fastapi_offline
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import Session
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import asyncapi, audit, kafka
+from shared import asyncapi, audit, kafka, security
 from shared.asyncapi import Contract
 from shared.auth import STAFF, Principal, require
 from shared.consumer import TrackedConsumer, decode_event
 from shared.db import make_engine, migrate, ping
-from shared.errors import install_handlers
-from shared.limits import RateLimiter
+from shared.errors import declare_errors, install_handlers
+from shared.limits import RateLimiter, TrustedProxies
 from shared.metrics import ServiceMetrics
 from shared.outbox import Outbox, OutboxRelay, correlation_id_var
 from shared.settings import Settings
@@ -139,12 +142,20 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,  # served below from local files
+        redoc_url=None,
+    )
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_handlers(app)
     settings = runtime.settings
     app.state.public_rate_limiter = RateLimiter(settings.public_rate_per_minute)
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
 
     if settings.cors_origins.strip():
         app.add_middleware(
@@ -158,32 +169,8 @@ def create_app(
     app.state.metrics = metrics
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-
-    @app.middleware("http")
-    async def correlation_and_limits(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413)
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        token = correlation_id_var.set(correlation_id[:100])
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            correlation_id_var.reset(token)
-        # the route template, not the path: ids in paths would make a metric per member
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        metrics.http_requests.labels(
-            settings.service_name, request.method, template, response.status_code
-        ).inc()
-        metrics.http_latency.labels(settings.service_name, request.method, template).observe(
-            time.perf_counter() - started
-        )
-        response.headers["X-Correlation-ID"] = correlation_id[:100]
-        return response
+    # added last, so it is the outermost layer: it sees every answer, the 500 of a crash included
+    app.add_middleware(RequestEdge, metrics=metrics, max_bytes=settings.max_body_bytes)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     def prometheus_metrics() -> Response:
@@ -193,7 +180,7 @@ def create_app(
     def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/health/ready", tags=["health"])
+    @app.get("/health/ready", tags=["health"], responses={503: READY_503})
     def ready() -> JSONResponse:
         checks = runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
@@ -218,8 +205,10 @@ def create_app(
         def asyncapi_page() -> HTMLResponse:
             return HTMLResponse(asyncapi.html(document))
 
+    add_documentation_pages(app)
     for router in routers:
         app.include_router(router)
+    declare_errors(app)
     return app
 
 
@@ -253,6 +242,145 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+READY_503 = {
+    "description": "not ready: database or broker unreachable, or a consumer waits for its partitions",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+class RequestEdge:
+    """The outermost layer of every service: refuses a declared body over the limit, carries the
+    correlation id, sets the security headers (shared.security), and counts and times every answer in
+    /metrics. An unhandled exception is logged here, once, and answered and counted as the 500 it is
+    (left to Starlette, it would be logged twice and never counted)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, max_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        correlation_id = (headers.get("x-correlation-id") or str(uuid.uuid4()))[:100]
+        token = correlation_id_var.set(correlation_id)
+        started = time.perf_counter()
+        status = 500
+        answered = False
+
+        async def send_secured(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                answered, status = True, message["status"]
+                response_headers = MutableHeaders(scope=message)
+                secure(response_headers)
+                response_headers["X-Correlation-ID"] = correlation_id
+            await send(message)
+
+        try:
+            length = headers.get("content-length")
+            if length and length.isdigit() and int(length) > self.max_bytes:
+                detail = f"request body larger than {self.max_bytes} bytes"
+                await JSONResponse({"detail": detail}, 413)(scope, receive, send_secured)
+            else:
+                await self.app(scope, receive, send_secured)
+        except Exception:
+            log.exception("unhandled error answering %s %s", scope["method"], _template(scope))
+            status = 500
+            if not answered:
+                body = {"detail": f"internal error (correlation id {correlation_id})"}
+                await JSONResponse(body, 500)(scope, receive, send_secured)
+        finally:
+            correlation_id_var.reset(token)
+            template = _template(scope)
+            service = self.metrics.service
+            self.metrics.http_requests.labels(service, scope["method"], template, status).inc()
+            self.metrics.http_latency.labels(service, scope["method"], template).observe(
+                time.perf_counter() - started
+            )
+
+
+def _template(scope: Scope) -> str:
+    # the route template, not the path: ids in paths would make a metric per member
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
+def secure(headers: MutableHeaders) -> None:
+    """The security headers of shared.security on one answer; a page's own policy is kept."""
+    for name, value in security.ALWAYS.items():
+        headers.setdefault(name, value)
+    if headers.get("content-type", "").startswith("text/html"):
+        headers.setdefault("Content-Security-Policy", security.DEFAULT_POLICY)
+        for name, value in security.HTML.items():
+            headers.setdefault(name, value)
+
+
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+
+
+def add_documentation_pages(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc served with their scripts from this service, not from a CDN, so
+    that their policy too allows nothing from elsewhere (the files come with fastapi-offline)."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    asset = "/docs/static/"
+
+    def page(response: HTMLResponse, **directives: str) -> HTMLResponse:
+        html = bytes(response.body).decode("utf-8")
+        scripts = security.inline_script_hashes(html)  # the page is FastAPI's own, with no input in it
+        response.headers["Content-Security-Policy"] = security.content_security_policy(
+            script_src=f"'self' {scripts}".strip(), **directives
+        )
+        return response
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return page(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} – Swagger UI",
+                swagger_js_url=asset + "swagger-ui-bundle.js",
+                swagger_css_url=asset + "swagger-ui.css",
+                swagger_favicon_url=asset + "favicon.png",
+                oauth2_redirect_url="/docs/oauth2-redirect",
+                swagger_ui_parameters={"validatorUrl": None},
+            ),
+            style_src="'self' 'unsafe-inline'",
+            connect_src="'self'",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return page(get_swagger_ui_oauth2_redirect_html())
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return page(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} – ReDoc",
+                redoc_js_url=asset + "redoc.standalone.js",
+                redoc_favicon_url=asset + "favicon.png",
+                with_google_fonts=False,
+            ),
+            connect_src="'self'",
+            worker_src="blob:",
+        )
+
+    @app.get("/docs/static/{name}", include_in_schema=False)
+    def documentation_asset(name: str) -> FileResponse:
+        if name not in DOCS_FILES:
+            raise StarletteHTTPException(404, "not found")
+        return FileResponse(DOCS_ASSETS / name, media_type=DOCS_FILES[name])
 
 
 class JsonFormatter(logging.Formatter):
@@ -289,4 +417,13 @@ def serve(app: FastAPI, settings: Settings) -> None:
             "AUTH_SECRET is not set: no token could be checked. Set it in the environment.", file=sys.stderr
         )
         raise SystemExit(2)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides whom to
+    # believe (TRUSTED_PROXIES, see shared.limits)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )

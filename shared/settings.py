@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated; empty means CORS is off
     max_body_bytes: int = 1_000_000
     public_rate_per_minute: int = 60  # requests per client address on public pages
+    # comma-separated addresses or networks (CIDR) of the reverse proxies in front of the service:
+    # only a request from one of them may name its client in X-Forwarded-For; empty trusts nobody
+    trusted_proxies: str = ""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///./data/{self.service_name}.db"

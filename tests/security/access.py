@@ -36,6 +36,7 @@ COMMON: Final[dict[Operation, Access]] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/docs/static/{name}"): PUBLIC,  # Swagger UI's and ReDoc's own files, served locally
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,  # scraped by Prometheus; route templates and counts, no personal data
     ("GET", "/health/live"): PUBLIC,
