@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.auth import issue_token
-from shared.limits import RateLimiter
+from shared.limits import RateLimiter, TrustedProxies
 from shared.links import make_token
 from tests import infra
 from tests.security import apps
@@ -189,3 +189,102 @@ def test_no_secret_appears_in_the_log_at_debug_level(
         if value in log
     ]
     assert leaked == []
+
+
+# --- whose X-Forwarded-For is believed (issue 11, item 5) -----------------------------------------
+
+SIGN_UPS = 30
+
+
+def test_thirty_sign_ups_with_a_new_forwarded_for_each_from_an_untrusted_peer_get_429s(
+    services: Callable[..., infra.ServiceProcess], tmp_path: Path
+) -> None:
+    """The newsletter service as ops start it (uvicorn, no TRUSTED_PROXIES), reached from 127.0.0.1:
+    a client that names another address in every request is still one client."""
+    newsletter = services(
+        "newsletter",
+        f"sqlite:///{tmp_path}/newsletter.db",
+        AUTH_SECRET=infra.AUTH_SECRET,
+        LINK_SECRET=infra.LINK_SECRET,
+        PUBLIC_RATE_PER_MINUTE=str(BURST_RATE),
+        SMTP_PORT=str(infra.free_port()),
+    )
+    with httpx.Client(base_url=newsletter.url, timeout=30) as client:
+        statuses = [
+            client.post(
+                "/subscriptions",
+                json={"email": f"persoon{n}@zemst.be"},
+                headers={"X-Forwarded-For": f"198.51.100.{n + 1}"},
+            ).status_code
+            for n in range(SIGN_UPS)
+        ]
+    assert statuses.count(202) <= 3 + 1  # the burst, and at most one token refilled meanwhile
+    assert statuses.count(429) >= SIGN_UPS - 4
+
+
+def _newsletter(directory: Path, kafka_bootstrap: str, prefix: str, peer: str, proxies: str) -> TestClient:
+    app = apps.build(
+        "newsletter",
+        directory,
+        kafka_bootstrap,
+        prefix,
+        public_rate_per_minute=BURST_RATE,
+        trusted_proxies=proxies,
+        smtp_port=infra.free_port(),
+    )
+    return TestClient(app, client=(peer, 50000))
+
+
+def _sign_ups(client: TestClient, forwarded_for: Callable[[int], str]) -> list[int]:
+    return [
+        client.post(
+            "/subscriptions",
+            json={"email": f"persoon{n}@zemst.be"},
+            headers={"X-Forwarded-For": forwarded_for(n)},
+        ).status_code
+        for n in range(SIGN_UPS)
+    ]
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    infra.create_topics(kafka_bootstrap, prefix)
+    with _newsletter(tmp_path, kafka_bootstrap, prefix, "10.0.0.5", "10.0.0.0/24, 192.0.2.7") as client:
+        assert 429 not in _sign_ups(client, lambda n: f"198.51.100.{n + 1}")
+        # a client that writes its own header in front of the proxy's entry is still limited: the
+        # proxy appends the address it saw, and that is the one believed
+        spoofed = _sign_ups(client, lambda n: f"203.0.113.{n + 1}, 192.0.2.99")
+        assert spoofed.count(429) >= SIGN_UPS - 4
+
+
+def test_a_peer_outside_trusted_proxies_is_counted_by_its_own_address(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    infra.create_topics(kafka_bootstrap, prefix)
+    with _newsletter(tmp_path, kafka_bootstrap, prefix, "10.0.1.5", "10.0.0.0/24") as client:
+        statuses = _sign_ups(client, lambda n: f"198.51.100.{n + 1}")
+    assert statuses.count(429) >= SIGN_UPS - 4
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("10.0.0.5", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.5", "198.51.100.1, 10.0.0.9", "198.51.100.1"),  # two proxies of ours
+        ("10.0.0.5", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the client's own entry is ignored
+        ("10.0.0.5", "", "10.0.0.5"),
+        ("203.0.113.8", "198.51.100.1", "203.0.113.8"),  # not a proxy of ours
+        ("10.0.0.5", "not-an-address", "not-an-address"),
+    ],
+)
+def test_the_client_address_is_the_first_untrusted_hop_from_the_right(
+    peer: str, forwarded_for: str, client: str
+) -> None:
+    assert TrustedProxies("10.0.0.0/24").client(peer, forwarded_for) == client
+
+
+def test_without_trusted_proxies_the_header_is_never_believed() -> None:
+    assert TrustedProxies("").client("127.0.0.1", "198.51.100.1") == "127.0.0.1"
