@@ -1,32 +1,81 @@
 """HTTP routes of the KPI service: the KPIs of a year (live or as of a day), monthly series, freezing,
-differences against the frozen report, the yearly report (HTML, XLSX, CSV) and a change feed."""
+differences against the frozen report, explanations per KPI (toelichting), the yearly report (HTML,
+PDF, XLSX, CSV) and a change feed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlmodel import Session
 
-from services.kpi import freeze, kpis, report, series
+from services.kpi import catalogue, documents, explanations, freeze, kpis, pdf, report, series
 from services.kpi.generations import Generation, Generations
 from services.kpi.live import Changes
 from shared.auth import READERS, STAFF, Principal, require
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
+from shared.text import Lines
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require(*READERS))]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Year = Annotated[int, Path(ge=2000, le=2100)]
-AsOf = Annotated[date | None, Query(description="answer as it stood on this day (YYYY-MM-DD)")]
+_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _a_day(value: Any) -> Any:
+    """Only YYYY-MM-DD: pydantic would otherwise read a number such as 4.9e-269 as a Unix time."""
+    if value is not None and not (isinstance(value, str) and re.fullmatch(_DAY, value)):
+        raise ValueError("must be a day written as YYYY-MM-DD")
+    return value
+
+
+AsOf = Annotated[
+    date | None,
+    BeforeValidator(_a_day),
+    Query(
+        description="answer as it stood on this day (YYYY-MM-DD), a day of the asked year",
+        json_schema_extra={"pattern": _DAY},
+    ),
+]
 FromFrozen = Annotated[bool, Query(description="render the frozen report instead of the live one")]
+KpiCode = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9.\-]+$")]
+CsvDialect = Annotated[
+    report.Dialect,
+    Query(
+        description="excel-nl (default): semicolons, decimal comma, days as dd/mm/yyyy, as Excel with "
+        "Belgian settings opens it; rfc4180: commas, decimal point, ISO days"
+    ),
+]
 GENERATION_HEADER = "X-Read-Model-Generation"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+
+def in_year(year: int, as_of: date | None) -> None:
+    """`as_of` must be a day of the asked year: a 422 naming the parameter otherwise."""
+    if as_of is not None and as_of.year != year:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "as_of"),
+                    "msg": f"must be a day of {year} (from {year}-01-01 to {year}-12-31)",
+                    "input": as_of.isoformat(),
+                }
+            ]
+        )
+
+
+class RendererUnavailable(DomainError):
+    status_code = 503
 
 
 class KpiAnswer(BaseModel):
@@ -47,12 +96,32 @@ class KpiReport(BaseModel):
     kpis: list[KpiAnswer]
 
 
+class Explanation(BaseModel):
+    year: int
+    code: str
+    text: str
+    written_at: datetime
+    written_by: str | None  # who wrote it: shown to staff and admin only
+
+
+class ExplanationText(BaseModel):
+    text: Lines  # several lines allowed; control characters refused (422)
+
+
+class PreviousYear(BaseModel):
+    year: int
+    as_of: date
+    values: dict[str, int | float]
+
+
 class FrozenReport(BaseModel):
     year: int
     as_of: date
     frozen_at: datetime
-    frozen_by: str
+    frozen_by: str | None  # shown to staff and admin only
     report: KpiReport
+    previous: PreviousYear | None = None
+    explanations: list[Explanation] = []
 
 
 class Figures(BaseModel):
@@ -74,7 +143,7 @@ class Differences(BaseModel):
     year: int
     as_of: date
     frozen_at: datetime
-    frozen_by: str
+    frozen_by: str | None  # shown to staff and admin only
     generated_at: datetime
     differences: list[Difference]
 
@@ -101,6 +170,11 @@ class ChangeToken(BaseModel):
 
 def generations_of(request: Request) -> Generations:
     return request.app.state.generations  # type: ignore[no-any-return]
+
+
+def sees_people(who: Principal) -> bool:
+    """Staff identities (the subjects that froze a report or wrote an explanation) are for staff only."""
+    return who.role in STAFF
 
 
 def live_answer(
@@ -137,6 +211,7 @@ async def changes(
 def kpis_of_year(
     request: Request, response: Response, _who: Reader, year: Year, as_of: AsOf = None
 ) -> KpiReport:
+    in_year(year, as_of)
     return KpiReport.model_validate(live_answer(request, year, as_of, response))
 
 
@@ -145,6 +220,7 @@ def monthly_series(
     request: Request, response: Response, _who: Reader, year: Year, as_of: AsOf = None
 ) -> MonthlySeries:
     """The value of every count and hour KPI at the end of each month (cumulative within the year)."""
+    in_year(year, as_of)
     generation = generations_of(request).active()
     with Session(generation.reader) as session:
         answer = series.monthly(session, year, as_of, datetime.now(UTC))
@@ -154,10 +230,20 @@ def monthly_series(
 
 @router.post("/kpis/{year}/freeze", status_code=201, tags=["kpi"])
 def freeze_year(request: Request, who: Staff, year: Year, as_of: AsOf = None) -> FrozenReport:
-    """Freezes the year's report as it stands (as submitted); a year is frozen once (409 after)."""
+    """Freezes the year's report as it stands (as submitted), with the previous year's figures and the
+    explanations it prints; a year is frozen once (409 after)."""
+    in_year(year, as_of)
     generations = generations_of(request)
     answer = live_answer(request, year, as_of)
-    row = freeze.freeze(generations.base, answer, who.subject, generations.active().number, datetime.now(UTC))
+    row = freeze.freeze(
+        generations.base,
+        answer,
+        who.subject,
+        generations.active().number,
+        datetime.now(UTC),
+        previous=documents.previous_of(lambda y, d: live_answer(request, y, d), answer).as_json(),
+        explanations=documents.explanations_json(generations.base, year),
+    )
     return FrozenReport.model_validate(freeze.snapshot(row))
 
 
@@ -169,14 +255,15 @@ def _frozen_row(request: Request, year: int) -> freeze.KpiFrozenReport:
 
 
 @router.get("/kpis/{year}/frozen", tags=["kpi"])
-def frozen_report(request: Request, _who: Reader, year: Year) -> Response:
-    """The frozen report, byte for byte the same every time."""
-    body = json.dumps(freeze.snapshot(_frozen_row(request, year)), ensure_ascii=False, separators=(",", ":"))
+def frozen_report(request: Request, who: Reader, year: Year) -> Response:
+    """The frozen report, byte for byte the same every time (for the same audience)."""
+    snapshot = freeze.snapshot(_frozen_row(request, year), show_authors=sees_people(who))
+    body = json.dumps(snapshot, ensure_ascii=False, separators=(",", ":"))
     return Response(body, media_type="application/json")
 
 
 @router.get("/kpis/{year}/differences", tags=["kpi"])
-def differences(request: Request, _who: Reader, year: Year) -> Differences:
+def differences(request: Request, who: Reader, year: Year) -> Differences:
     """KPIs whose current figures for the frozen report's day differ from the frozen ones."""
     row = _frozen_row(request, year)
     frozen_answer = json.loads(row.answer)
@@ -186,48 +273,128 @@ def differences(request: Request, _who: Reader, year: Year) -> Differences:
             "year": year,
             "as_of": row.as_of,
             "frozen_at": row.frozen_at,
-            "frozen_by": row.frozen_by,
+            "frozen_by": row.frozen_by if sees_people(who) else None,
             "generated_at": current["generated_at"],
             "differences": freeze.differences(frozen_answer, current),
         }
     )
 
 
-def _report_source(
-    request: Request, year: int, as_of: date | None, from_frozen: bool
-) -> tuple[dict[str, Any], report.Frozen | None]:
+# --- explanations (toelichting) -------------------------------------------------------------------
+
+
+def _known(code: str) -> str:
+    if code not in catalogue.DEFINITIONS:
+        raise NotFound(f"no KPI with code {code}")
+    return code
+
+
+def _explanation(found: dict[str, Any], who: Principal) -> Explanation:
+    return Explanation.model_validate(explanations.shown(found, sees_people(who)))
+
+
+@router.get("/kpis/{year}/explanations", tags=["report"])
+def explanations_of_year(request: Request, who: Reader, year: Year) -> list[Explanation]:
+    """The explanations written for the year's KPIs (who wrote them: staff and admin only)."""
+    return [_explanation(e, who) for e in documents.explanations_json(generations_of(request).base, year)]
+
+
+@router.put(
+    "/kpis/{year}/explanations/{code}", tags=["report"], responses={404: {"description": "no such KPI"}}
+)
+def write_explanation(
+    request: Request, who: Staff, year: Year, code: KpiCode, body: Annotated[ExplanationText, Body()]
+) -> Explanation:
+    """Writes (or replaces) the explanation of one KPI for a year, e.g. why a target was not met. The
+    live report shows it at once; a frozen report keeps the explanation it was frozen with."""
+    text = body.text.strip()
+    if not text:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", "text"), "msg": "must not be empty", "input": ""}]
+        )
+    row = explanations.write(
+        generations_of(request).base, year, _known(code), text, who.subject, datetime.now(UTC)
+    )
+    return _explanation(explanations.as_json(row), who)
+
+
+@router.delete(
+    "/kpis/{year}/explanations/{code}",
+    tags=["report"],
+    status_code=204,
+    responses={404: {"description": "no such KPI, or no explanation for it"}},
+)
+def remove_explanation(request: Request, _who: Staff, year: Year, code: KpiCode) -> Response:
+    if not explanations.remove(generations_of(request).base, year, _known(code)):
+        raise NotFound(f"no explanation for {code} in {year}")
+    return Response(status_code=204)
+
+
+# --- the yearly report ----------------------------------------------------------------------------
+
+
+def _document(
+    request: Request, who: Principal, year: int, as_of: date | None, from_frozen: bool
+) -> report.Document:
+    in_year(year, as_of)
+    show_people = sees_people(who)
     if from_frozen:
-        row = _frozen_row(request, year)
-        return json.loads(row.answer), report.Frozen(row.frozen_at, row.frozen_by)
-    return live_answer(request, year, as_of), None
+        return documents.frozen(_frozen_row(request, year), show_people)
+    return documents.live(
+        lambda y, d: live_answer(request, y, d), generations_of(request).base, year, as_of, show_people
+    )
 
 
 def _download(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
 @router.get("/kpis/{year}/report.html", tags=["report"], response_class=HTMLResponse)
 def report_html(
-    request: Request, _who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
+    request: Request, who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
 ) -> HTMLResponse:
     """The yearly report in Dutch, ready to print (one page per goal)."""
-    answer, meta = _report_source(request, year, as_of, frozen)
-    return HTMLResponse(report.render_html(answer, meta))
+    return HTMLResponse(report.render_html(_document(request, who, year, as_of, frozen)))
+
+
+@router.get(
+    "/kpis/{year}/report.pdf",
+    tags=["report"],
+    response_class=Response,
+    responses={
+        **_file(PDF, "the report as PDF (A4)"),
+        503: {"description": "no PDF renderer (Chromium) on this machine"},
+    },
+)
+def report_pdf(
+    request: Request, who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
+) -> Response:
+    """The yearly report as PDF: report.html printed on A4 by headless Chromium, a page per goal, page
+    numbers and the date of the figures on every page."""
+    page = report.render_html(_document(request, who, year, as_of, frozen))
+    try:
+        data = pdf.render(page)
+    except pdf.PdfUnavailable as exc:
+        raise RendererUnavailable(str(exc)) from exc
+    return Response(data, media_type=PDF, headers=_download(f"kpi-rapport-{year}.pdf"))
 
 
 @router.get(
     "/kpis/{year}/report.xlsx",
     tags=["report"],
     response_class=Response,
-    responses={200: {"description": "the workbook", "content": {XLSX: {"schema": {"type": "string"}}}}},
+    responses=_file(XLSX, "the workbook"),
 )
 def report_xlsx(
-    request: Request, _who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
+    request: Request, who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
 ) -> Response:
     """The yearly report as a workbook: a summary sheet and one sheet per goal."""
-    answer, meta = _report_source(request, year, as_of, frozen)
     return Response(
-        report.render_xlsx(answer, meta),
+        report.render_xlsx(_document(request, who, year, as_of, frozen)),
         media_type=XLSX,
         headers=_download(f"kpi-rapport-{year}.xlsx"),
     )
@@ -237,15 +404,43 @@ def report_xlsx(
     "/kpis/{year}/report.csv",
     tags=["report"],
     response_class=Response,
-    responses={200: {"description": "the CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses=_file("text/csv", "the KPIs"),
 )
 def report_csv(
-    request: Request, _who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
+    request: Request,
+    who: Reader,
+    year: Year,
+    as_of: AsOf = None,
+    frozen: FromFrozen = False,
+    dialect: CsvDialect = "excel-nl",
 ) -> Response:
-    """The yearly report as CSV: one row per KPI, then one row per field of each of its items."""
-    answer, _meta = _report_source(request, year, as_of, frozen)
+    """The yearly report's KPIs as CSV, one row per KPI (the items are in report-details.csv)."""
+    document = _document(request, who, year, as_of, frozen)
     return Response(
-        "\ufeff" + report.render_csv(answer),
+        "\ufeff" + report.render_csv(document, dialect),
         media_type="text/csv; charset=utf-8",
         headers=_download(f"kpi-rapport-{year}.csv"),
+    )
+
+
+@router.get(
+    "/kpis/{year}/report-details.csv",
+    tags=["report"],
+    response_class=Response,
+    responses=_file("text/csv", "the items of every KPI"),
+)
+def report_details_csv(
+    request: Request,
+    who: Reader,
+    year: Year,
+    as_of: AsOf = None,
+    frozen: FromFrozen = False,
+    dialect: CsvDialect = "excel-nl",
+) -> Response:
+    """What every "overzicht" KPI lists, one row per field of each item (long format)."""
+    document = _document(request, who, year, as_of, frozen)
+    return Response(
+        "\ufeff" + report.render_details_csv(document, dialect),
+        media_type="text/csv; charset=utf-8",
+        headers=_download(f"kpi-rapport-{year}-details.csv"),
     )

@@ -2,9 +2,13 @@
 unchanged for ever, and the differences that later corrections make against it.
 
 A year is frozen once: a second freeze is refused (409), because "the report as submitted" is one
-report, and `GET /kpis/{year}/frozen` must give the same bytes for ever. The row is immutable in the
+report, and `GET /kpis/{year}/frozen` must give the same bytes for ever (per audience: viewers never see
+who froze it or who wrote an explanation, staff and admin do). The row is immutable in the
 database as well (triggers refuse UPDATE and DELETE). Snapshots live in the base database, beside the
 generation pointer, so a rebuild of the read models never touches them.
+
+What was handed in is more than the KPI answer: the previous year's figures printed beside it and the
+explanations (toelichting) staff wrote are frozen with it, so the frozen report renders as submitted.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ class KpiFrozenReport(SQLModel, table=True):
     frozen_by: str = Field(max_length=200)
     generation: int
     answer: str = Field(sa_column=Column(Text, nullable=False))  # the KPI answer's JSON, as served
+    # the previous year's figures and the explanations as printed (JSON); NULL on reports frozen
+    # before these were part of the report
+    previous: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    explanations: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AlreadyFrozen(Conflict):
@@ -39,7 +47,13 @@ class AlreadyFrozen(Conflict):
 
 
 def freeze(
-    engine: Engine, answer: dict[str, Any], who: str, generation: int, now: datetime
+    engine: Engine,
+    answer: dict[str, Any],
+    who: str,
+    generation: int,
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+    explanations: list[dict[str, Any]] | None = None,
 ) -> KpiFrozenReport:
     year = int(answer["year"])
     row = KpiFrozenReport(
@@ -48,7 +62,9 @@ def freeze(
         frozen_at=now,
         frozen_by=who,
         generation=generation,
-        answer=json.dumps(answer, ensure_ascii=False, sort_keys=False, separators=(",", ":")),
+        answer=_json(answer),
+        previous=None if previous is None else _json(previous),
+        explanations=_json(explanations or []),
     )
     try:
         with transaction(engine) as session:
@@ -62,9 +78,13 @@ def freeze(
     return row
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+
+
 def _already(row: KpiFrozenReport) -> str:
     return (
-        f"the report of {row.year} was frozen on {row.frozen_at.isoformat()} by {row.frozen_by}; "
+        f"the report of {row.year} was frozen on {_utc_text(row.frozen_at)}; "
         "a frozen report never changes (see /differences for later corrections)"
     )
 
@@ -74,14 +94,25 @@ def frozen(engine: Engine, year: int) -> KpiFrozenReport | None:
         return session.get(KpiFrozenReport, year)
 
 
-def snapshot(row: KpiFrozenReport) -> dict[str, Any]:
-    """The frozen report as the API returns it: always the same for the same row."""
+def previous_of(row: KpiFrozenReport) -> dict[str, Any] | None:
+    return None if row.previous is None else json.loads(row.previous)
+
+
+def explanations_of(row: KpiFrozenReport, show_authors: bool) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads(row.explanations) if row.explanations else []
+    return found if show_authors else [{**e, "written_by": None} for e in found]
+
+
+def snapshot(row: KpiFrozenReport, show_authors: bool = True) -> dict[str, Any]:
+    """The frozen report as the API returns it: always the same for the same row and audience."""
     return {
         "year": row.year,
         "as_of": row.as_of.isoformat(),
         "frozen_at": _utc_text(row.frozen_at),
-        "frozen_by": row.frozen_by,
+        "frozen_by": row.frozen_by if show_authors else None,
         "report": json.loads(row.answer),
+        "previous": previous_of(row),
+        "explanations": explanations_of(row, show_authors),
     }
 
 

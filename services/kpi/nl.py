@@ -245,7 +245,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "stage": {"starting": "Startend", "growing": "Groeiend", "experienced": "Ervaren"},
 }
 
-YES, NO = "ja", "nee"
+YES, NO = "Ja", "Nee"
 
 MONTHS = (
     "jan",
@@ -287,4 +287,56 @@ TEXT = {
     "no_target": "—",
     "differences": "Verschillen met het bevroren rapport",
     "no_differences": "Geen verschillen met het bevroren rapport.",
+    "previous_year": "Vorig jaar",
+    "change": "Verschil",
+    "explanation": "Toelichting",
+    "explanation_of": "Toelichting bij",
+    "explanation_at": "Toelichting bijgewerkt op",
+    "updated_on": "bijgewerkt op",
+    "by": "door",
+    "frozen_on": "bevroren op",
+    "previous_as_of": "Vorig jaar: stand op",
+    "page": "Pagina",
+    "of": "van",
+    "figures_of": "Cijfers: stand op",
+    "number": "Nr.",
+    "details": "Details",
+    "no_data": "Er zijn nog geen gegevens voor dit jaar: alle indicatoren staan op 0.",
+    "percentage_points": "procentpunt",
 }
+
+# a unit's singular and plural, for "1 bevraging" and "2 bevragingen"; hours read "1 uur", "3,5 uur"
+UNITS: dict[str, tuple[str, str]] = {
+    "leden": ("lid", "leden"),
+    "besturen": ("bestuur", "besturen"),
+    "bijeenkomsten": ("bijeenkomst", "bijeenkomsten"),
+    "sessies": ("sessie", "sessies"),
+    "uren": ("uur", "uur"),
+    "dagen": ("dag", "dagen"),
+    "praktijken": ("praktijk", "praktijken"),
+    "nieuwsbrieven": ("nieuwsbrief", "nieuwsbrieven"),
+    "artikels": ("artikel", "artikels"),
+    "opleidingen": ("opleiding", "opleidingen"),
+    "bevragingen": ("bevraging", "bevragingen"),
+    "gesprekken": ("gesprek", "gesprekken"),
+    "vergaderingen": ("vergadering", "vergaderingen"),
+    "overleggen": ("overleg", "overleggen"),
+    "score": ("", ""),  # a mean on a 1–5 scale needs no word after it
+}
+
+
+def unit_word(unit: str, value: int | float | None) -> str:
+    """The unit as it reads after the number: singular for exactly 1, plural otherwise."""
+    singular, plural = UNITS.get(unit, (unit, unit))
+    return singular if value == 1 else plural
+
+
+def targets_label(version: str) -> str:
+    """What the targets configuration "default@1" / "2026@2" means, in words."""
+    table, _, number = version.partition("@")
+    suffix = f" (versie {number})" if number else ""
+    if table == "default":
+        return f"Minimumdoelen uit het meerjarenplan{suffix}"
+    if table.isdigit():
+        return f"Doelen vastgelegd voor {table}{suffix}"
+    return f"Doelen{suffix}"

@@ -142,21 +142,43 @@ def test_the_xlsx_report_holds_numbers_and_dates_with_one_sheet_per_goal(client:
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == [nl.TEXT["summary"], *(g.sheet for g in nl.GOALS)]
     rows = list(workbook["SD1 Kennisdeling"].iter_rows(values_only=True))
-    kpi_row = next(r for r in rows if r[0] == "OD1.2-deelnemersuren")
+    kpi_row = next(r for r in rows if r[1] == "Deelnemersuren aan infosessies getrokken door VVSG")
     session_row = next(r for r in rows if r[0] == "Infosessie digitale drempels")
-    assert (kpi_row[2], kpi_row[3]) == (3.5, 100)
+    assert (kpi_row[2], kpi_row[5]) == (3.5, 100)  # this year's value, the target
     assert isinstance(session_row[1], datetime) and session_row[1].date() == date(2025, 4, 15)
     assert session_row[6:8] == (2, 3.5)  # participants, participant hours
 
 
-def test_the_csv_report_parses_with_one_row_per_kpi(client: TestClient) -> None:
-    response = client.get("/kpis/2025/report.csv", headers=infra.auth("viewer"))
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    kpi_rows = {r["code"]: r for r in rows if r["item"] == ""}
+def _csv(client: TestClient, url: str, delimiter: str = ";") -> list[dict[str, str]]:
+    response = client.get(url, headers=infra.auth("viewer"))
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=delimiter))
+
+
+def test_the_csv_report_is_one_table_of_kpis_for_belgian_excel_by_default(client: TestClient) -> None:
+    rows = _csv(client, "/kpis/2025/report.csv")
+    kpi_rows = {r["Code"]: r for r in rows}
     live = client.get("/kpis/2025", headers=infra.auth("viewer")).json()
-    assert set(kpi_rows) == {k["code"] for k in live["kpis"]}
-    assert float(kpi_rows["OD1.2-deelnemersuren"]["waarde"]) == 3.5
-    assert any(r["veld"] == "Datum" and r["inhoud"] == "2025-04-15" for r in rows)
+    assert len(rows) == len(live["kpis"]) and set(kpi_rows) == {k["code"] for k in live["kpis"]}
+    assert kpi_rows["OD1.2-deelnemersuren"]["Waarde"] == "3,5"  # decimal comma
+    assert kpi_rows["feedback-gevraagd"]["Waarde"] == "33,3"
+    assert kpi_rows["OD1.2-deelnemersuren"]["Eenheid"] == "uur"
+    assert (kpi_rows["OD3.1-bevraging"]["Waarde"], kpi_rows["OD3.1-bevraging"]["Eenheid"]) == (
+        "1",
+        "bevraging",
+    )
+    assert (kpi_rows["OD1.1-leden"]["Vorig jaar"], kpi_rows["OD1.1-leden"]["Verschil"]) == ("1", "2")
+
+
+def test_the_csv_details_are_a_separate_table_and_rfc4180_is_a_choice(client: TestClient) -> None:
+    details = _csv(client, "/kpis/2025/report-details.csv")
+    assert any(r["Veld"] == "Datum" and r["Inhoud"] == "15/04/2025" for r in details)
+    assert any(r["Veld"] == "Met Mediawijs" and r["Inhoud"] == "Ja" for r in details)
+    plain = _csv(client, "/kpis/2025/report-details.csv?dialect=rfc4180", delimiter=",")
+    assert any(r["Veld"] == "Datum" and r["Inhoud"] == "2025-04-15" for r in plain)
+    by_code = {r["Code"]: r for r in _csv(client, "/kpis/2025/report.csv?dialect=rfc4180", delimiter=",")}
+    assert by_code["OD1.2-deelnemersuren"]["Waarde"] == "3.5"
+    assert client.get("/kpis/2025/report.csv?dialect=fr", headers=infra.auth("viewer")).status_code == 422
 
 
 def test_the_frozen_report_renders_as_it_was_frozen(client: TestClient, generations: Generations) -> None:
