@@ -27,12 +27,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
+from shared.clock import BRUSSELS
+
 ROOT = Path(__file__).resolve().parent.parent
-BRUSSELS = ZoneInfo("Europe/Brussels")
 PAGE_SIZE = 100
 _NAME = re.compile(r"^\d{19,}-\d{6}\.eml$")
 

@@ -77,6 +77,9 @@ SessionKind = Literal[
     "steering_group",
     "coordination_meeting",
 ]
+# steering and coordination meetings are internal consultation, not network activities: nobody is asked
+# for feedback on them and they do not count in the feedback KPIs
+NO_FEEDBACK_KINDS: frozenset[str] = frozenset({"steering_group", "coordination_meeting"})
 Lead = Literal["vvsg", "mediawijs", "joint"]
 SessionFormat = Literal["online", "physical", "hybrid"]
 AdviceChannel = Literal["mail", "meeting", "phone", "online"]

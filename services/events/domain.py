@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from shared.clock import BRUSSELS as BRUSSELS  # re-exported: the API's year bounds use it
+from shared.clock import business_today
 from shared.errors import Conflict, Invalid
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 ON_REQUEST_KINDS: frozenset[str] = frozenset({"presentation_on_request", "workshop_on_request"})
 
 SCHEDULED, CANCELLED, HELD = "scheduled", "cancelled", "held"
@@ -32,9 +32,7 @@ _EPSILON = 1e-6
 # --- time ---------------------------------------------------------------------------------------
 
 
-def today() -> date:
-    """The business date: KPI years follow Europe/Brussels, not UTC."""
-    return datetime.now(BRUSSELS).date()
+today = business_today  # the business date, defined once in shared.clock
 
 
 def now() -> datetime:

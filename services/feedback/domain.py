@@ -8,14 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-from shared.events import LOCAL_GOVERNMENT_KINDS
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-# Internal steering and coordination meetings are not activities for participants: nobody is asked.
-NOT_ASKED_KINDS: frozenset[str] = frozenset({"steering_group", "coordination_meeting"})
+from shared.clock import BRUSSELS, business_today
+from shared.events import LOCAL_GOVERNMENT_KINDS, NO_FEEDBACK_KINDS
 
 SubjectType = Literal["session", "support_trajectory", "survey"]
 
@@ -27,8 +22,7 @@ COMMENT_MAX = 4000
 _REQUEST_NAMESPACE = uuid.UUID("6f1c2a4e-93d0-4f5b-9a55-0c2d7e1b8a10")
 
 
-def today() -> date:
-    return datetime.now(BRUSSELS).date()
+today = business_today  # the business date, defined once in shared.clock
 
 
 def business_date(moment: datetime) -> date:
@@ -44,7 +38,7 @@ def request_id(subject_type: str, subject_id: uuid.UUID, participant_key: str) -
 
 def session_is_asked(kind: str | None) -> bool:
     """Only a session whose kind is known and is a participant activity gets feedback requests."""
-    return kind is not None and kind not in NOT_ASKED_KINDS
+    return kind is not None and kind not in NO_FEEDBACK_KINDS
 
 
 def registration_is_asked(member_id: uuid.UUID | None, cancelled: bool, attended: bool | None) -> bool:

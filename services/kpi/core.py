@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from services.kpi.store import ReadModels
 from shared import events
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from shared.clock import BRUSSELS as BRUSSELS  # re-exported: the KPI modules use it
+from shared.clock import business_today
 
 # A projection handler: one event into the read models (services.kpi.projection runs them).
 Handler = Callable[[ReadModels, events.Event], None]
@@ -31,7 +30,7 @@ class Period:
 
 def period(year: int, as_of: date | None, today: date | None = None) -> Period:
     """D is 31 December, today for the running year, or `as_of` (never past the year's end)."""
-    today = today or datetime.now(BRUSSELS).date()
+    today = today or business_today()
     year_end = date(year, 12, 31)
     end = as_of if as_of is not None else (today if today.year == year else year_end)
     return Period(year, date(year, 1, 1), min(end, year_end))

@@ -22,7 +22,6 @@ from services.kpi.core import Computed, Context, Handler, naive_utc
 from services.kpi.store import ReadModels
 from shared import events
 
-NOT_ASKED_KINDS = frozenset({"steering_group", "coordination_meeting"})
 RATINGS = ("satisfaction", "usefulness", "motivated", "able_to_act")
 
 
@@ -171,7 +170,7 @@ def _counts_until(ctx: Context, day: date) -> bool:
 
 def asked_sessions(ctx: Context) -> list[HeldSession]:
     """Sessions held in the period that feedback is asked for (not steering or coordination)."""
-    return [s for s in held_sessions(ctx) if s.kind not in NOT_ASKED_KINDS]
+    return [s for s in held_sessions(ctx) if s.kind not in events.NO_FEEDBACK_KINDS]
 
 
 def _in_chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID]]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
+from shared.clock import BRUSSELS as BRUSSELS  # re-exported: mail dates use it
+from shared.clock import business_today
 from shared.errors import Invalid
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 # a person who asks twice within this time gets one confirmation mail
 CONFIRMATION_THROTTLE = timedelta(minutes=5)
@@ -51,9 +50,7 @@ class MailKind(StrEnum):
     FEEDBACK_INVITATION = "feedback_invitation"
 
 
-def today() -> date:
-    """The business date: KPI years follow Europe/Brussels, not UTC."""
-    return datetime.now(BRUSSELS).date()
+today = business_today  # the business date, defined once in shared.clock
 
 
 def business_day(moment: datetime) -> date:
