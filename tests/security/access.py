@@ -153,6 +153,12 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("GET", "/kpis/{year}/report.html"): READERS,
         ("GET", "/kpis/{year}/report.xlsx"): READERS,
         ("GET", "/kpis/{year}/report.csv"): READERS,
+        ("GET", "/kpis/{year}/report-details.csv"): READERS,
+        ("GET", "/kpis/{year}/report.pdf"): READERS,
+        # explanations (toelichting) per KPI: staff write them; everyone reads them (authors: staff only)
+        ("GET", "/kpis/{year}/explanations"): READERS,
+        ("PUT", "/kpis/{year}/explanations/{code}"): STAFF,
+        ("DELETE", "/kpis/{year}/explanations/{code}"): STAFF,
         ("GET", "/dashboard"): PUBLIC,
     },
 }
