@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from services.events import domain, erasure
+from services.events.known import organisation_of
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, Registration
 from shared import events, topics
 from shared.outbox import Outbox
@@ -106,15 +107,6 @@ def _member(session: Session, event: events.Event) -> uuid.UUID:
         )
     session.add(row)
     return data.member_id
-
-
-def organisation_of(session: Session, member_id: uuid.UUID) -> tuple[uuid.UUID | None, str | None]:
-    """The member's organisation and its kind as far as the local copy knows (None where it does not)."""
-    member = session.get(KnownMember, member_id)
-    if member is None or member.organisation_id is None:
-        return None, None
-    organisation = session.get(KnownOrganisation, member.organisation_id)
-    return member.organisation_id, organisation.kind if organisation else None
 
 
 def complete_pending(

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from shared.clock import BRUSSELS as BRUSSELS  # re-exported: the API's year bounds use it
 from shared.clock import business_today
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, DomainError, Invalid
 
 ON_REQUEST_KINDS: frozenset[str] = frozenset({"presentation_on_request", "workshop_on_request"})
 
@@ -27,6 +27,35 @@ REGISTERED, REGISTRATION_CANCELLED = "registered", "cancelled"
 UNKNOWN_KIND = "andere"
 
 _EPSILON = 1e-6
+
+
+class Forbidden(DomainError):
+    """The caller's role may act, but not on this record (403)."""
+
+    status_code = 403
+
+
+# --- who may act on what ------------------------------------------------------------------------
+
+# the leads whose activities Mediawijs (role `partner`) records: the ones it leads alone or with VVSG
+PARTNER_LEADS: frozenset[str] = frozenset({"mediawijs", "joint"})
+# who sees which staff member did what (created_by/updated_by hold their e-mail addresses)
+SEES_WHO_DID_WHAT: frozenset[str] = frozenset({"admin", "staff"})
+
+
+def check_may_act_on(role: str, lead: str) -> None:
+    """A partner schedules, changes and records only activities led by Mediawijs or jointly led;
+    a VVSG-led activity is for VVSG staff alone."""
+    if role == "partner" and lead not in PARTNER_LEADS:
+        raise Forbidden(
+            f"a partner acts only on activities led by mediawijs or joint, not on a {lead}-led one "
+            "(Mediawijs beheert enkel activiteiten die het zelf of samen met VVSG trekt)"
+        )
+
+
+def who_did_it(role: str, subject: str | None) -> str | None:
+    """A staff member's id (an e-mail address) as the reader may see it: only staff and admin do."""
+    return subject if role in SEES_WHO_DID_WHAT else None
 
 
 # --- time ---------------------------------------------------------------------------------------

@@ -19,9 +19,12 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from services.events import domain, seats
+from services.events.handlers.registrations import release_seat
 from services.events.tables import ActivitySession, AttendanceDay, ContactDigest, Registration
 from shared import events
-from shared.outbox import Outbox
+from shared.auth import Principal
+from shared.outbox import Outbox, causation_id_var
+from shared.uow import UnitOfWork
 
 ACTOR = "events-service"
 
@@ -38,6 +41,9 @@ def release_seats(db: Session, outbox: Outbox, member_id: uuid.UUID, cause: even
     """Cancel the member's registrations for sessions that had not started at the moment of erasure
     (the event's time, so a service catching up later decides the same). Returns the ids cancelled."""
     erased_at = _utc(cause.time)
+    # the consumer's own transaction: the seats are freed as a cancellation by staff would free them
+    # (the same handler), on behalf of whoever erased the member, and the consumer commits
+    uow = UnitOfWork(db, outbox, Principal(subject=cause.envelope.actor or ACTOR, role="staff"))
     candidates = db.execute(
         select(col(Registration.session_id))
         .join(ActivitySession, col(ActivitySession.id) == col(Registration.session_id))
@@ -66,8 +72,10 @@ def release_seats(db: Session, outbox: Outbox, member_id: uuid.UUID, cause: even
             ).first()
             if recorded is not None:
                 continue
-            seats.cancel(
-                db, outbox, activity, registration, cause.envelope.actor or ACTOR, causation_id=cause.id
-            )
+            caused = causation_id_var.set(cause.id)
+            try:
+                release_seat(uow, activity, registration)
+            finally:
+                causation_id_var.reset(caused)
             cancelled.append(registration.id)
     return cancelled

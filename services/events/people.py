@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.events.api import Staff
 from services.events.tables import (
     ActivitySession,
     AttendanceDay,
@@ -19,6 +18,7 @@ from services.events.tables import (
     KnownOrganisation,
     Registration,
 )
+from services.events.web import Staff
 from shared.web import SessionDep
 
 router = APIRouter()

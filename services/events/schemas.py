@@ -1,4 +1,8 @@
-"""What the events service's HTTP API takes and answers (JSON shapes; English field names)."""
+"""What the events service's HTTP API takes and answers (JSON shapes; English field names).
+
+Free text is refused when it holds control characters (a 422 naming the field): titles and other
+one-line texts also refuse line breaks, since they end up in mail subjects and spreadsheet cells;
+dates and moments a caller gives must lie in the programme's plausible years."""
 
 from __future__ import annotations
 
@@ -6,17 +10,30 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared import events
+from shared.text import BusinessDate, Line, Lines, SafeUrl, multi_line, plausible_date
 
 T = TypeVar("T")
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+def _plausible_moment(value: datetime) -> datetime:
+    plausible_date(value.date())
+    return value
+
+
+Title = Line
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(multi_line)
+]
 Hours = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
 PlannedHours = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$", max_length=2000)]
+Url = SafeUrl
+Moment = Annotated[datetime, AfterValidator(_plausible_moment)]
+
+
+WHO = "the staff member who did it; shown to staff and admin only (null for other roles)"
 
 
 class Strict(BaseModel):
@@ -29,8 +46,8 @@ class SessionCreate(Strict):
     theme: Title
     lead: events.Lead
     format: events.SessionFormat
-    starts_at: datetime = Field(description="RFC 3339; without an offset it is read as Brussels time")
-    ends_at: datetime
+    starts_at: Moment = Field(description="RFC 3339; without an offset it is read as Brussels time")
+    ends_at: Moment
     planned_hours: PlannedHours | None = Field(
         default=None, description="defaults to the time between start and end (required over several days)"
     )
@@ -43,19 +60,21 @@ class SessionCreate(Strict):
 
 
 class SessionReschedule(Strict):
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     planned_hours: PlannedHours | None = Field(
         default=None, description="defaults to the current planned hours"
     )
 
 
 class SessionCancel(Strict):
-    cancelled_on: date | None = Field(default=None, description="defaults to today")
+    cancelled_on: BusinessDate | None = Field(default=None, description="defaults to today")
 
 
 class SessionHold(Strict):
-    held_on: date | None = Field(default=None, description="defaults to the session's last day (or today)")
+    held_on: BusinessDate | None = Field(
+        default=None, description="defaults to the session's last day (or today)"
+    )
 
 
 class RecordingCreate(Strict):
@@ -83,7 +102,7 @@ class SessionRead(BaseModel):
     participants: int = Field(description="registrations that attended")
     participant_hours: float
     updated_at: datetime
-    updated_by: str
+    updated_by: str | None = Field(description=WHO)
 
 
 class RegistrationCreate(Strict):
@@ -131,7 +150,7 @@ class AttendanceUpdate(Strict):
         default=None,
         description="hours actually attended; defaults to the planned hours of a one-day session",
     )
-    day: date | None = Field(default=None, description="required for a session over several days")
+    day: BusinessDate | None = Field(default=None, description="required for a session over several days")
 
 
 class ImportRow(BaseModel):
@@ -152,7 +171,7 @@ class ImportReport(BaseModel):
 
 class AdviceCreate(Strict):
     organisation_id: uuid.UUID
-    given_on: date | None = Field(default=None, description="defaults to today")
+    given_on: BusinessDate | None = Field(default=None, description="defaults to today")
     topic: Title
     channel: events.AdviceChannel
     with_mediawijs: bool = False
@@ -165,20 +184,20 @@ class AdviceRead(BaseModel):
     topic: str
     channel: str
     with_mediawijs: bool
-    created_by: str
+    created_by: str | None = Field(description=WHO)
 
 
 class TrajectoryStart(Strict):
     organisation_id: uuid.UUID
-    started_on: date | None = Field(default=None, description="defaults to today")
+    started_on: BusinessDate | None = Field(default=None, description="defaults to today")
     stage: events.Stage
     methodology: Title
     description: LongText
 
 
 class TrajectoryComplete(Strict):
-    completed_on: date | None = Field(default=None, description="defaults to today")
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
+    completed_on: BusinessDate | None = Field(default=None, description="defaults to today")
+    summary: Lines = ""
 
 
 class TrajectoryRead(BaseModel):
@@ -191,4 +210,4 @@ class TrajectoryRead(BaseModel):
     completed_on: date | None
     summary: str | None
     updated_at: datetime
-    updated_by: str
+    updated_by: str | None = Field(description=WHO)

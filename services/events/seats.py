@@ -1,6 +1,5 @@
-"""Seats of a session, shared by the HTTP routes and the consumers: the session lock, the counts of
-registrations with and without a seat, and cancelling a registration so that the first on the waiting
-list gets the seat at once. Every change writes its catalogue event in the caller's transaction."""
+"""Seats of a session, shared by the handlers and the consumers: the session lock, the counts of
+registrations with and without a seat, and the `registration.received` event of a registration."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from services.events import domain
 from services.events.tables import ActivitySession, Registration
 from shared import events
 from shared.errors import NotFound
-from shared.outbox import Outbox
 
 
 @dataclass
@@ -79,47 +77,3 @@ def received(registration: Registration) -> events.RegistrationReceived:
         organisation_kind=registration.organisation_kind,
         waitlisted=registration.waitlisted,
     )
-
-
-def cancel(
-    db: Session,
-    outbox: Outbox,
-    activity: ActivitySession,
-    registration: Registration,
-    actor: str | None,
-    causation_id: str | None = None,
-) -> list[Registration]:
-    """Cancel a registration of a locked session (the caller checked that it may be) and give freed
-    seats to the head of the waiting list, each published as `registration.received` again, now with
-    waitlisted=false. Returns the registrations promoted."""
-    registration.status, registration.cancelled_at = domain.REGISTRATION_CANCELLED, domain.now()
-    db.add(registration)
-    outbox.add(
-        db,
-        events.RegistrationCancelled(registration_id=registration.id, session_id=activity.id),
-        actor=actor,
-        causation_id=causation_id,
-    )
-    db.flush()
-    confirmed, waiting = seats(db, activity.id)
-    promoted: list[Registration] = []
-    count = domain.promotions(confirmed, activity.capacity, waiting)
-    if count:
-        promoted = list(
-            db.execute(
-                select(Registration)
-                .where(
-                    col(Registration.session_id) == activity.id,
-                    col(Registration.status) == domain.REGISTERED,
-                    col(Registration.waitlisted) == True,  # noqa: E712
-                )
-                .order_by(col(Registration.registered_at), col(Registration.id))
-                .limit(count)
-            ).scalars()
-        )
-    for lucky in promoted:
-        lucky.waitlisted = False
-        db.add(lucky)
-        outbox.add(db, received(lucky), actor=actor, causation_id=causation_id)
-    db.flush()
-    return promoted

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.events import consumers, domain
+from services.events import consumers, domain, known
 from services.events.app import MIGRATIONS
 from services.events.tables import ActivitySession, ContactDigest, KnownMember, Registration
 from shared import events
@@ -90,7 +90,7 @@ def test_the_member_is_at_the_organisation_of_the_latest_move_whatever_the_order
     random.Random(seed).shuffle(history)
     _apply(engine, *history)
     with Session(engine) as session:
-        assert consumers.organisation_of(session, MEMBER) == (ORG_B, "kennisinstelling")
+        assert known.organisation_of(session, MEMBER) == (ORG_B, "kennisinstelling")
 
 
 def test_erasure_forgets_the_e_mail_digest_and_ignores_later_contact_records(engine: Engine) -> None:
