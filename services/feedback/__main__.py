@@ -1,8 +1,8 @@
 """Feedback after activities and the user surveys: `python -m services.feedback`."""
 
 from services.feedback.app import build
+from services.feedback.settings import load
 from shared.service import serve
-from shared.settings import load
 
-settings = load("feedback")
+settings = load()
 serve(build(settings), settings)

@@ -8,24 +8,31 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from services.feedback import actions, domain
-from services.feedback.tables import FbRequest, FbResponse, FbSession, FbSurvey, FbSurveyAnswer, FbTrajectory
+from services.feedback import domain, handlers, queries
+from services.feedback.handlers import Invited
+from services.feedback.settings import FeedbackSettings
+from services.feedback.tables import FbRequest, FbResponse, FbSession, FbSurvey, FbSurveyAnswer
 from shared import events
 from shared.auth import READERS, STAFF, Principal, require
-from shared.errors import Conflict, Invalid, NotFound
-from shared.outbox import Outbox
-from shared.settings import Settings
-from shared.web import OutboxDep, Page, SessionDep
+from shared.errors import NotFound
+from shared.text import BusinessDate, Line, multi_line
+from shared.uow import UnitOfWork, unit_of_work
+from shared.web import Page, SessionDep
 
 T = TypeVar("T")
 
 Rating = Annotated[int, Field(ge=1, le=5)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=domain.COMMENT_MAX)]
+Title = Line
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=domain.COMMENT_MAX), AfterValidator(multi_line)
+]
+Introduction = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(multi_line)
+]
 
 
 class Strict(BaseModel):
@@ -40,7 +47,7 @@ class PaperForm(Strict):
     motivated: Rating | None = None
     able_to_act: Rating | None = None
     comment: Comment | None = None
-    received_on: date | None = Field(default=None, description="defaults to today")
+    received_on: BusinessDate | None = Field(default=None, description="defaults to today")
 
     @model_validator(mode="after")
     def _something_answered(self) -> PaperForm:
@@ -111,7 +118,7 @@ class QuestionIn(Strict):
 class SurveyCreate(Strict):
     title: Title
     topic: Title
-    introduction: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    introduction: Introduction | None = None
     questions: list[QuestionIn] = Field(min_length=1, max_length=50)
 
 
@@ -126,6 +133,7 @@ class SurveyRead(BaseModel):
     invited: int
     responses: int
     local_government_responses: int | None
+    created_by: str | None = Field(description="who opened it; staff and admin only")
 
 
 class Invitations(Strict):
@@ -135,34 +143,26 @@ class Invitations(Strict):
     )
 
 
-class Invited(BaseModel):
-    invited: list[uuid.UUID]
-    already_invited: list[uuid.UUID]
-    erased: list[uuid.UUID] = Field(default_factory=list, description="not invited: their data was erased")
-
-
 class CloseSurvey(Strict):
-    closed_on: date | None = Field(default=None, description="defaults to today")
+    closed_on: BusinessDate | None = Field(default=None, description="defaults to today")
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> FeedbackSettings:
+    settings: FeedbackSettings = request.app.state.settings
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
+SettingsDep = Annotated[FeedbackSettings, Depends(_settings)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Reader = Annotated[Principal, Depends(require(*READERS))]
+StaffWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF))]
 
 router = APIRouter()
 
 
-def _not_future(day: date | None, field: str) -> date:
-    if day is None:
-        return domain.today()
-    if day > domain.today():
-        raise Invalid(field, "may not lie in the future")
-    return day
+def who_did(subject: str, reader: Principal) -> str | None:
+    """Who did it, for staff and admin; nobody else reads staff addresses."""
+    return subject if reader.role in STAFF else None
 
 
 # --- requests -----------------------------------------------------------------------------------
@@ -180,10 +180,12 @@ def _answered(session: Session, requests: list[FbRequest]) -> set[uuid.UUID]:
     return found
 
 
-def _request_read(session: Session, settings: Settings, request: FbRequest, answered: bool) -> RequestRead:
+def _request_read(
+    session: Session, settings: FeedbackSettings, request: FbRequest, answered: bool
+) -> RequestRead:
     link = None
     if request.member_id is None:
-        link = actions.feedback_link(settings, request.id)
+        link = queries.feedback_link(settings, request.id)
     return RequestRead(
         id=request.id,
         subject_type=request.subject_type,
@@ -229,7 +231,7 @@ def get_request(
     request = session.get(FbRequest, request_id)
     if request is None:
         raise NotFound(f"no feedback request with id {request_id}")
-    return _request_read(session, settings, request, actions.answered(session, request))
+    return _request_read(session, settings, request, queries.answered(session, request))
 
 
 # --- paper forms and what staff read ------------------------------------------------------------
@@ -252,49 +254,28 @@ def _response_read(response: FbResponse) -> ResponseRead:
 
 
 def _paper(
-    session: Session,
-    outbox: Outbox,
-    who: Principal,
-    subject_type: domain.SubjectType,
-    subject_id: uuid.UUID,
-    body: PaperForm,
+    uow: UnitOfWork, subject_type: domain.SubjectType, subject_id: uuid.UUID, body: PaperForm
 ) -> ResponseRead:
-    answer = domain.Answer(
-        ratings={name: getattr(body, name) for name in domain.RATING_QUESTIONS}, comment=body.comment or None
-    )
-    response = actions.record_response(
-        session,
-        outbox,
+    command = handlers.EnterPaperForm(
         subject_type=subject_type,
         subject_id=subject_id,
-        answer=answer,
-        received_on=_not_future(body.received_on, "received_on"),
-        entered_by=who.subject,
+        ratings={name: getattr(body, name) for name in domain.RATING_QUESTIONS},
+        comment=body.comment,
+        received_on=body.received_on,
     )
-    session.commit()
-    return _response_read(response)
+    return uow.commit(_response_read(handlers.enter_paper_form(command, uow)))
 
 
 @router.post("/sessions/{session_id}/responses", status_code=status.HTTP_201_CREATED, tags=["responses"])
-def enter_session_paper_form(
-    session_id: uuid.UUID, body: PaperForm, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> ResponseRead:
-    if session.get(FbSession, session_id) is None:
-        raise NotFound(f"no session with id {session_id} is known to the feedback service (yet)")
-    return _paper(session, outbox, who, "session", session_id, body)
+def enter_session_paper_form(session_id: uuid.UUID, body: PaperForm, uow: StaffWork) -> ResponseRead:
+    return _paper(uow, "session", session_id, body)
 
 
 @router.post(
     "/support-trajectories/{trajectory_id}/responses", status_code=status.HTTP_201_CREATED, tags=["responses"]
 )
-def enter_trajectory_paper_form(
-    trajectory_id: uuid.UUID, body: PaperForm, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> ResponseRead:
-    if session.get(FbTrajectory, trajectory_id) is None:
-        raise NotFound(
-            f"no support trajectory with id {trajectory_id} is known to the feedback service (yet)"
-        )
-    return _paper(session, outbox, who, "support_trajectory", trajectory_id, body)
+def enter_trajectory_paper_form(trajectory_id: uuid.UUID, body: PaperForm, uow: StaffWork) -> ResponseRead:
+    return _paper(uow, "support_trajectory", trajectory_id, body)
 
 
 @router.get("/sessions/{session_id}/comments", tags=["responses"])
@@ -368,11 +349,11 @@ def _survey(session: Session, survey_id: uuid.UUID) -> FbSurvey:
     return survey
 
 
-def _survey_read(session: Session, survey: FbSurvey) -> SurveyRead:
+def _survey_read(session: Session, survey: FbSurvey, reader: Principal) -> SurveyRead:
     if survey.closed_on is not None:
         responses, local = survey.responses or 0, survey.local_government_responses
     else:
-        responses, local = actions.survey_counts(session, survey)
+        responses, local = queries.survey_counts(session, survey)
     return SurveyRead(
         id=survey.id,
         title=survey.title,
@@ -381,42 +362,24 @@ def _survey_read(session: Session, survey: FbSurvey) -> SurveyRead:
         questions=survey.questions,
         opened_on=survey.opened_on,
         closed_on=survey.closed_on,
-        invited=actions.invited_count(session, survey.id),
+        invited=queries.invited_count(session, survey.id),
         responses=responses,
         local_government_responses=local,
+        created_by=who_did(survey.created_by, reader),
     )
 
 
 @router.post("/surveys", status_code=status.HTTP_201_CREATED, tags=["surveys"])
-def open_survey(body: SurveyCreate, session: SessionDep, outbox: OutboxDep, who: Staff) -> SurveyRead:
-    questions = [
-        {"key": f"q{n}", "text": q.text, "kind": q.kind, "required": q.required, "options": list(q.options)}
-        for n, q in enumerate(body.questions, start=1)
-    ]
-    survey = FbSurvey(
-        title=body.title,
-        topic=body.topic,
-        introduction=body.introduction or None,
-        questions=questions,
-        opened_on=domain.today(),
-        created_by=who.subject,
-    )
-    session.add(survey)
-    outbox.add(
-        session,
-        events.SurveyOpened(
-            survey_id=survey.id, title=survey.title, topic=survey.topic, opened_on=survey.opened_on
-        ),
-        actor=who.subject,
-    )
-    session.commit()
-    return _survey_read(session, survey)
+def open_survey(body: SurveyCreate, uow: StaffWork) -> SurveyRead:
+    command = handlers.OpenSurvey.model_validate(body.model_dump())
+    survey = handlers.open_survey(command, uow)
+    return uow.commit(_survey_read(uow.session, survey, uow.actor))
 
 
 @router.get("/surveys", tags=["surveys"])
 def list_surveys(
     session: SessionDep,
-    _who: Reader,
+    who: Reader,
     state: Literal["open", "closed", "all"] = "all",
 ) -> list[SurveyRead]:
     stmt = select(FbSurvey)
@@ -425,46 +388,26 @@ def list_surveys(
     elif state == "closed":
         stmt = stmt.where(col(FbSurvey.closed_on).is_not(None))
     rows = session.execute(stmt.order_by(col(FbSurvey.opened_on).desc())).scalars()
-    return [_survey_read(session, s) for s in rows]
+    return [_survey_read(session, s, who) for s in rows]
 
 
 @router.get("/surveys/{survey_id}", tags=["surveys"])
-def get_survey(survey_id: uuid.UUID, session: SessionDep, _who: Reader) -> SurveyRead:
-    return _survey_read(session, _survey(session, survey_id))
+def get_survey(survey_id: uuid.UUID, session: SessionDep, who: Reader) -> SurveyRead:
+    return _survey_read(session, _survey(session, survey_id), who)
 
 
 @router.post("/surveys/{survey_id}/invitations", tags=["surveys"])
-def invite_to_survey(
-    survey_id: uuid.UUID, body: Invitations, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> Invited:
+def invite_to_survey(survey_id: uuid.UUID, body: Invitations, uow: StaffWork) -> Invited:
     """Each member invited gets a personal link by mail (the newsletter service sends it on
     feedback.requested); a member invited before is not invited twice."""
-    survey = _survey(session, survey_id)
-    if survey.closed_on is not None:
-        raise Conflict("this survey is closed: nobody can be invited any more")
-    member_ids = list(body.member_ids)
-    if body.local_government_members:
-        member_ids += actions.local_government_members(session)
-    if not member_ids:
-        raise Invalid("member_ids", "name at least one member, or set local_government_members")
-    result = actions.invite(session, outbox, survey, member_ids, who.subject)
-    session.commit()
-    return Invited(invited=result.invited, already_invited=result.already_invited, erased=result.erased)
+    command = handlers.InviteToSurvey(survey_id=survey_id, **body.model_dump())
+    return uow.commit(handlers.invite_to_survey(command, uow))
 
 
 @router.post("/surveys/{survey_id}/close", tags=["surveys"])
-def close_survey(
-    survey_id: uuid.UUID, body: CloseSurvey, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> SurveyRead:
-    survey = _survey(session, survey_id)
-    if survey.closed_on is not None:
-        raise Conflict(f"this survey was closed on {survey.closed_on.isoformat()}")
-    closed_on = _not_future(body.closed_on, "closed_on")
-    if closed_on < survey.opened_on:
-        raise Invalid("closed_on", f"lies before the survey opened ({survey.opened_on.isoformat()})")
-    actions.close_survey(session, outbox, survey, closed_on, who.subject)
-    session.commit()
-    return _survey_read(session, survey)
+def close_survey(survey_id: uuid.UUID, body: CloseSurvey, uow: StaffWork) -> SurveyRead:
+    survey = handlers.close_survey(handlers.CloseSurvey(survey_id=survey_id, closed_on=body.closed_on), uow)
+    return uow.commit(_survey_read(uow.session, survey, uow.actor))
 
 
 @router.get("/surveys/{survey_id}/answers", tags=["surveys"])

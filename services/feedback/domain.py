@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from shared.clock import BRUSSELS, business_today
+from shared.errors import Invalid
 from shared.events import LOCAL_GOVERNMENT_KINDS, NO_FEEDBACK_KINDS
+from shared.text import multi_line
 
 SubjectType = Literal["session", "support_trajectory", "survey"]
 
@@ -53,13 +55,22 @@ def expires_at(requested_at: datetime, valid_days: int) -> datetime:
     return requested_at + timedelta(days=valid_days)
 
 
+def not_in_future(day: date | None, field: str) -> date:
+    """A date staff give (a paper form received, a survey closed): today when not given, never later."""
+    if day is None:
+        return today()
+    if day > today():
+        raise Invalid(field, "may not lie in the future")
+    return day
+
+
 def is_expired(requested_at: datetime, valid_days: int, now: datetime | None = None) -> bool:
     return (now or datetime.now(UTC)) >= expires_at(requested_at, valid_days)
 
 
 # --- answers ------------------------------------------------------------------------------------
 
-ErrorCode = Literal["missing", "out_of_range", "too_long", "not_a_choice"]
+ErrorCode = Literal["missing", "out_of_range", "too_long", "not_a_choice", "control_character"]
 
 
 @dataclass
@@ -93,6 +104,10 @@ def clean_comment(raw: str | None) -> tuple[str | None, ErrorCode | None]:
         return None, None
     if len(text) > COMMENT_MAX:
         return None, "too_long"
+    try:
+        multi_line(text)
+    except ValueError:
+        return None, "control_character"
     return text, None
 
 

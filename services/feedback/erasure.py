@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
 
-from services.feedback import actions, domain
+from services.feedback import domain, queries
 from services.feedback.tables import FbMember, FbRequest, FbResponse, FbSurvey, FbSurveyAnswer
 
 
@@ -54,7 +54,7 @@ def erase_member(session: Session, member_id: uuid.UUID) -> Erased:
     ).scalars()
     for answer in list(answers):
         survey = session.get(FbSurvey, answer.survey_id)
-        kept = domain.without_free_text(actions.questions_of(survey), answer.answers) if survey else {}
+        kept = domain.without_free_text(queries.questions_of(survey), answer.answers) if survey else {}
         if answer.organisation_id is None and member is not None:
             answer.organisation_id = member.organisation_id  # where the survey's count looked it up
         if kept != answer.answers or answer.member_id is not None:

@@ -15,14 +15,15 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.feedback import actions, domain, erasure
+from services.feedback import domain, erasure, handlers, queries
+from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import FbRequest, FbSession, FbSurvey
 from shared import links
+from shared.errors import Conflict
 from shared.limits import public_rate_limit
-from shared.settings import Settings
+from shared.uow import UnitOfWork
 from shared.web import OutboxDep, SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
@@ -72,6 +73,8 @@ ERRORS = {
     "out_of_range": "Een score moet tussen 1 en 5 liggen. Kies een van de vijf mogelijkheden.",
     "too_long": f"Je tekst is te lang: gebruik maximaal {domain.COMMENT_MAX} tekens.",
     "not_a_choice": "Kies een van de mogelijkheden.",
+    "control_character": "Je tekst bevat een onzichtbaar stuurteken dat we niet kunnen bewaren. "
+    "Typ de tekst opnieuw of plak hem zonder opmaak.",
     "missing_text": "Vul deze vraag in.",
     "missing_choice": "Kies een van de mogelijkheden.",
 }
@@ -165,7 +168,9 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
-    # Content-Security-Policy, nosniff and the rest: shared.security, for every page of every service
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'",
 }
 
 
@@ -293,19 +298,19 @@ def _subject_intro(session: Session, request: FbRequest) -> str:
     return T["intro_session"].format(subject=subject)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> FeedbackSettings:
+    settings: FeedbackSettings = request.app.state.settings
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
+SettingsDep = Annotated[FeedbackSettings, Depends(_settings)]
 
 
 def _invalid() -> HTMLResponse:
     return _message(T["invalid_title"], T["invalid"], 404)
 
 
-def _expired(request: FbRequest, settings: Settings) -> HTMLResponse:
+def _expired(request: FbRequest, settings: FeedbackSettings) -> HTMLResponse:
     last = domain.business_date(domain.expires_at(request.requested_at, settings.feedback_link_valid_days))
     return _message(T["expired_title"], T["expired"].format(day=dutch_date(last)), 410)
 
@@ -319,16 +324,16 @@ def _already(status_code: int) -> HTMLResponse:
 
 
 def _open_feedback_request(
-    session: Session, settings: Settings, token: str, to_answer: bool = False
+    session: Session, settings: FeedbackSettings, token: str, to_answer: bool = False
 ) -> FbRequest | Response:
     try:
-        request = actions.request_from_token(session, settings, "feedback", token)
+        request = queries.request_from_token(session, settings, "feedback", token)
     except links.BadLink:
         return _invalid()
     if erasure.is_erased(session, request.member_id, lock=to_answer):
         return _erased()
     if request.subject_type == "survey":  # a survey invitation mailed as a feedback link
-        return RedirectResponse(actions.survey_link(settings, request.id), status_code=303)
+        return RedirectResponse(queries.survey_link(settings, request.id), status_code=303)
     return request
 
 
@@ -337,7 +342,7 @@ def feedback_page(token: str, session: SessionDep, settings: SettingsDep) -> Res
     request = _open_feedback_request(session, settings, token)
     if isinstance(request, Response):
         return request
-    if actions.answered(session, request):
+    if queries.answered(session, request):
         return _already(200)
     if domain.is_expired(request.requested_at, settings.feedback_link_valid_days):
         return _expired(request, settings)
@@ -360,7 +365,7 @@ def submit_feedback(
     request = _open_feedback_request(session, settings, token, to_answer=True)
     if isinstance(request, Response):
         return request
-    if actions.answered(session, request):
+    if queries.answered(session, request):
         return _already(409)
     if domain.is_expired(request.requested_at, settings.feedback_link_valid_days):
         return _expired(request, settings)
@@ -368,18 +373,12 @@ def submit_feedback(
     if not answer.ok:
         body = _feedback_form(_subject_intro(session, request), form, answer)
         return _page(T["feedback_title"], body, 422, has_errors=True)
+    uow = UnitOfWork(session, outbox, handlers.PUBLIC)
+    command = handlers.AnswerFeedback(request_id=request.id, ratings=answer.ratings, comment=answer.comment)
     try:
-        actions.record_response(
-            session,
-            outbox,
-            subject_type=request.subject_type,  # type: ignore[arg-type]
-            subject_id=request.subject_id,
-            answer=answer,
-            request_id=request.id,
-        )
-        session.commit()
-    except (actions.AlreadyAnswered, IntegrityError):  # a second tab or a double click won the race
-        session.rollback()
+        uow.commit(handlers.answer_feedback(command, uow))
+    except (handlers.AlreadyAnswered, Conflict):  # a second tab or a double click won the race
+        uow.rollback()
         return _already(409)
     return _message(T["thanks_title"], T["thanks"], 200)
 
@@ -388,10 +387,10 @@ def submit_feedback(
 
 
 def _open_survey_request(
-    session: Session, settings: Settings, token: str, to_answer: bool = False
+    session: Session, settings: FeedbackSettings, token: str, to_answer: bool = False
 ) -> tuple[FbRequest, FbSurvey] | Response:
     try:
-        request = actions.request_from_token(session, settings, "survey", token)
+        request = queries.request_from_token(session, settings, "survey", token)
     except links.BadLink:
         return _invalid()
     survey = session.get(FbSurvey, request.subject_id) if request.subject_type == "survey" else None
@@ -403,7 +402,7 @@ def _open_survey_request(
 
 
 def _survey_form(survey: FbSurvey, form: Mapping[str, str], errors: Mapping[str, str]) -> str:
-    questions = actions.questions_of(survey)
+    questions = queries.questions_of(survey)
     targets: dict[str, str] = {}
     names: dict[str, str] = {}
     fields = []
@@ -460,7 +459,7 @@ def survey_page(token: str, session: SessionDep, settings: SettingsDep) -> Respo
     if isinstance(opened, Response):
         return opened
     request, survey = opened
-    if actions.answered(session, request):
+    if queries.answered(session, request):
         return _already(200)
     if survey.closed_on is not None:
         return _survey_closed(survey)
@@ -475,19 +474,19 @@ def submit_survey(
     if isinstance(opened, Response):
         return opened
     request, survey = opened
-    if actions.answered(session, request):
+    if queries.answered(session, request):
         return _already(409)
     if survey.closed_on is not None:
         return _survey_closed(survey)
-    questions = {q.key: q for q in actions.questions_of(survey)}
+    questions = {q.key: q for q in queries.questions_of(survey)}
     answers, codes = domain.read_survey_answer(list(questions.values()), form)
     if codes:
         errors = {key: _survey_error(code, questions[key]) for key, code in codes.items()}
         return _page(survey.title, _survey_form(survey, form, errors), 422, has_errors=True)
+    uow = UnitOfWork(session, outbox, handlers.PUBLIC)
     try:
-        actions.record_survey_answer(session, outbox, survey, request, answers)
-        session.commit()
-    except (actions.AlreadyAnswered, IntegrityError):
-        session.rollback()
+        uow.commit(handlers.answer_survey(handlers.AnswerSurvey(request_id=request.id, answers=answers), uow))
+    except (handlers.AlreadyAnswered, Conflict):
+        uow.rollback()
         return _already(409)
     return _message(T["thanks_title"], T["thanks"], 200)

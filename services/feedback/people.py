@@ -5,17 +5,18 @@ may read) and the person's survey answers. Answers on paper forms are anonymous:
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from services.feedback import actions, domain
-from services.feedback.api import Staff
+from services.feedback import domain, queries
 from services.feedback.tables import FbMember, FbRequest, FbResponse, FbSession, FbSurvey, FbSurveyAnswer
+from shared.auth import STAFF, Principal, require
 from shared.web import SessionDep
 
+Staff = Annotated[Principal, Depends(require(*STAFF))]
 router = APIRouter()
 
 
@@ -31,7 +32,7 @@ def _subject_title(session: Session, request: FbRequest) -> str | None:
 
 def _survey_answer(session: Session, answer: FbSurveyAnswer) -> dict[str, Any]:
     survey = session.get(FbSurvey, answer.survey_id)
-    questions = {q.key: q for q in actions.questions_of(survey)} if survey else {}
+    questions = {q.key: q for q in queries.questions_of(survey)} if survey else {}
     return {
         "id": str(answer.id),
         "survey_id": str(answer.survey_id),

@@ -16,9 +16,9 @@ from aiokafka.partitioner import murmur2
 from fastapi.testclient import TestClient
 
 from services.feedback.app import build
+from services.feedback.settings import FeedbackSettings
 from shared import events
 from shared.links import make_token
-from shared.settings import Settings
 from tests import infra
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ def feedback(
     else:
         database = infra.postgres_database(request.getfixturevalue("postgres_server"))
     with database as url:
-        settings = Settings(
+        settings = FeedbackSettings(
             service_name="feedback",
             database_url=url,
             kafka_bootstrap_servers=kafka_bootstrap,

@@ -17,10 +17,10 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from services.feedback.app import build
+from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import FbRequest, FbResponse
 from shared import events, topics
 from shared.db import make_engine
-from shared.settings import Settings
 from tests.infra import AUTH_SECRET, LINK_SECRET, auth, envelope_values, produce, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -68,7 +68,7 @@ class Feedback:
 
 @pytest.fixture
 def feedback(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Iterator[Feedback]:
-    settings = Settings(
+    settings = FeedbackSettings(
         service_name="feedback",
         database_url=database_url,
         kafka_bootstrap_servers=kafka_bootstrap,
@@ -523,7 +523,7 @@ def _survey_token(request_id: str) -> str:
 
 
 def _local_members_known(feedback: Feedback) -> bool:
-    from services.feedback.actions import local_government_members
+    from services.feedback.queries import local_government_members
 
     engine = make_engine(feedback.database_url)
     try:

@@ -33,6 +33,10 @@ def settings(
         from services.newsletter.app import NewsletterSettings
 
         return NewsletterSettings(**values)
+    if name == "feedback":
+        from services.feedback.settings import FeedbackSettings
+
+        return FeedbackSettings(**values)
     return Settings(**values)
 
 
