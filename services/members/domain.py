@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
+from shared.clock import business_today
 from shared.errors import Conflict, Invalid
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+today = business_today  # the business date, defined once in shared.clock
 
-
-def today() -> date:
-    """The business date: KPI years follow Europe/Brussels, not UTC."""
-    return datetime.now(BRUSSELS).date()
+# who sees which staff member did what: created_by/updated_by hold staff e-mail addresses
+SEES_WHO_DID_WHAT: frozenset[str] = frozenset({"admin", "staff"})
 
 
 def business_date(value: date | None, field: str) -> date:
@@ -27,6 +26,18 @@ def business_date(value: date | None, field: str) -> date:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def who_did_it(reader_role: str, subject: str) -> str | None:
+    """A staff member's id (an e-mail address) as the reader may see it: only staff and admin do."""
+    return subject if reader_role in SEES_WHO_DID_WHAT else None
+
+
+def check_required_kept(changes: Mapping[str, object], required: Iterable[str]) -> None:
+    """A change may leave out a required field, but not empty it."""
+    for name in required:
+        if name in changes and changes[name] is None:
+            raise Invalid(name, "may not be empty")
 
 
 def check_can_leave(active: bool, joined_on: date, left_on: date) -> None:
@@ -57,6 +68,12 @@ def check_knowledge_sharing_join(active: bool, already_in: bool) -> None:
         raise Conflict("only an active member can join the knowledge-sharing channel")
     if already_in:
         raise Conflict("this member already takes part in the knowledge-sharing channel")
+
+
+def check_knowledge_sharing_since(network_joined_on: date, joined_on: date) -> None:
+    """Nobody takes part in the knowledge-sharing channel before being in the network."""
+    if joined_on < network_joined_on:
+        raise Invalid("joined_on", f"lies before the member joined the network ({network_joined_on})")
 
 
 def check_knowledge_sharing_leave(already_in: bool) -> None:
