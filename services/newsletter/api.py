@@ -295,7 +295,14 @@ def get_issue(issue_id: uuid.UUID, session: SessionDep, _who: Reader) -> IssueRe
     return _issue_read(session, _issue(session, issue_id))
 
 
-@router.get("/issues/{issue_id}/preview", tags=["issues"], response_class=HTMLResponse, response_model=None)
+@router.get(
+    "/issues/{issue_id}/preview",
+    tags=["issues"],
+    response_class=HTMLResponse,
+    response_model=None,
+    # ?format=text answers the plain-text part of the mail
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def preview_issue(
     issue_id: uuid.UUID,
     request: Request,
