@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import fastapi_offline
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,7 +26,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import asyncapi, audit, kafka, security
+from shared import asyncapi, audit, events, messaging, security, topics
 from shared.asyncapi import Contract
 from shared.auth import STAFF, Principal, require
 from shared.consumer import TrackedConsumer, decode_event
@@ -42,31 +41,53 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    """Everything one service process holds: settings, engine, outbox and its relay, consumers."""
+    """Everything one service process holds: settings, engine, outbox, the FastStream broker with the
+    outbox relay publishing through it and the tracked consumers subscribed on it."""
 
     def __init__(self, settings: Settings, migrations_dir: Path) -> None:
         self.settings = settings
         self.migrations_dir = migrations_dir
         self.engine = make_engine(settings.resolved_database_url())
         self.outbox = Outbox(f"/services/{settings.service_name}", settings.kafka_topic_prefix)
+        self.broker = messaging.make_broker(settings)
         self.relay = OutboxRelay(
             self.engine,
-            self.producer,
+            self.broker,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
         )
         self.outbox.on_write(self.relay.wake)
-        self.consumers: list[TrackedConsumer[Any]] = []
+        self.drivers: list[messaging.SubscriberDriver] = []
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        # run once the database is migrated and before the broker starts consuming
+        self.before_start: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    def producer(self) -> AIOKafkaProducer:
-        return kafka.make_producer(
-            self.settings.kafka_bootstrap_servers, f"{self.settings.service_name}-producer"
-        )
+    @property
+    def consumers(self) -> list[TrackedConsumer[Any]]:
+        return [driver.tracked for driver in self.drivers]
 
-    def consumer(self, group_id: str) -> AIOKafkaConsumer:
-        return kafka.make_consumer(self.settings.kafka_bootstrap_servers, group_id)
+    def publishes(self, *models: type[events.EventData], contacts: bool = False) -> None:
+        """Declares the broker's publishers, one per topic: what the outbox relay sends through, and
+        what the AsyncAPI document shows."""
+        by_topic: dict[str, list[type[events.EventData]]] = {}
+        for model in models:
+            by_topic.setdefault(model.TOPIC, []).append(model)
+        declared = [(topic, asyncapi.record_schema(found), found) for topic, found in by_topic.items()]
+        if contacts:
+            declared.append((topics.MEMBERS_CONTACTS, asyncapi.record_schema([], contacts=True), []))
+        for topic, schema, found in declared:
+            name = self.settings.topic(topic)
+            self.relay.publishers[name] = self.broker.publisher(
+                name,
+                title=f"{topic}",
+                description=(
+                    "Events: " + ", ".join(f"{m.NAME} v{m.VERSION}" for m in found)
+                    if found
+                    else "Compacted: the latest contact details per member id; no value is a tombstone."
+                ),
+                schema=schema,
+            )
 
     def add_consumer(
         self,
@@ -75,27 +96,35 @@ class Runtime:
         topics: Sequence[str],
         handle: Callable[[Session, Any, ConsumerRecord[bytes, bytes]], None],
         decode: Callable[[ConsumerRecord[bytes, bytes]], tuple[Any, str | None]] = decode_event,
+        schema: Any = None,
         **options: Any,
     ) -> TrackedConsumer[Any]:
+        """A tracked consumer of these topics (base names), run by a FastStream batch subscriber;
+        `schema` is what one record documents as (shared.asyncapi.record_schema)."""
         tracked: TrackedConsumer[Any] = TrackedConsumer(
             name=name,
             topics=[self.settings.topic(t) for t in topics],
             engine=self.engine,
-            consumer_factory=self.consumer,
-            producer_factory=self.producer,
             handle=handle,
             decode=decode,
             batch_size=self.settings.consumer_batch_size,
             **options,
         )
-        self.consumers.append(tracked)
+        self.subscribe(tracked, schema=schema)
         return tracked
+
+    def subscribe(self, tracked: TrackedConsumer[Any], *, schema: Any = None) -> messaging.SubscriberDriver:
+        """Runs an already built tracked consumer on the broker (before the runtime starts)."""
+        driver = messaging.SubscriberDriver(self.broker, tracked, schema=schema)
+        self.drivers.append(driver)
+        return driver
 
     async def start(self) -> None:
         await asyncio.to_thread(migrate, self.engine, self.migrations_dir)
+        for step in self.before_start:
+            await step()
+        self._tasks.append(asyncio.create_task(messaging.keep_running(self.broker), name="broker"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
-        for tracked in self.consumers:
-            self._tasks.append(asyncio.create_task(tracked.run(), name=tracked.name))
         for job in self.background:
             self._tasks.append(asyncio.create_task(job()))
 
@@ -193,8 +222,9 @@ def create_app(
         """Who changed this record and when: every event this service wrote about it, oldest first."""
         return audit.trail(runtime.engine, record_id)
 
+    app.state.contract = contract
     if contract is not None:
-        document = asyncapi.specification(contract)
+        document = asyncapi.specification(runtime.broker, contract)
 
         @app.get("/asyncapi.json", tags=["documentation"])
         def asyncapi_json() -> JSONResponse:

@@ -9,47 +9,49 @@ from fastapi import FastAPI
 
 from services.feedback import api, pages, people
 from services.feedback.consumers import CONSUMER, Reactor
-from services.feedback.settings import FeedbackSettings, load
-from shared import events, topics
+from shared import asyncapi, events, topics
+from shared import settings as settings_module
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONTRACT = Contract(
-    service="feedback",
-    title="Feedback — digitale inclusie",
-    publishes=[events.FeedbackRequested, events.FeedbackReceived, events.SurveyOpened, events.SurveyClosed],
-    consumes={
-        topics.ACTIVITIES_EVENTS: [
-            events.SessionScheduled,
-            events.SessionRescheduled,
-            events.RegistrationReceived,
-            events.RegistrationCancelled,
-            events.AttendanceRecorded,
-            events.SessionHeld,
-            events.SupportTrajectoryStarted,
-            events.SupportTrajectoryCompleted,
-        ],
-        topics.MEMBERS_EVENTS: [
-            events.OrganisationRegistered,
-            events.OrganisationUpdated,
-            events.MemberJoined,
-            events.MemberMoved,
-            events.MemberLeft,
-            events.MemberErased,
-        ],
-    },
-)
+CONTRACT = Contract(service="feedback", title="Feedback — digitale inclusie")
+PUBLISHES: list[type[events.EventData]] = [
+    events.FeedbackRequested,
+    events.FeedbackReceived,
+    events.SurveyOpened,
+    events.SurveyClosed,
+]
+READS: list[type[events.EventData]] = [
+    events.SessionScheduled,
+    events.SessionRescheduled,
+    events.RegistrationReceived,
+    events.RegistrationCancelled,
+    events.AttendanceRecorded,
+    events.SessionHeld,
+    events.SupportTrajectoryStarted,
+    events.SupportTrajectoryCompleted,
+    events.OrganisationRegistered,
+    events.OrganisationUpdated,
+    events.MemberJoined,
+    events.MemberMoved,
+    events.MemberLeft,
+    events.MemberErased,
+]
 
 
-def build(settings: FeedbackSettings | None = None) -> FastAPI:
-    settings = settings or load()
+def build(settings: settings_module.Settings | None = None) -> FastAPI:
+    settings = settings or settings_module.load("feedback")
     if len(settings.link_secret.get_secret_value()) < 32:
         raise SystemExit("LINK_SECRET must be set (at least 32 characters): it signs the personal links")
     runtime = Runtime(settings, MIGRATIONS)
+    runtime.publishes(*PUBLISHES)
     reactor = Reactor(runtime.outbox)
     runtime.add_consumer(
-        name=CONSUMER, topics=[topics.ACTIVITIES_EVENTS, topics.MEMBERS_EVENTS], handle=reactor.handle
+        name=CONSUMER,
+        topics=[topics.ACTIVITIES_EVENTS, topics.MEMBERS_EVENTS],
+        handle=reactor.handle,
+        schema=asyncapi.record_schema(READS),
     )
     return create_app(
         runtime,
