@@ -14,6 +14,7 @@ from services.kpi.activities import (
     KpiActivityTrajectory,
 )
 from services.kpi.communications import KpiArticle, KpiGoodPractice, KpiNewsletterSent
+from services.kpi.explanations import KpiExplanation
 from services.kpi.feedback import KpiFeedbackRequest, KpiFeedbackResponse, KpiSurvey
 from services.kpi.freeze import KpiFrozenReport
 from services.kpi.generations import KpiGeneration
@@ -26,7 +27,7 @@ READ_MODELS: tuple[type[SQLModel], ...] = (
     *communications.TABLES,
     *feedback.TABLES,
 )
-TABLES: tuple[type[SQLModel], ...] = (*READ_MODELS, KpiFrozenReport, KpiGeneration)
+TABLES: tuple[type[SQLModel], ...] = (*READ_MODELS, KpiExplanation, KpiFrozenReport, KpiGeneration)
 
 __all__ = [
     "READ_MODELS",
@@ -38,6 +39,7 @@ __all__ = [
     "KpiActivitySessionFact",
     "KpiActivityTrajectory",
     "KpiArticle",
+    "KpiExplanation",
     "KpiFeedbackRequest",
     "KpiFeedbackResponse",
     "KpiFrozenReport",
