@@ -327,10 +327,114 @@ def person_erase(
     )
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def report(ctx: typer.Context) -> None:
-    """Export the yearly report (arguments go to `python -m services.kpi.export`)."""
-    _delegate("services.kpi.export", ctx.args)
+# --- the yearly report ---------------------------------------------------------------------------
+
+REPORT_FORMATS = ("xlsx", "pdf", "html", "csv", "json")
+
+
+def _report_fail(message: str) -> typer.Exit:
+    messages.print(f"[red]{escape(message)}[/red]", highlight=False)
+    return typer.Exit(1)
+
+
+def _kpi_get(client: httpx.Client, path: str, params: dict[str, str]) -> httpx.Response:
+    """A GET on the KPI service, or a clear Dutch refusal (exit 1) when it cannot give the figures."""
+    try:
+        response = client.get(path, params=params)
+    except httpx.HTTPError as exc:
+        raise _report_fail(
+            f"De KPI-dienst op {client.base_url} is niet bereikbaar ({exc}). Start de dienst, of zet KPI_URL "
+            "op het adres van de draaiende KPI-dienst. Er is geen rapport geschreven."
+        ) from None
+    if response.status_code in (401, 403):
+        raise _report_fail(
+            f"De KPI-dienst weigert de toegang ({response.status_code}): zet VVSG_TOKEN op een geldige "
+            "toegangssleutel, of AUTH_SECRET op het geheim van de diensten."
+        )
+    if response.status_code == 422:
+        detail = response.json().get("detail")
+        reasons = (
+            "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+            if isinstance(detail, list)
+            else str(detail)
+        )
+        raise _report_fail(f"Ongeldige vraag: {reasons}")
+    return response
+
+
+@app.command()
+def report(
+    year: Annotated[int, typer.Option(help="the year, e.g. 2025")],
+    format: Annotated[str, typer.Option(help=f"one of {', '.join(REPORT_FORMATS)}")] = "xlsx",
+    out: Annotated[Path | None, typer.Option(help="the file (default: standard output)")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="the figures as they stood on this day (YYYY-MM-DD)")
+    ] = None,
+    frozen: Annotated[bool, typer.Option("--frozen", help="the frozen report, as submitted")] = False,
+    dialect: Annotated[str, typer.Option(help="CSV: excel-nl (; and decimal comma) or rfc4180")] = "excel-nl",
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="write a year without data too")] = False,
+) -> None:
+    """The yearly report, with its figures from the running KPI service (KPI_URL, VVSG_TOKEN or
+    AUTH_SECRET). A year without data, or a service that cannot be reached, is refused (exit 1)."""
+    if format not in REPORT_FORMATS:
+        messages.print(
+            f"[red]Onbekend formaat {escape(format)!r}; kies uit {', '.join(REPORT_FORMATS)}.[/red]"
+        )
+        raise typer.Exit(2)
+    params = {k: v for k, v in {"as_of": as_of}.items() if v}
+    headers = {"Authorization": f"Bearer {_reader_token('rapport@vvsg.be')}"}
+    with httpx.Client(base_url=_url("kpi"), headers=headers, timeout=180) as client:
+        if frozen:
+            answer = _kpi_get(client, f"/kpis/{year}/frozen", {})
+            if answer.status_code == 404:
+                raise _report_fail(f"Het rapport van {year} is niet bevroren (POST /kpis/{year}/freeze).")
+        else:
+            answer = _kpi_get(client, f"/kpis/{year}", params)
+        if answer.status_code != 200:
+            raise _report_fail(f"De KPI-dienst antwoordde {answer.status_code}: {answer.text[:300]}")
+        figures = answer.json()["report"] if frozen else answer.json()
+        if not allow_empty and all(not k["value"] and not k["items"] for k in figures["kpis"]):
+            raise _report_fail(
+                f"Er zijn geen gegevens voor {year}: alle indicatoren staan op 0. Er is geen rapport "
+                "geschreven (--allow-empty schrijft het toch)."
+            )
+        if format == "json":
+            data = (json.dumps(figures, ensure_ascii=False, indent=2) + "\n").encode()
+            files = [(out, data)]
+        else:
+            query = {**params, **({"frozen": "true"} if frozen else {})}
+            if format == "csv":
+                query["dialect"] = dialect
+            files = [(out, _report_file(client, f"/kpis/{year}/report.{format}", query))]
+            if format == "csv" and out is not None:
+                details = _report_file(client, f"/kpis/{year}/report-details.csv", query)
+                files.append((out.with_name(f"{out.stem}-details.csv"), details))
+    for path, data in files:
+        if path is None:
+            sys.stdout.buffer.write(data)
+        else:
+            path.write_bytes(data)
+            messages.print(f"Rapport {year} ({format}) geschreven naar {path}.", highlight=False)
+
+
+def _report_file(client: httpx.Client, path: str, query: dict[str, str]) -> bytes:
+    response = _kpi_get(client, path, query)
+    if response.status_code != 200:
+        raise _report_fail(
+            f"De KPI-dienst kon {path} niet maken ({response.status_code}): {response.text[:300]}"
+        )
+    return response.content
+
+
+def _reader_token(subject: str) -> str:
+    """VVSG_TOKEN, else a short-lived viewer token from AUTH_SECRET: reading the figures is all it does."""
+    token = os.environ.get("VVSG_TOKEN")
+    if token:
+        return token
+    secret = _settings().auth_secret.get_secret_value()
+    if not secret:
+        raise _report_fail("Zet VVSG_TOKEN (een toegangssleutel) of AUTH_SECRET in de omgeving.")
+    return issue_token(secret, subject, "viewer", timedelta(hours=2))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
