@@ -11,14 +11,12 @@ assignment it seeks to the positions stored beside its state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -79,29 +77,48 @@ def decode_event(record: ConsumerRecord[bytes, bytes]) -> tuple[events.Event, st
     return event, event.id
 
 
+class RecordSender(Protocol):
+    """Where dead letters go: the service's FastStream broker (shared.messaging.BrokerSender), or an
+    aiokafka producer in a script. `send` enqueues and returns the delivery's future."""
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        *,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Awaitable[Any]: ...
+
+
 class TrackedConsumer(Generic[T]):
+    """The transport-agnostic core of a consumer: `process` applies one batch of records. FastStream
+    drives it in the services (shared.messaging), the KPI rebuild drives it on partitions it assigns
+    itself; both hand it the records and a sender for dead letters."""
+
     def __init__(
         self,
         *,
         name: str,
         topics: Sequence[str],
         engine: Engine,
-        consumer_factory: Callable[[str], AIOKafkaConsumer],
-        producer_factory: Callable[[], AIOKafkaProducer],
         handle: Callable[[Session, T, ConsumerRecord[bytes, bytes]], None] | None = None,
         decode: Callable[[ConsumerRecord[bytes, bytes]], tuple[T, str | None]],
         batch_size: int = 1000,
         after_commit: Callable[[int], None] | None = None,
         on_batch: Callable[[Session, list[Item[T]]], None] | None = None,
         apply: Callable[[Session, list[Item[T]]], None] | None = None,
+        consumer_factory: object = None,
+        producer_factory: object = None,
     ) -> None:
+        # consumer_factory/producer_factory are accepted and unused: the transport is FastStream's
+        # now (shared.messaging); they stay only so that callers written before it still construct one.
+        del consumer_factory, producer_factory
         if (handle is None) == (apply is None):
             raise TypeError("give a consumer either a per-record `handle` or a per-batch `apply`")
         self.name = name
         self.topics = list(topics)
         self.engine = engine
-        self.consumer_factory = consumer_factory
-        self.producer_factory = producer_factory
         self.handle = handle
         self.decode = decode
         self.batch_size = batch_size
@@ -109,55 +126,15 @@ class TrackedConsumer(Generic[T]):
         self.on_batch = on_batch
         self.apply = apply
         self.stats = ConsumerStats()
-        self.assigned = False
-        self._consumer: AIOKafkaConsumer | None = None
+        self.assigned = False  # set by the transport: partitions assigned and positioned
 
-    # --- the loop -------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        backoff = 0.5
-        while True:
-            consumer = self.consumer_factory(self.name)
-            producer = self.producer_factory()
-            try:
-                await consumer.start()
-                await producer.start()
-                self._consumer = consumer
-                consumer.subscribe(self.topics, listener=_SeekToStored(self, consumer))
-                backoff = 0.5
-                await self._loop(consumer, producer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - broker or database away: reconnect, never die
-                log.warning("%s: %s; reconnecting in %.1fs", self.name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                self.assigned = False
-                self._consumer = None
-                for client in (consumer, producer):
-                    with contextlib.suppress(Exception):  # a client that cannot stop is dropped
-                        await asyncio.wait_for(client.stop(), 10)
-
-    async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-            records = [r for tp_records in batches.values() for r in tp_records]
-            if records:
-                try:
-                    await self.process(records, producer)
-                except INFRASTRUCTURE_ERRORS as exc:
-                    # the database is away: nothing was committed; read the same records again later
-                    log.warning("%s: database error %s; retrying the batch", self.name, exc)
-                    for tp, tp_records in batches.items():
-                        consumer.seek(tp, tp_records[0].offset)
-                    await asyncio.sleep(1.0)
-                    continue
-                await _commit_quietly(consumer, batches)
-            await self._update_lag(consumer)
-
-    async def process(self, records: list[ConsumerRecord[bytes, bytes]], producer: AIOKafkaProducer) -> None:
-        """Apply one batch: dead-letter what cannot be read, then apply the rest in one transaction."""
+    async def process(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], producer: RecordSender | None
+    ) -> None:
+        """Apply one batch: dead-letter what cannot be read, then apply the rest in one transaction.
+        A database error (INFRASTRUCTURE_ERRORS) escapes with nothing committed: the caller reads the
+        same records again later. Anything a handler raises is the record's fault: dead letter."""
+        records = list(records)
         self.stats.consumed += len(records)
         items: list[Item[T]] = []
         dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
@@ -178,9 +155,41 @@ class TrackedConsumer(Generic[T]):
             # One record spoils the batch: find which, one by one, then apply the others together.
             refused = await asyncio.to_thread(self._find_refused, items)
             await self._dead_letter(producer, [(items[i].record, reason) for i, reason in refused])
-            await asyncio.to_thread(self._apply, items, records, {i for i, _ in refused})
+            skip = {i for i, _ in refused}
+            try:
+                await asyncio.to_thread(self._apply, items, records, skip)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - see _one_by_one
+                await self._one_by_one(items, records, skip, producer, exc)
         self.stats.processed += len(records)
         self.stats.last_batch_at = time.time()
+
+    async def _one_by_one(
+        self,
+        items: list[Item[T]],
+        records: list[ConsumerRecord[bytes, bytes]],
+        skip: set[int],
+        producer: RecordSender | None,
+        batch_error: Exception,
+    ) -> None:
+        """The batch fails as a whole although no record fails on its own (records that conflict with
+        each other, or an error only at commit). Retrying the batch would fail forever, so each record
+        gets a transaction of its own; only a record that still fails alone goes to the dead letters."""
+        log.warning(
+            "%s: the batch fails as a whole (%s); applying it record by record", self.name, batch_error
+        )
+        for index, item in enumerate(items):
+            if index in skip:
+                continue
+            try:
+                await asyncio.to_thread(self._apply, [item], [item.record], set())
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the reason goes into the dead letter
+                await self._dead_letter(producer, [(item.record, f"{exc.__class__.__name__}: {exc}")])
+        # the positions of every record of the batch, the unreadable and the refused ones included
+        await asyncio.to_thread(self._apply, [], records, set())
 
     def _apply(
         self,
@@ -300,8 +309,12 @@ class TrackedConsumer(Generic[T]):
                 session.add(row)
 
     async def _dead_letter(
-        self, producer: AIOKafkaProducer, dead: list[tuple[ConsumerRecord[bytes, bytes], str]]
+        self, producer: RecordSender | None, dead: list[tuple[ConsumerRecord[bytes, bytes], str]]
     ) -> None:
+        if not dead:
+            return
+        if producer is None:
+            raise RuntimeError(f"{self.name}: {len(dead)} dead letters and nowhere to send them")
         futures = []
         for record, reason in dead:
             log.warning(
@@ -331,16 +344,6 @@ class TrackedConsumer(Generic[T]):
         await asyncio.gather(*futures)
         self.stats.dead_letters += len(dead)
 
-    async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        lag: dict[str, int] = {}
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await consumer.position(tp)
-            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - position)
-        self.stats.lag = lag
-
     def stored_positions(self) -> dict[tuple[str, int], int]:
         with Session(self.engine) as session:
             return {
@@ -349,38 +352,6 @@ class TrackedConsumer(Generic[T]):
                     select(ConsumerOffset).where(col(ConsumerOffset.consumer) == self.name)
                 ).scalars()
             }
-
-
-class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: TrackedConsumer[Any], consumer: AIOKafkaConsumer) -> None:
-        self.owner = owner
-        self.consumer = consumer
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.owner.assigned = False
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        stored = await asyncio.to_thread(self.owner.stored_positions)
-        unknown = []
-        for tp in assigned:
-            position = stored.get((tp.topic, tp.partition))
-            if position is None:
-                unknown.append(tp)
-            else:
-                self.consumer.seek(tp, position)
-        if unknown:  # nothing stored: this state was never built from that partition
-            await self.consumer.seek_to_beginning(*unknown)
-        self.owner.assigned = True
-
-
-async def _commit_quietly(
-    consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-) -> None:
-    # Kafka's committed offsets only feed lag monitoring; the database holds the truth.
-    try:
-        await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-    except Exception as exc:  # noqa: BLE001
-        log.debug("offset commit skipped: %s", exc)
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -1,7 +1,7 @@
-"""Kafka clients with safe defaults, and topic set-up.
+"""Kafka administration (topic set-up, waiting for the broker) and a plain producer for operator
+scripts and tests. Services consume and publish through their FastStream broker (shared.messaging).
 
-Producers are idempotent (`acks=all`), so a retried send never duplicates or reorders a partition.
-Consumers never auto-commit: positions are stored with the consumer's own state (see shared.consumer).
+The producer is idempotent (`acks=all`), so a retried send never duplicates or reorders a partition.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -31,20 +31,6 @@ def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> A
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
-
-
-def make_consumer(bootstrap_servers: str, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
-    options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
-        "group_id": group_id,
-        "client_id": group_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "earliest",
-        "max_partition_fetch_bytes": 4 * 1024 * 1024,
-        "fetch_max_bytes": 32 * 1024 * 1024,
-    }
-    options.update(overrides)
-    return AIOKafkaConsumer(**options)
 
 
 async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: str = "") -> list[str]:

@@ -126,3 +126,12 @@ def services(
     yield start
     for process in reversed(started):
         process.stop()
+
+
+@pytest.fixture(params=[pytest.param("memory"), pytest.param("kafka", marks=pytest.mark.integration)])
+def transport_place(request: pytest.FixtureRequest) -> tuple[str, str, str]:
+    """One consumer scenario, two transports (tests.transports): (kind, bootstrap, topic prefix). In
+    memory nothing may connect to the broker address; on Kafka the topics are this test's own."""
+    if request.param == "kafka":
+        return "kafka", request.getfixturevalue("kafka_bootstrap"), request.getfixturevalue("topic_prefix")
+    return "memory", "127.0.0.1:9", f"memory{uuid.uuid4().hex[:6]}."

@@ -1,6 +1,6 @@
 """Write a new Alembic revision for one service by comparing its tables with its migrations.
 
-python -m shared.makemigration members "add phone"
+python -m tools.makemigration members "add phone"
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(service: str, message: str) -> None:
     migrations = ROOT / "services" / service / "migrations"
     (migrations / "versions").mkdir(parents=True, exist_ok=True)
     if not (migrations / "script.py.mako").exists():
-        shutil.copy(Path(__file__).parent / "migration_template" / "script.py.mako", migrations)
+        shutil.copy(ROOT / "shared" / "migration_template" / "script.py.mako", migrations)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/schema.db")
         config = Config()

@@ -8,45 +8,32 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.events import api, attendance, consumers, people, support
-from shared import events, topics
+from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONTRACT = Contract(
-    service="events",
-    title="Activiteiten — digitale inclusie",
-    publishes=[
-        events.SessionScheduled,
-        events.SessionRescheduled,
-        events.SessionCancelled,
-        events.RegistrationReceived,
-        events.RegistrationCancelled,
-        events.AttendanceRecorded,
-        events.SessionHeld,
-        events.RecordingPublished,
-        events.AdviceGiven,
-        events.SupportTrajectoryStarted,
-        events.SupportTrajectoryCompleted,
-    ],
-    consumes={
-        topics.MEMBERS_EVENTS: [
-            events.OrganisationRegistered,
-            events.OrganisationUpdated,
-            events.MemberJoined,
-            events.MemberMoved,
-            events.MemberLeft,
-            events.MemberErased,
-        ]
-    },
-    consumes_contacts=True,
-)
+CONTRACT = Contract(service="events", title="Activiteiten — digitale inclusie")
+PUBLISHES: list[type[events.EventData]] = [
+    events.SessionScheduled,
+    events.SessionRescheduled,
+    events.SessionCancelled,
+    events.RegistrationReceived,
+    events.RegistrationCancelled,
+    events.AttendanceRecorded,
+    events.SessionHeld,
+    events.RecordingPublished,
+    events.AdviceGiven,
+    events.SupportTrajectoryStarted,
+    events.SupportTrajectoryCompleted,
+]
 
 
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
     settings = settings or settings_module.load("events")
     runtime = Runtime(settings, MIGRATIONS)
+    runtime.publishes(*PUBLISHES)
     consumers.register(runtime)
     return create_app(
         runtime,

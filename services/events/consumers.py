@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from services.events import domain, erasure
 from services.events.known import organisation_of
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, Registration
-from shared import events, topics
+from shared import asyncapi, events, topics
 from shared.outbox import Outbox
 from shared.service import Runtime
 
@@ -231,15 +231,30 @@ def apply_contact(session: Session, change: ContactChange, _record: ConsumerReco
         session.add(row)
 
 
+MEMBERS_EVENTS_READ: list[type[events.EventData]] = [
+    events.OrganisationRegistered,
+    events.OrganisationUpdated,
+    events.MemberJoined,
+    events.MemberMoved,
+    events.MemberLeft,
+    events.MemberErased,
+]
+
+
 def register(runtime: Runtime) -> None:
+    """The two FastStream subscribers of this service (shared.messaging)."""
     # consumer names double as Kafka group ids: the topic prefix keeps environments on one cluster apart
     prefix = runtime.settings.kafka_topic_prefix
     runtime.add_consumer(
-        name=f"{prefix}events-members", topics=[topics.MEMBERS_EVENTS], handle=members_handler(runtime.outbox)
+        name=f"{prefix}events-members",
+        topics=[topics.MEMBERS_EVENTS],
+        handle=members_handler(runtime.outbox),
+        schema=asyncapi.record_schema(MEMBERS_EVENTS_READ),
     )
     runtime.add_consumer(
         name=f"{prefix}events-contacts",
         topics=[topics.MEMBERS_CONTACTS],
         handle=apply_contact,
         decode=decode_contact,
+        schema=asyncapi.record_schema([], contacts=True),
     )

@@ -4,7 +4,6 @@ read-model generation, the API, the report and the dashboard."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from services.kpi.api import router
 from services.kpi.dashboard import router as dashboard_router
 from services.kpi.generations import Generation, Generations
 from services.kpi.live import Changes
-from shared import events
+from shared import asyncapi, events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
 from shared.consumer import TrackedConsumer
@@ -29,15 +28,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 PROJECTOR = projection.PROJECTOR
 
 
-def _contract() -> Contract:
-    """What the projector consumes: every event type a read model has a handler for."""
-    by_topic: dict[str, list[type[events.EventData]]] = {}
-    for model in projection.HANDLERS:
-        by_topic.setdefault(model.TOPIC, []).append(model)
-    return Contract(service="kpi", title="KPI's — digitale inclusie", consumes=by_topic)
-
-
-CONTRACT = _contract()
+CONTRACT = Contract(service="kpi", title="KPI's — digitale inclusie")
+# what one record documents as: every event type a read model has a handler for
+READS = asyncapi.record_schema(list(projection.HANDLERS))
 POINTER_POLL_SECONDS = 1.0
 
 
@@ -50,40 +43,53 @@ def projector_for(
     return projection.projector(
         topics=[runtime.settings.topic(t) for t in DOMAIN_TOPICS],
         engine=generation.engine,
-        consumer_factory=runtime.consumer,
-        producer_factory=runtime.producer,
         batch_size=runtime.settings.consumer_batch_size,
         after_commit=changes.applied if changes is not None else None,
     )
 
 
 class Projector:
-    """Runs the projector against the active generation, and moves it when a rebuild switches."""
+    """The projector's FastStream subscriber (one, on the service's broker), pointed at the active
+    generation before the broker starts, and moved when a rebuild switches: the subscriber restarts,
+    and its new assignment seeks to the positions stored in the new generation."""
 
     def __init__(self, runtime: Runtime, generations: Generations, changes: Changes) -> None:
         self.runtime = runtime
         self.generations = generations
         self.changes = changes
+        # until `prepare` knows the active generation, the subscriber is declared on the base database
+        placeholder = Generation(1, "", runtime.engine, runtime.engine)
+        self.driver = runtime.subscribe(projector_for(runtime, placeholder, changes), schema=READS)
+        self.generation = placeholder
+        runtime.before_start.append(self.prepare)
+        runtime.background.append(self.run)
+
+    async def prepare(self) -> None:
+        """Before the broker starts: consume into the active generation from the first record on."""
+        self.changes.attach(asyncio.get_running_loop())
+        await self._point_at(await asyncio.to_thread(self.generations.refresh))
+
+    async def _point_at(self, generation: Generation) -> None:
+        if generation.location:  # the base database is migrated by the runtime already
+            await asyncio.to_thread(migrate, generation.engine, MIGRATIONS)
+        self.driver.tracked = projector_for(self.runtime, generation, self.changes)
+        self.generation = generation
+        log.info("projecting into read-model generation %d", generation.number)
 
     async def run(self) -> None:
-        self.changes.attach(asyncio.get_running_loop())
         while True:
-            generation = await asyncio.to_thread(self.generations.refresh)
-            if generation.location:  # the base database is migrated by the runtime already
-                await asyncio.to_thread(migrate, generation.engine, MIGRATIONS)
-            tracked = projector_for(self.runtime, generation, self.changes)
-            self.runtime.consumers[:] = [c for c in self.runtime.consumers if c.name != PROJECTOR] + [tracked]
-            task = asyncio.create_task(tracked.run(), name=f"{PROJECTOR}-g{generation.number}")
-            log.info("projecting into read-model generation %d", generation.number)
-            try:
-                await self._until_switched(generation)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            current = await self._until_switched(self.generation)
+            await self._point_at(current)
+            while self.runtime.broker.running:
+                try:
+                    await self.driver.restart()
+                    break
+                except Exception as exc:  # noqa: BLE001 - broker away: the consumer is started again
+                    log.warning("projector: cannot restart on generation %d: %s", current.number, exc)
+                    await asyncio.sleep(POINTER_POLL_SECONDS)
             self.changes.bump()
 
-    async def _until_switched(self, generation: Generation) -> None:
+    async def _until_switched(self, generation: Generation) -> Generation:
         while True:
             await asyncio.sleep(POINTER_POLL_SECONDS)
             try:
@@ -93,7 +99,7 @@ class Projector:
                 continue
             if current.number != generation.number:
                 log.info("read-model generation %d replaces %d", current.number, generation.number)
-                return
+                return current
 
 
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
@@ -101,7 +107,7 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, MIGRATIONS)
     generations = Generations(settings.resolved_database_url(), runtime.engine)
     changes = Changes()
-    runtime.background.append(Projector(runtime, generations, changes).run)
+    Projector(runtime, generations, changes)
     app = create_app(
         runtime,
         contract=CONTRACT,

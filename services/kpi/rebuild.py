@@ -8,9 +8,9 @@ How (see services.kpi.generations for where generations live):
 1. A new generation (a sibling SQLite file, or a PostgreSQL schema) is created and migrated, and
    recorded as `building` in the pointer table. The API and the live projector go on with the active one.
 2. The topics are replayed into it with the projector's own code (TrackedConsumer.process: batches
-   applied in one transaction with their positions and event ids). The replay reads partitions it
-   assigns itself (no consumer group), so it never disturbs the live projector's group, and it stores
-   its positions under the projector's name inside the new generation.
+   applied in one transaction with their positions and event ids), driven by a FastStream batch
+   subscriber on partitions it assigns itself (no consumer group), so it never disturbs the live
+   projector's group; it stores its positions under the projector's name inside the new generation.
 3. Interrupted (Ctrl-C, SIGTERM, `--stop-after`, a crash), it simply stops: the next run finds the
    generation still `building` and resumes from the positions stored in it.
 4. Once it has read every partition up to its end offset (looked up again when reached, so late
@@ -32,18 +32,21 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import TopicPartition as FsTopicPartition
+from faststream.middlewares import AckPolicy
 from sqlalchemy import text
 
 from services.kpi import projection
 from services.kpi.app import MIGRATIONS
 from services.kpi.generations import Generation, Generations
-from shared import events, kafka
+from shared import events, messaging
 from shared.consumer import TrackedConsumer
 from shared.db import migrate
 from shared.settings import Settings, load
@@ -127,6 +130,20 @@ class Outcome:
     dead_letters: int
 
 
+class _Replay:
+    """What the subscriber's handler and the replay loop share."""
+
+    def __init__(self, tracked: TrackedConsumer[events.Event]) -> None:
+        self.tracked = tracked
+        self.positioned = False  # until then, what the consumer fetches is dropped (read again later)
+        self.stopping = False
+        self.positions: dict[TopicPartition, int] = {}
+        self.read = 0
+        self.error: BaseException | None = None
+        self.busy = asyncio.Lock()  # held while a batch is applied: stopping waits for it
+        self.progressed = asyncio.Event()
+
+
 async def replay(
     settings: Settings,
     generation: Generation,
@@ -136,36 +153,61 @@ async def replay(
     stop: asyncio.Event,
     stop_after: int | None = None,
 ) -> Outcome:
-    """Replays every domain topic into `generation` until it has read up to the end of each partition."""
+    """Replays every domain topic into `generation` until it has read up to the end of each partition.
+
+    The records come through a FastStream batch subscriber on partitions it assigns itself (no consumer
+    group, so the live projector's group is never disturbed); its handler applies each batch with
+    TrackedConsumer.process, the code the live projector runs."""
     bootstrap = settings.kafka_bootstrap_servers
     topics = [settings.topic(t) for t in DOMAIN_TOPICS]
-    consumer = AIOKafkaConsumer(  # no group: it assigns itself every partition
-        bootstrap_servers=bootstrap,
-        client_id="kpi-rebuild",
-        enable_auto_commit=False,
+    partitions = await _partitions(bootstrap, topics)
+    tracked = projection.projector(topics=topics, engine=generation.engine, batch_size=batch_size)
+    state = _Replay(tracked)
+    broker = messaging.make_broker(settings)
+    sender = messaging.BrokerSender(broker)  # dead letters only
+    subscriber = broker.subscriber(
+        partitions=[FsTopicPartition(tp.topic, tp.partition, declare=False) for tp in partitions],
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=500,
+        auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=messaging.raw_records,
+        include_in_schema=False,
     )
-    producer = kafka.make_producer(bootstrap, "kpi-rebuild-producer")  # dead letters only
-    tracked = projection.projector(
-        topics=topics,
-        engine=generation.engine,
-        consumer_factory=lambda _name: consumer,
-        producer_factory=lambda: producer,
-        batch_size=batch_size,
-    )
+
+    @subscriber
+    async def consume(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        if not state.positioned or state.stopping or state.error is not None:
+            return
+        async with state.busy:
+            try:
+                await tracked.process(records, sender)
+            except Exception as exc:  # noqa: BLE001 - nothing of the batch was stored: stop the replay
+                state.error = exc
+                state.progressed.set()
+                return
+            state.read += len(records)
+            for record in records:
+                tp = TopicPartition(record.topic, record.partition)
+                state.positions[tp] = max(state.positions.get(tp, 0), record.offset + 1)
+        state.progressed.set()
+
     started = time.monotonic()
-    await consumer.start()
-    await producer.start()
+    await broker.start()
     try:
-        partitions = await _partitions(bootstrap, topics)
-        consumer.assign(partitions)
+        consumer = subscriber.consumer
+        assert consumer is not None
         stored = await asyncio.to_thread(tracked.stored_positions)
         beginnings = await consumer.beginning_offsets(partitions)
         for tp in partitions:
-            consumer.seek(tp, max(stored.get((tp.topic, tp.partition), 0), beginnings[tp]))
+            state.positions[tp] = max(stored.get((tp.topic, tp.partition), 0), beginnings[tp])
+            consumer.seek(tp, state.positions[tp])
+        state.positioned = True
         ends = await consumer.end_offsets(partitions)
-        positions = {tp: max(stored.get((tp.topic, tp.partition), 0), beginnings[tp]) for tp in partitions}
+        positions = state.positions
 
         def done() -> int:
             return sum(positions[tp] - beginnings[tp] for tp in partitions)
@@ -173,31 +215,32 @@ async def replay(
         def total() -> int:
             return sum(ends[tp] - beginnings[tp] for tp in partitions)
 
-        read = 0
         while True:
+            if state.error is not None:
+                raise state.error
             progress.update(done(), total())
             if all(positions[tp] >= ends[tp] for tp in partitions):
                 ends = await consumer.end_offsets(partitions)  # did more arrive meanwhile?
                 if all(positions[tp] >= ends[tp] for tp in partitions):
                     progress.update(done(), total(), force=True)
-                    return _outcome(True, read, started, tracked)
-            if stop.is_set() or (stop_after is not None and read >= stop_after):
+                    return await _finish(True, state, started)
+            if stop.is_set() or (stop_after is not None and state.read >= stop_after):
                 progress.update(done(), total(), force=True)
-                return _outcome(False, read, started, tracked)
-            behind = [tp for tp in partitions if positions[tp] < ends[tp]]
-            batches = await consumer.getmany(*behind, timeout_ms=500, max_records=batch_size)
-            records = [r for tp_records in batches.values() for r in tp_records]
-            if not records:
-                continue
-            await tracked.process(records, producer)
-            read += len(records)
-            for tp, tp_records in batches.items():
-                positions[tp] = max(positions[tp], tp_records[-1].offset + 1)
+                return await _finish(False, state, started)
+            state.progressed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.progressed.wait(), 0.5)
     finally:
         progress.finish()
-        for client in (consumer, producer):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.stop(), 10)
+        state.stopping = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broker.stop(), 10)
+
+
+async def _finish(finished: bool, state: _Replay, started: float) -> Outcome:
+    state.stopping = True
+    async with state.busy:  # the batch at hand is applied (or not) as a whole before stopping
+        return _outcome(finished, state.read, started, state.tracked)
 
 
 async def _partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:

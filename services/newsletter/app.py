@@ -10,34 +10,29 @@ from fastapi import FastAPI
 from services.newsletter import consumers, mail, people
 from services.newsletter.api import public, router
 from services.newsletter.sender import MailMetrics, MailQueue, Sender
-from shared import events, topics
+from shared import asyncapi, events, topics
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 from shared.settings import DEFAULT_PORTS, Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONTRACT = Contract(
-    service="newsletter",
-    title="Nieuwsbrief en communicatie — digitale inclusie",
-    publishes=[
-        events.NewsletterSubscribed,
-        events.NewsletterUnsubscribed,
-        events.NewsletterSent,
-        events.ArticlePublished,
-        events.GoodPracticePublished,
-    ],
-    consumes={
-        topics.MEMBERS_EVENTS: [events.MemberErased],
-        topics.ACTIVITIES_EVENTS: [
-            events.SessionScheduled,
-            events.SessionRescheduled,
-            events.SessionCancelled,
-            events.RegistrationReceived,
-        ],
-        topics.FEEDBACK_EVENTS: [events.FeedbackRequested, events.SurveyOpened],
-    },
-    consumes_contacts=True,
-)
+CONTRACT = Contract(service="newsletter", title="Nieuwsbrief en communicatie — digitale inclusie")
+PUBLISHES: list[type[events.EventData]] = [
+    events.NewsletterSubscribed,
+    events.NewsletterUnsubscribed,
+    events.NewsletterSent,
+    events.ArticlePublished,
+    events.GoodPracticePublished,
+]
+READS: list[type[events.EventData]] = [
+    events.MemberErased,
+    events.SessionScheduled,
+    events.SessionRescheduled,
+    events.SessionCancelled,
+    events.RegistrationReceived,
+    events.FeedbackRequested,
+    events.SurveyOpened,
+]
 
 
 class NewsletterSettings(Settings):
@@ -65,6 +60,7 @@ def build(settings: NewsletterSettings | None = None) -> FastAPI:
             "LINK_SECRET must be set (at least 32 characters): every mail carries a personal link"
         )
     runtime = Runtime(settings, MIGRATIONS)
+    runtime.publishes(*PUBLISHES)
     config = mail.MailConfig.from_settings(settings)
     queue = MailQueue(
         runtime.engine,
@@ -88,11 +84,13 @@ def build(settings: NewsletterSettings | None = None) -> FastAPI:
         topics=[topics.MEMBERS_CONTACTS],
         handle=handlers.contact,
         decode=consumers.decode_contact,
+        schema=asyncapi.record_schema([], contacts=True),
     )
     runtime.add_consumer(
         name=consumers.EVENTS_CONSUMER,
         topics=[topics.MEMBERS_EVENTS, topics.ACTIVITIES_EVENTS, topics.FEEDBACK_EVENTS],
         handle=handlers.event,
+        schema=asyncapi.record_schema(READS),
         after_commit=lambda applied: sender.wake() if applied else None,
     )
     runtime.background.append(sender.run)

@@ -8,15 +8,22 @@ import uuid
 from datetime import date
 
 import pytest
+from faststream.kafka import KafkaBroker
 from sqlmodel import Session
 
 from services.members.app import MIGRATIONS
-from shared import events, kafka, topics
+from shared import events, messaging, topics
 from shared.db import make_engine, migrate, transaction
 from shared.outbox import Outbox, OutboxRelay, drain, outbox_backlog
+from shared.settings import Settings
 from tests.infra import read_topic
 
 pytestmark = pytest.mark.integration
+
+
+def _broker(bootstrap: str) -> KafkaBroker:
+    """The relay publishes through a service's FastStream broker (shared.messaging)."""
+    return messaging.make_broker(Settings(service_name="test", kafka_bootstrap_servers=bootstrap))
 
 
 async def test_relay_publishes_committed_events_in_order_per_key(
@@ -39,12 +46,15 @@ async def test_relay_publishes_committed_events_in_order_per_key(
         outbox.add(session, events.KnowledgeSharingLeft(member_id=members[0], left_on=date(2025, 2, 1)))
         raise RuntimeError("the command failed after writing its event")
 
-    relay = OutboxRelay(engine, lambda: kafka.make_producer(kafka_bootstrap, "test"), batch_size=7)
+    broker = _broker(kafka_bootstrap)
+    await broker.start()
+    relay = OutboxRelay(engine, broker, batch_size=7)
     task = asyncio.create_task(relay.run())
     try:
         await drain(relay)
     finally:
         task.cancel()
+        await broker.stop()
     records = await read_topic(kafka_bootstrap, topic_prefix + topics.MEMBERS_EVENTS)
     seen: dict[str, list[str]] = {str(m): [] for m in members}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
@@ -67,12 +77,15 @@ async def test_a_contact_tombstone_is_published_as_a_null_value(
         outbox.add_record(session, topic=topics.MEMBERS_CONTACTS, key=member, value={"email": "a@b.be"})
         outbox.add_record(session, topic=topics.MEMBERS_CONTACTS, key=member, value=None)
         session.commit()
-    relay = OutboxRelay(engine, lambda: kafka.make_producer(kafka_bootstrap, "test"))
+    broker = _broker(kafka_bootstrap)
+    await broker.start()
+    relay = OutboxRelay(engine, broker)
     task = asyncio.create_task(relay.run())
     try:
         await drain(relay)
     finally:
         task.cancel()
+        await broker.stop()
     records = await read_topic(kafka_bootstrap, topic_prefix + topics.MEMBERS_CONTACTS)
     assert [(r.key.decode(), r.value) for r in records] == [
         (member, b'{"email": "a@b.be"}'),

@@ -1,25 +1,27 @@
-"""The idempotent consumer against the real broker: redelivery, republished events, dead letters."""
+"""The idempotent consumer on its FastStream subscriber: redelivery, republished events, dead letters.
+Each scenario runs in memory (TestKafkaBroker) and against the real broker."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from services.kpi import projection
 from services.kpi.app import MIGRATIONS
 from services.kpi.membership import KpiMembershipFact
-from shared import events, kafka, topics
-from shared.consumer import RecordRejected, TrackedConsumer, decode_event
+from shared import events, topics
+from shared.consumer import Item, RecordRejected, TrackedConsumer, decode_event
 from shared.db import make_engine, migrate
-from tests.infra import produce, read_topic
-
-pytestmark = pytest.mark.integration
+from shared.service import Runtime
+from shared.settings import Settings
+from tests import transports
+from tests.infra import produce
 
 
 def _joined(member: uuid.UUID, day: int = 1) -> tuple[bytes, bytes]:
@@ -27,74 +29,87 @@ def _joined(member: uuid.UUID, day: int = 1) -> tuple[bytes, bytes]:
     return str(member).encode(), events.encode(events.new_envelope(data, source="/test"))
 
 
-def _consumer(engine: Any, bootstrap: str, prefix: str, handle: Any = None) -> TrackedConsumer[Any]:
-    return TrackedConsumer(
-        name="test-projector",
-        topics=[prefix + topics.MEMBERS_EVENTS],
-        engine=engine,
-        consumer_factory=lambda group: kafka.make_consumer(bootstrap, group),
-        producer_factory=lambda: kafka.make_producer(bootstrap, "test-dlq"),
-        handle=handle or (lambda session, event, _record: projection.apply(session, [event])),
-        decode=decode_event,
-        batch_size=50,
+def _project(session: Session, event: events.Event, _record: Any) -> None:
+    projection.apply(session, [event])
+
+
+def _runtime(
+    database_url: str,
+    place: tuple[str, str],
+    handle: Callable[[Session, Any, Any], None] = _project,
+    apply: Callable[[Session, list[Item[Any]]], None] | None = None,
+) -> Runtime:
+    bootstrap, prefix = place
+    settings = Settings(
+        service_name="kpi",
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_prefix=prefix,
     )
+    runtime = Runtime(settings, MIGRATIONS)
+    runtime.subscribe(
+        TrackedConsumer(
+            name=f"{prefix}test-projector",
+            topics=[settings.topic(topics.MEMBERS_EVENTS)],
+            engine=runtime.engine,
+            handle=None if apply else handle,
+            apply=apply,
+            decode=decode_event,
+            batch_size=50,
+        )
+    )
+    return runtime
 
 
-async def _run_until(consumer: TrackedConsumer[Any], processed: int, timeout: float = 30.0) -> None:
-    task = asyncio.create_task(consumer.run())
+def _facts(url: str) -> int:
+    engine = make_engine(url)
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while consumer.stats.processed < processed:
-            assert asyncio.get_running_loop().time() < deadline, f"consumed only {consumer.stats}"
-            await asyncio.sleep(0.05)
+        with Session(engine) as session:
+            return int(session.execute(select(func.count()).select_from(KpiMembershipFact)).scalar_one())
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-def _facts(engine: Any) -> int:
-    with Session(engine) as session:
-        return int(session.execute(select(func.count()).select_from(KpiMembershipFact)).scalar_one())
+        engine.dispose()
 
 
 async def test_records_republished_or_redelivered_have_one_effect_and_bad_ones_go_to_the_dlq(
-    database_url: str, kafka_bootstrap: str, topic_prefix: str
+    database_url: str, transport_place: tuple[transports.Kind, str, str]
 ) -> None:
-    engine = make_engine(database_url)
-    migrate(engine, MIGRATIONS)
-    topic = topic_prefix + topics.MEMBERS_EVENTS
+    kind, bootstrap, prefix = transport_place
     good = [_joined(uuid.uuid4()) for _ in range(20)]
-    records: list[tuple[str, bytes | None, bytes | None]] = [(topic, k, v) for k, v in good]
-    records.append((topic, b"x", b"\x00\xffnot json at all"))
-    records += [(topic, k, v) for k, v in good[:5]]  # the same events published again
-    await produce(kafka_bootstrap, records)
+    first = _runtime(database_url, (bootstrap, prefix))
+    async with transports.running(kind, first, first.settings.kafka_bootstrap_servers) as transport:
+        for key, value in good:
+            await transport.send(topics.MEMBERS_EVENTS, key, value)
+        await transport.send(topics.MEMBERS_EVENTS, b"x", b"\x00\xffnot json at all")
+        for key, value in good[:5]:  # the same events published again
+            await transport.send(topics.MEMBERS_EVENTS, key, value)
+        tracked = first.consumers[0]
+        await transport.until(lambda: tracked.stats.processed >= 26, "26 records processed")
+        assert _facts(database_url) == 20
+        assert tracked.stats.duplicates == 5
+        dead = await transport.dead_letters(topics.MEMBERS_EVENTS, expected=1)
+        assert len(dead) == 1
+        assert dead[0].headers["dlq-reason"].startswith(b"not JSON")
+        assert dead[0].headers["dlq-topic"] == transport.topic(topics.MEMBERS_EVENTS).encode()
+        assert dead[0].headers["dlq-consumer"] == tracked.name.encode()
 
-    first = _consumer(engine, kafka_bootstrap, topic_prefix)
-    await _run_until(first, processed=26)
-    assert _facts(engine) == 20
-    assert first.stats.duplicates == 5
-    dead = await read_topic(kafka_bootstrap, topics.dead_letter_topic(topic))
-    assert len(dead) == 1
-    headers = dict(dead[0].headers)
-    assert headers["dlq-reason"].startswith(b"not JSON")
-    assert headers["dlq-topic"] == topic.encode()
-
+    if kind == "memory":
+        return  # resuming from the database is about the broker's log, which only Kafka keeps
     # a new consumer instance on the same database resumes where the database says: no second effect
     extra = _joined(uuid.uuid4())
-    await produce(kafka_bootstrap, [(topic, *extra), (topic, *good[0])])
-    second = _consumer(engine, kafka_bootstrap, topic_prefix)
-    await _run_until(second, processed=2)
-    assert second.stats.consumed == 2  # only the two new records were read again
-    assert _facts(engine) == 21
-    engine.dispose()
+    topic = first.settings.topic(topics.MEMBERS_EVENTS)
+    await produce(first.settings.kafka_bootstrap_servers, [(topic, *extra), (topic, *good[0])])
+    second = _runtime(database_url, (bootstrap, prefix))
+    async with transports.running(kind, second, second.settings.kafka_bootstrap_servers) as transport:
+        tracked = second.consumers[0]
+        await transport.until(lambda: tracked.stats.processed >= 2, "2 records processed")
+        assert tracked.stats.consumed == 2  # only the two new records were read again
+        assert _facts(database_url) == 21
 
 
-async def test_a_record_the_handler_refuses_goes_to_the_dlq_and_the_rest_are_applied(
-    database_url: str, kafka_bootstrap: str, topic_prefix: str
+async def test_a_batch_with_one_refused_record_dead_letters_only_that_record(
+    database_url: str, transport_place: tuple[transports.Kind, str, str]
 ) -> None:
-    engine = make_engine(database_url)
-    migrate(engine, MIGRATIONS)
-    topic = topic_prefix + topics.MEMBERS_EVENTS
+    kind, bootstrap, prefix = transport_place
     refused_member = uuid.uuid4()
 
     def handle(session: Session, event: events.Event, record: Any) -> None:
@@ -104,11 +119,37 @@ async def test_a_record_the_handler_refuses_goes_to_the_dlq_and_the_rest_are_app
 
     batch = [_joined(uuid.uuid4(), day) for day in range(1, 11)]
     batch.insert(4, _joined(refused_member))
-    await produce(kafka_bootstrap, [(topic, k, v) for k, v in batch])
-    consumer = _consumer(engine, kafka_bootstrap, topic_prefix, handle)
-    await _run_until(consumer, processed=11)
-    assert _facts(engine) == 10
-    dead = await read_topic(kafka_bootstrap, topics.dead_letter_topic(topic))
-    assert [d.key for d in dead] == [str(refused_member).encode()]
-    assert b"refused by the test" in dict(dead[0].headers)["dlq-reason"]
-    engine.dispose()
+    runtime = _runtime(database_url, (bootstrap, prefix), handle)
+    async with transports.running(kind, runtime, runtime.settings.kafka_bootstrap_servers) as transport:
+        await transport.send_batch(topics.MEMBERS_EVENTS, batch)
+        tracked = runtime.consumers[0]
+        await transport.until(lambda: tracked.stats.processed >= 11, "11 records processed")
+        assert _facts(database_url) == 10
+        dead = await transport.dead_letters(topics.MEMBERS_EVENTS, expected=1)
+        assert [d.key for d in dead] == [str(refused_member).encode()]
+        assert b"refused by the test" in dead[0].headers["dlq-reason"]
+        assert tracked.stats.dead_letters == 1
+
+
+async def test_a_batch_that_fails_only_as_a_whole_is_applied_record_by_record(tmp_path: Path) -> None:
+    """No record fails alone, yet the batch does (here: a batch apply that refuses more than 3 events
+    at once). The consumer used to retry such a batch forever; now each record gets its own
+    transaction and nothing is dead-lettered."""
+
+    def apply(session: Session, items: list[Item[events.Event]]) -> None:
+        if len(items) > 3:
+            raise ValueError("too many at once")
+        projection.apply(session, [item.value for item in items])
+
+    url = f"sqlite:///{tmp_path}/kpi.db"
+    migrate(make_engine(url), MIGRATIONS)
+    runtime = _runtime(url, ("127.0.0.1:9", "memory."), apply=apply)
+    async with transports.running("memory", runtime) as transport:
+        await transport.send_batch(topics.MEMBERS_EVENTS, [_joined(uuid.uuid4()) for _ in range(8)])
+        tracked = runtime.consumers[0]
+        assert tracked.stats.processed == 8
+        assert tracked.stats.applied == 8
+        assert await transport.dead_letters(topics.MEMBERS_EVENTS, expected=0) == []
+        assert _facts(url) == 8
+        # and the positions of the whole batch are stored: the records are not read again
+        assert tracked.stored_positions() == {(transport.topic(topics.MEMBERS_EVENTS), 0): 8}

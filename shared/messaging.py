@@ -1,0 +1,255 @@
+"""The Kafka transport of every service, on FastStream: one `KafkaBroker` per service process, whose
+batch subscribers drive the tracked consumers (shared.consumer) and whose producer publishes the outbox
+(shared.outbox) and the dead letters.
+
+What FastStream's defaults would do differently, and why it is set here:
+- positions live in the service's database, not in Kafka: every subscriber has a rebalance listener
+  (`SeekToStored`) that seeks each assigned partition to the position stored beside the state, and
+  acknowledges nothing itself (AckPolicy.MANUAL); Kafka's committed offsets are written only to feed lag
+  monitoring;
+- a batch the database cannot take (an outage) is read again: the handler seeks back to the batch's
+  first records and waits; it never raises into FastStream, so the consume loop never stops;
+- topics are never created by a subscriber (`declare=False`): they are set up with their partitions,
+  compaction and retention by deploy/, and an auto-created members.contacts would not be compacted;
+- FastStream's own `correlation_id` header is left off: a record's ids live in its CloudEvents
+  envelope, and the CloudEvents Kafka binding reads a record by its `content-type` header alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.middlewares import AckPolicy
+
+from shared.consumer import TrackedConsumer
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0  # wait before reading a batch again that the database could not take
+RETRY_MAX_SECONDS = 10.0
+
+
+def _no_correlation_id() -> str:
+    return ""  # FastStream leaves a header off when its value is empty
+
+
+def make_broker(settings: Settings) -> KafkaBroker:
+    """The service's broker: an idempotent producer (`acks=all`, so a retried send never duplicates or
+    reorders a partition) and the consumers' connection settings."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=15_000,
+        # the handlers get the raw records: decoding is the tracked consumer's (a record that cannot be
+        # decoded is a dead letter, not a FastStream error); the annotations only document the payload
+        apply_types=False,
+        id_generator=_no_correlation_id,
+        log_level=logging.DEBUG,  # one line per batch is noise at INFO; failures are logged by us
+    )
+
+
+class BrokerSender:
+    """shared.consumer.RecordSender over the broker's producer: raw bytes, the given headers only."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self.broker = broker
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        *,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Awaitable[Any]:
+        result: Any = await self.broker.publish(
+            value,
+            topic,
+            key=key,
+            headers={name: raw.decode("utf-8", "replace") for name, raw in headers or ()},
+            no_confirm=True,
+        )
+        if inspect.isawaitable(result):
+            return result
+        # FastStream's in-memory broker (TestKafkaBroker) delivers at once and returns no future
+        delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        delivered.set_result(result)
+        return delivered
+
+
+class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On every assignment, each partition goes to the position stored beside the consumer's state,
+    or to its beginning if nothing is stored (that state was never built from it)."""
+
+    def __init__(self, driver: SubscriberDriver) -> None:
+        self.driver = driver
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.driver.tracked.assigned = False
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.driver.consumer()
+        if consumer is None:
+            return
+        await seek_to_stored(self.driver.tracked, consumer, assigned)
+        self.driver.tracked.assigned = True
+
+
+async def seek_to_stored(
+    tracked: TrackedConsumer[Any], consumer: AIOKafkaConsumer, partitions: set[TopicPartition]
+) -> None:
+    stored = await asyncio.to_thread(tracked.stored_positions)
+    unknown = []
+    for tp in partitions:
+        position = stored.get((tp.topic, tp.partition))
+        if position is None:
+            unknown.append(tp)
+        else:
+            consumer.seek(tp, position)
+    if unknown:
+        await consumer.seek_to_beginning(*unknown)
+
+
+class SubscriberDriver:
+    """Binds one tracked consumer to one FastStream batch subscriber of the broker."""
+
+    def __init__(self, broker: KafkaBroker, tracked: TrackedConsumer[Any], *, schema: Any = None) -> None:
+        self.broker = broker
+        self.tracked = tracked
+        self.sender = BrokerSender(broker)
+        self._backoff = RETRY_SECONDS
+        self.subscriber: BatchSubscriber = broker.subscriber(
+            *[Topic(name, declare=False) for name in tracked.topics],
+            batch=True,
+            group_id=tracked.name,
+            max_records=tracked.batch_size,
+            batch_timeout_ms=500,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+            listener=SeekToStored(self),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=raw_records,
+            title=tracked.name,
+            description=f"Tracked consumer {tracked.name}: batches of up to {tracked.batch_size} records, "
+            "applied in one database transaction with their positions and event ids.",
+        )
+
+        async def consume(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+            await self.handle(records)
+
+        # What the document shows: one record's payload (the handler receives a batch of them)
+        consume.__annotations__ = {"records": schema if schema is not None else Any, "return": None}
+        consume.__name__ = tracked.name.replace("-", "_").replace(".", "_")
+        self.subscriber(consume)
+
+    def consumer(self) -> AIOKafkaConsumer | None:
+        consumer = self.subscriber.consumer
+        return consumer if isinstance(consumer, AIOKafkaConsumer) else None
+
+    async def handle(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        consumer = self.consumer()
+        if not records:
+            return
+        try:
+            await self.tracked.process(records, self.sender)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if consumer is None:  # in memory (TestKafkaBroker): no log to read again, tell the test
+                raise
+            # Nothing of the batch was committed (the database is away, or the dead letters could not
+            # be sent): read the same records again after a pause, never skip them.
+            log.warning("%s: %s; reading the batch again in %.1fs", self.tracked.name, exc, self._backoff)
+            first: dict[TopicPartition, int] = {}
+            for record in records:
+                tp = TopicPartition(record.topic, record.partition)
+                first[tp] = min(first.get(tp, record.offset), record.offset)
+            assignment = consumer.assignment()
+            for tp, offset in first.items():
+                if tp in assignment:
+                    consumer.seek(tp, offset)
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+            return
+        self._backoff = RETRY_SECONDS
+        if consumer is not None:
+            await _commit_quietly(consumer, records)
+            await self._update_lag(consumer)
+
+    async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await consumer.position(tp)
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - position)
+        self.tracked.stats.lag = lag
+
+    async def restart(self) -> None:
+        """Stop and start the subscriber: a new Kafka consumer joins the group, and its assignment seeks
+        to the positions stored in the tracked consumer's (possibly new) database."""
+        self.tracked.assigned = False
+        await self.subscriber.stop()
+        await self.subscriber.start()
+
+
+async def raw_records(message: Any, _original: Any = None) -> list[ConsumerRecord[bytes, bytes]]:
+    """The decoder of every subscriber here: the Kafka records as they are (a list, also for a single
+    record). Handlers take exactly one argument: with more, FastStream would spread the list over them."""
+    raw = message.raw_message
+    return list(raw) if isinstance(raw, list | tuple) else [raw]
+
+
+async def _commit_quietly(
+    consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord[bytes, bytes]]
+) -> None:
+    # Kafka's committed offsets only feed lag monitoring; the database holds the truth.
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    try:
+        await consumer.commit(offsets)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("offset commit skipped: %s", exc)
+
+
+async def keep_running(broker: KafkaBroker, started: asyncio.Event | None = None) -> None:
+    """Starts the broker, and again until it starts: the service comes up without Kafka and connects
+    when it can. Once started, FastStream's consume loops and aiokafka's clients reconnect by
+    themselves. Stops the broker when cancelled."""
+    backoff = 0.5
+    try:
+        while True:
+            try:
+                await broker.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker is not there yet
+                log.warning("broker: %s; starting again in %.1fs", exc, backoff)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(broker.stop(), 10)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        if started is not None:
+            started.set()
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broker.stop(), 10)

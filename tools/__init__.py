@@ -1,0 +1,1 @@
+"""Developer scripts: they import the services (shared/ never does)."""
