@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import fastapi_offline
 from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi import Path as PathParameter
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -217,7 +218,8 @@ def create_app(
 
     @app.get("/audit/{record_id}", tags=["audit"])
     def audit_trail(
-        record_id: str, _who: Annotated[Principal, Depends(require(*STAFF))]
+        record_id: Annotated[str, PathParameter(pattern=audit._ID.pattern, description="a record's id")],
+        _who: Annotated[Principal, Depends(require(*STAFF))],
     ) -> list[dict[str, Any]]:
         """Who changed this record and when: every event this service wrote about it, oldest first."""
         return audit.trail(runtime.engine, record_id)
