@@ -282,6 +282,14 @@ def change_text(change: int | float | None, unit: str) -> str:
     return signed(change)
 
 
+def overview_title(kpi: dict[str, Any]) -> str:
+    """ "Overzicht: Infosessies …", but not "Overzicht: Overzicht goede praktijken …"."""
+    title = str(kpi["title"])
+    if title.lower().startswith(nl.TEXT["overview"].lower()):
+        return title
+    return f"{nl.TEXT['overview']}: {title}"
+
+
 def goal_heading(goal: nl.Goal) -> str:
     return goal.title if goal.title.startswith(goal.heading) else f"{goal.heading} — {goal.title}"
 
@@ -388,7 +396,7 @@ def _items_html(kpi: dict[str, Any]) -> str:
                 cells.append(f"<td{css}>{_e(shown(value))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
-        f"<h4>{_e(nl.TEXT['overview'])}: {_e(kpi['title'])}</h4>"
+        f"<h4>{_e(overview_title(kpi))}</h4>"
         f'<table class="items" data-code="{_e(kpi["code"])}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
@@ -430,9 +438,13 @@ def _explanations_html(document: Document, kpis: list[dict[str, Any]]) -> str:
             f'<div class="explanation" data-code="{_e(k["code"])}">'
             f"<h4>{nl.TEXT['explanation_of']} {_e(k['title'])}</h4>"
             f"<p>{_e(explanation.text)}</p>"
-            f'<p class="written">{_e(written_text(explanation).capitalize())}</p></div>'
+            f'<p class="written">{_e(_first_upper(written_text(explanation)))}</p></div>'
         )
     return "".join(out)
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _meta_html(document: Document) -> str:
@@ -652,7 +664,7 @@ def render_xlsx(document: Document) -> bytes:
             tab = table(k["items"])
             widest = max(widest, len(tab.columns))
             append(sheet, [])
-            row = append(sheet, [f"{t['overview']}: {k['title']}"])
+            row = append(sheet, [overview_title(k)])
             sheet.cell(row, 1).font = bold
             heading_row(sheet, tab.headings)
             for values in tab.rows:
