@@ -93,26 +93,46 @@ def import_members(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only report what would happen")] = False,
 ) -> None:
-    """Import the member list from a spreadsheet; safe to run again (nothing changes twice)."""
-    from deploy.member_import import Importer, read_rows
+    """Import the member list from a spreadsheet; safe to run again (nothing changes twice).
 
-    rows, unknown = read_rows(file)
+    Exit status: 0 every row imported (or unchanged), 1 some rows refused (also in a dry run),
+    2 the file or the members service could not be used (nothing was changed)."""
+    from deploy.member_import import Importer, ImportFileError, read_rows
+
+    try:
+        rows, unknown = read_rows(file)
+    except ImportFileError as exc:
+        messages.print(f"[red]{escape(str(exc))}[/red]\nEr is niets geïmporteerd.")
+        raise typer.Exit(2) from None
     if unknown:
-        console.print(f"Kolommen die niet gebruikt worden: {', '.join(unknown)}")
+        console.print(f"Kolommen die niet gebruikt worden: {escape(', '.join(unknown))}")
     headers = {"Authorization": f"Bearer {_staff_token('ledenimport@vvsg.be')}"}
     with httpx.Client(base_url=_url("members"), headers=headers, timeout=30) as client:
-        importer = Importer(client, dry_run=dry_run)
+        try:
+            importer = Importer(client, dry_run=dry_run)
+        except httpx.HTTPError as exc:
+            messages.print(
+                f"[red]De ledendienst op {escape(_url('members'))} is niet bruikbaar:"
+                f" {escape(str(exc))}[/red]\nEr is niets geïmporteerd."
+            )
+            raise typer.Exit(2) from None
         with _progress() as progress:
             task = progress.add_task("rijen", total=len(rows))
             verdicts = importer.run(rows, lambda: progress.advance(task))
     table = Table("rij", "e-mail", "resultaat", "toelichting", title="Proefimport" if dry_run else "Import")
     for verdict in verdicts:
-        table.add_row(str(verdict.row), verdict.email, verdict.action, verdict.detail)
+        table.add_row(str(verdict.row), escape(verdict.email), verdict.action, escape(verdict.detail))
     console.print(table)
     counts: dict[str, int] = {}
     for verdict in verdicts:
         counts[verdict.action] = counts.get(verdict.action, 0) + 1
-    console.print(", ".join(f"{n} {action}" for action, n in sorted(counts.items())))
+    console.print(", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "geen rijen")
+    if counts.get("geweigerd"):
+        console.print(
+            f"{counts['geweigerd']} rij(en) geweigerd: pas ze aan in het bestand en voer het opnieuw in"
+            " (wat al ingevoerd is, verandert dan niet meer)."
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
