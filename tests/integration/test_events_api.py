@@ -106,7 +106,7 @@ def service(
             database_url=url,
             kafka_bootstrap_servers=kafka_bootstrap,
             kafka_topic_prefix=prefix,
-            auth_secret=infra.AUTH_SECRET,  # type: ignore[arg-type]
+            auth_secret=infra.AUTH_SECRET,
         )
         app = build(settings)
         with TestClient(app, headers=infra.auth("staff")) as client:
@@ -553,3 +553,171 @@ def test_a_trajectory_starts_and_completes_once_never_before_it_started(service:
         "support_trajectory.started",
         "support_trajectory.completed",
     ]
+
+
+# --- partner rights (issue 11, item 6) ----------------------------------------------------------
+
+
+def test_a_partner_may_not_schedule_nor_change_a_vvsg_led_session(service: Service) -> None:
+    partner = infra.auth("partner")
+    refused = service.client.post("/sessions", json=INFO, headers=partner)  # lead vvsg
+    assert refused.status_code == 403
+    assert "mediawijs or joint" in refused.json()["detail"] and "Mediawijs" in refused.json()["detail"]
+
+    session = service.schedule()  # lead vvsg, by staff
+    registration = service.register(session["id"])
+    sid, rid = session["id"], registration["id"]
+    attempts: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", f"/sessions/{sid}/reschedule", {"starts_at": INFO["starts_at"], "ends_at": INFO["ends_at"]}),
+        ("POST", f"/sessions/{sid}/cancel", None),
+        ("POST", f"/sessions/{sid}/held", None),
+        ("POST", f"/sessions/{sid}/recording", {"url": "https://vvsg.be/opname"}),
+        ("POST", f"/sessions/{sid}/registrations", {"organisation_kind": "andere"}),
+        ("POST", f"/sessions/{sid}/registrations/{rid}/cancel", None),
+        ("PUT", f"/sessions/{sid}/registrations/{rid}/attendance", {"attended": True}),
+    ]
+    for method, path, body in attempts:
+        response = service.client.request(method, path, json=body, headers=partner)
+        assert response.status_code == 403, (path, response.text)
+    assert [n for n, _ in service.published(sid)] == ["session.scheduled", "registration.received"]
+    unchanged = service.client.get(f"/sessions/{sid}").json()
+    assert (unchanged["status"], unchanged["registered"], unchanged["recording_url"]) == (
+        "scheduled",
+        1,
+        None,
+    )
+
+
+def test_a_partner_records_a_jointly_led_session_from_start_to_end(service: Service) -> None:
+    partner = infra.auth("partner")
+    created = service.client.post(
+        "/sessions", json={**INFO, "kind": "inspiration_day_online", "lead": "joint"}, headers=partner
+    )
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    registration = service.client.post(
+        f"/sessions/{sid}/registrations", json={"organisation_kind": "lokaal_bestuur"}, headers=partner
+    )
+    assert registration.status_code == 201
+    rid = registration.json()["id"]
+    attended = service.client.put(
+        f"/sessions/{sid}/registrations/{rid}/attendance",
+        json={"attended": True, "hours": 2},
+        headers=partner,
+    )
+    assert attended.status_code == 200, attended.text
+    assert service.client.post(f"/sessions/{sid}/held", headers=partner).status_code == 200
+    recording = {"url": "https://mediawijs.be/opname"}
+    assert (
+        service.client.post(f"/sessions/{sid}/recording", json=recording, headers=partner).status_code == 200
+    )
+
+
+# --- who did what, only for staff (issue 11, item 13) -------------------------------------------
+
+
+def test_a_viewer_does_not_see_which_staff_member_did_what(service: Service) -> None:
+    session = service.schedule()
+    organisation = str(uuid.uuid4())
+    advice = {"organisation_id": organisation, "topic": "digitale balie", "channel": "mail"}
+    assert service.client.post("/advice", json=advice).status_code == 201
+    trajectory = {
+        "organisation_id": organisation,
+        "stage": "starting",
+        "methodology": "coaching",
+        "description": "Een digitale balie",
+    }
+    started = service.client.post("/trajectories", json=trajectory).json()
+    staff_sees = service.client.get(f"/sessions/{session['id']}").json()["updated_by"]
+    assert staff_sees and "@" in staff_sees
+    for role in ("viewer", "partner"):
+        headers = infra.auth(role)
+        assert service.client.get(f"/sessions/{session['id']}", headers=headers).json()["updated_by"] is None
+        assert all(
+            s["updated_by"] is None for s in service.client.get("/sessions", headers=headers).json()["items"]
+        )
+        listed = service.client.get(
+            "/advice", params={"organisation_id": organisation}, headers=headers
+        ).json()
+        assert [a["created_by"] for a in listed["items"]] == [None]
+        assert (
+            service.client.get(f"/trajectories/{started['id']}", headers=headers).json()["updated_by"] is None
+        )
+    assert service.client.get(f"/trajectories/{started['id']}").json()["updated_by"] == staff_sees
+
+
+# --- free text and dates (issue 11, item 1) -----------------------------------------------------
+
+
+def test_a_control_character_in_a_trajectory_description_is_refused_and_nothing_stored(
+    service: Service,
+) -> None:
+    organisation = str(uuid.uuid4())
+    body = {
+        "organisation_id": organisation,
+        "stage": "starting",
+        "methodology": "coaching",
+        "description": "a\u0008b",
+    }
+    response = service.client.post("/trajectories", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "description"
+    listed = service.client.get("/trajectories", params={"organisation_id": organisation}).json()
+    assert listed["total"] == 0
+    with_lines = service.client.post("/trajectories", json={**body, "description": "stap 1\n\tstap 2"})
+    assert with_lines.status_code == 201  # a description may have lines and tabs
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "body"),
+    [
+        ("/sessions", "title", {**INFO, "title": "Infosessie\nBcc: iedereen@example.org"}),
+        ("/sessions", "theme", {**INFO, "theme": "the\u0085ma"}),
+        ("/sessions", "starts_at", {**INFO, "starts_at": "1168-03-04T14:00:00+01:00"}),
+        (
+            "/advice",
+            "topic",
+            {"organisation_id": str(uuid.UUID(int=7)), "topic": "=1+2\u001b", "channel": "mail"},
+        ),
+        (
+            "/trajectories",
+            "started_on",
+            {
+                "organisation_id": str(uuid.UUID(int=7)),
+                "started_on": "1168-05-01",
+                "stage": "starting",
+                "methodology": "coaching",
+                "description": "oud",
+            },
+        ),
+        (
+            "/trajectories",
+            "methodology",
+            {
+                "organisation_id": str(uuid.UUID(int=7)),
+                "stage": "starting",
+                "methodology": "a\nb",
+                "description": "d",
+            },
+        ),
+    ],
+)
+def test_free_text_with_control_characters_and_implausible_dates_are_refused(
+    service: Service, path: str, field: str, body: dict[str, Any]
+) -> None:
+    response = service.client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert field in [e["loc"][-1] for e in response.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://vvsg.be/op\u0000name", "https://vvsg.be/\u0085x", "javascript:alert(1)"]
+)
+def test_a_recording_link_with_a_control_character_or_another_scheme_is_refused(
+    service: Service, url: str
+) -> None:
+    session = service.schedule()
+    response = service.client.post(f"/sessions/{session['id']}/recording", json={"url": url})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "url"
+    assert service.client.get(f"/sessions/{session['id']}").json()["recording_url"] is None
