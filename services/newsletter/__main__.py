@@ -1,4 +1,5 @@
-from services.newsletter.app import build, load
+from services.newsletter.app import build
+from services.newsletter.settings import load
 from shared.service import serve
 
 settings = load()

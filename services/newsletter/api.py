@@ -6,39 +6,41 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from contextlib import suppress
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
-from services.newsletter import domain, mail, pages, subscriptions
-from services.newsletter.domain import IssueStatus, MailStatus, SubscriberStatus
+from services.newsletter import domain, handlers, mail, pages
 from services.newsletter.sender import Sender, pending_in
 from services.newsletter.subscriptions import Outcome
-from services.newsletter.tables import Article, Bounce, Delivery, GoodPractice, Issue, Subscriber
-from shared import events
+from services.newsletter.tables import Article, Bounce, GoodPractice, Issue, Subscriber
 from shared.auth import READERS, STAFF, Principal, require
-from shared.db import transaction
 from shared.errors import Conflict, Invalid, NotFound
 from shared.limits import public_rate_limit
 from shared.links import BadLink, read_token
-from shared.outbox import Outbox
-from shared.web import OutboxDep, Page, SessionDep
+from shared.text import BusinessDate, Line, SafeUrl, multi_line, single_line
+from shared.uow import UnitOfWork, unit_of_work
+from shared.web import Page, SessionDep
 
 T = TypeVar("T")
+C = TypeVar("C", bound=BaseModel)
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$", max_length=2000)]
+# an issue's title is the subject of every mail: one line (a line break would break the header)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+]
+LongTitle = Line
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(multi_line)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line)]
+Url = Annotated[SafeUrl, StringConstraints(strip_whitespace=True)]
 
 
 class Strict(BaseModel):
@@ -87,7 +89,7 @@ class IssueRead(BaseModel):
     body: str
     status: str
     created_at: datetime
-    created_by: str
+    created_by: str | None = Field(description="who wrote it; staff and admin only")
     send_requested_at: datetime | None
     sent_at: datetime | None
     recipients: int | None
@@ -97,7 +99,7 @@ class IssueRead(BaseModel):
 class ArticleCreate(Strict):
     title: LongTitle
     magazine: LongTitle = "Lokaal"
-    published_on: date | None = Field(default=None, description="defaults to today")
+    published_on: BusinessDate | None = Field(default=None, description="defaults to today")
     url: Url | None = None
 
 
@@ -107,12 +109,13 @@ class ArticleRead(BaseModel):
     magazine: str
     published_on: date
     url: str | None
+    created_by: str | None = Field(default=None, description="who recorded it; staff and admin only")
 
 
 class GoodPracticeCreate(Strict):
     title: LongTitle
     organisation_id: uuid.UUID | None = None
-    published_on: date | None = Field(default=None, description="defaults to today")
+    published_on: BusinessDate | None = Field(default=None, description="defaults to today")
     url: Url
 
 
@@ -122,6 +125,7 @@ class GoodPracticeRead(BaseModel):
     organisation_id: uuid.UUID | None
     published_on: date
     url: str
+    created_by: str | None = Field(default=None, description="who recorded it; staff and admin only")
 
 
 def _sender(request: Request) -> Sender:
@@ -136,25 +140,14 @@ Reader = Annotated[Principal, Depends(require(*READERS))]
 router = APIRouter()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+StaffWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF))]
+ArticleWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.ARTICLE_CONFLICT))]
+PracticeWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.PRACTICE_CONFLICT))]
 
 
-def _commit(session: Session, what: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(f"this conflicts with an existing record ({what})") from exc
-
-
-def _flush(session: Session, what: str) -> None:
-    """Write the row now, so that a duplicate is a 409 before any event is written for it."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(f"this conflicts with an existing record ({what})") from exc
+def who_did(subject: str | None, reader: Principal) -> str | None:
+    """Who did it, for staff and admin; nobody else reads staff addresses."""
+    return subject if reader.role in STAFF else None
 
 
 # --- subscribers --------------------------------------------------------------------------------
@@ -197,18 +190,12 @@ def get_subscriber(subscriber_id: uuid.UUID, session: SessionDep, _who: Staff) -
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe", tags=["subscribers"])
-def staff_unsubscribe(
-    subscriber_id: uuid.UUID, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> SubscriberRead:
-    if (
-        subscriptions.unsubscribe(session, outbox, subscriber_id, _now(), actor=who.subject)
-        is Outcome.UNKNOWN
-    ):
+def staff_unsubscribe(subscriber_id: uuid.UUID, uow: StaffWork) -> SubscriberRead:
+    if handlers.unsubscribe(handlers.Unsubscribe(subscriber_id=subscriber_id), uow) is Outcome.UNKNOWN:
         raise NotFound(f"no subscriber with id {subscriber_id}")
-    _commit(session, "subscriber")
-    subscriber = session.get(Subscriber, subscriber_id)
+    subscriber = uow.session.get(Subscriber, subscriber_id)
     assert subscriber is not None
-    return _subscriber_read(session, subscriber)
+    return uow.commit(_subscriber_read(uow.session, subscriber))
 
 
 # Only subscribing is rate limited: it is what makes this service mail an address someone typed in.
@@ -220,20 +207,24 @@ def staff_unsubscribe(
     tags=["public"],
     dependencies=[Depends(public_rate_limit)],
 )
-def request_subscription(body: SubscriptionRequest, session: SessionDep, sender: SenderDep) -> dict[str, str]:
+def request_subscription(body: SubscriptionRequest, request: Request, sender: SenderDep) -> dict[str, str]:
     """Public: ask for the newsletter. A confirmation mail follows (double opt-in); the answer is the
     same whether or not the address was on the list already."""
-    _request(session, body.email, body.first_name or None)
+    _request(request, handlers.RequestSubscription(email=body.email, first_name=body.first_name or None))
     sender.wake()
     return {"status": "confirmation_mail_sent"}
 
 
-def _request(session: Session, email: str, first_name: str | None) -> None:
-    try:
-        subscriptions.request_subscription(session, email, first_name, _now())
-        session.commit()
-    except IntegrityError:  # the same address asked twice at the same moment: one request is enough
-        session.rollback()
+def _public_work(request: Request) -> UnitOfWork:
+    runtime = request.app.state.runtime
+    return UnitOfWork(Session(runtime.engine, expire_on_commit=False), runtime.outbox, handlers.PUBLIC)
+
+
+def _request(request: Request, command: handlers.RequestSubscription) -> None:
+    uow = _public_work(request)
+    # the same address asked twice at the same moment: one request is enough
+    with uow.session, suppress(Conflict):
+        uow.commit(handlers.request_subscription(command, uow))
 
 
 # --- issues -------------------------------------------------------------------------------------
@@ -246,38 +237,33 @@ def _issue(session: Session, issue_id: uuid.UUID) -> Issue:
     return issue
 
 
-def _issue_read(session: Session, issue: Issue) -> IssueRead:
-    return IssueRead.model_validate({**issue.model_dump(), "deliveries": pending_in(session, issue.id)})
+def _issue_read(session: Session, issue: Issue, reader: Principal) -> IssueRead:
+    return IssueRead.model_validate(
+        {
+            **issue.model_dump(),
+            "created_by": who_did(issue.created_by, reader),
+            "deliveries": pending_in(session, issue.id),
+        }
+    )
 
 
 @router.post("/issues", status_code=status.HTTP_201_CREATED, tags=["issues"])
-def create_issue(body: IssueCreate, session: SessionDep, who: Staff) -> IssueRead:
-    issue = Issue(title=body.title, body=body.body, created_by=who.subject)
-    session.add(issue)
-    _commit(session, "issue")
-    return _issue_read(session, issue)
+def create_issue(body: IssueCreate, uow: StaffWork) -> IssueRead:
+    issue = handlers.create_issue(handlers.CreateIssue(title=body.title, body=body.body), uow)
+    return uow.commit(_issue_read(uow.session, issue, uow.actor))
 
 
 @router.patch("/issues/{issue_id}", tags=["issues"])
-def update_issue(issue_id: uuid.UUID, body: IssueUpdate, session: SessionDep, _who: Staff) -> IssueRead:
-    issue = _issue(session, issue_id)
-    if issue.status != IssueStatus.DRAFT:
-        raise Conflict("only a draft can be changed; this issue is being sent or was sent")
+def update_issue(issue_id: uuid.UUID, body: IssueUpdate, uow: StaffWork) -> IssueRead:
     changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise Invalid(name, "may not be empty")
-        setattr(issue, name, value)
-    issue.updated_at = _now()
-    session.add(issue)
-    _commit(session, "issue")
-    return _issue_read(session, issue)
+    command = handlers.UpdateIssue(issue_id=issue_id, given=frozenset(changes), **changes)
+    return uow.commit(_issue_read(uow.session, handlers.update_issue(command, uow), uow.actor))
 
 
 @router.get("/issues", tags=["issues"])
 def list_issues(
     session: SessionDep,
-    _who: Reader,
+    who: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Page[IssueRead]:
@@ -286,13 +272,13 @@ def list_issues(
         select(Issue).order_by(col(Issue.created_at).desc()).limit(limit).offset(offset)
     ).scalars()
     return Page[IssueRead](
-        items=[_issue_read(session, i) for i in rows], total=total, limit=limit, offset=offset
+        items=[_issue_read(session, i, who) for i in rows], total=total, limit=limit, offset=offset
     )
 
 
 @router.get("/issues/{issue_id}", tags=["issues"])
-def get_issue(issue_id: uuid.UUID, session: SessionDep, _who: Reader) -> IssueRead:
-    return _issue_read(session, _issue(session, issue_id))
+def get_issue(issue_id: uuid.UUID, session: SessionDep, who: Reader) -> IssueRead:
+    return _issue_read(session, _issue(session, issue_id), who)
 
 
 @router.get(
@@ -318,44 +304,13 @@ def preview_issue(
 
 
 @router.post("/issues/{issue_id}/send", status_code=status.HTTP_202_ACCEPTED, tags=["issues"])
-def send_issue(issue_id: uuid.UUID, session: SessionDep, sender: SenderDep, who: Staff) -> IssueRead:
+def send_issue(issue_id: uuid.UUID, uow: StaffWork, sender: SenderDep) -> IssueRead:
     """Queue the issue for every active subscriber whose address did not bounce; the sender mails
     them in the background. `newsletter.sent` follows when every delivery is settled."""
-    issue = _issue(session, issue_id)
-    if issue.status != IssueStatus.DRAFT:
-        raise Conflict("this issue is being sent or was sent already")
-    now = _now()
-    recipients = list(
-        session.execute(
-            select(col(Subscriber.id))
-            .where(col(Subscriber.status) == SubscriberStatus.ACTIVE)
-            .where(col(Subscriber.email).not_in(select(col(Bounce.email))))
-            .order_by(col(Subscriber.created_at))
-        ).scalars()
-    )
-    if not recipients:
-        raise Conflict("there are no active subscribers to send this issue to")
-    session.execute(
-        insert(Delivery),
-        [
-            {
-                "issue_id": issue.id,
-                "subscriber_id": sid,
-                "status": MailStatus.QUEUED,
-                "confirmed": True,
-                "attempts": 0,
-                "queued_at": now,
-                "next_attempt_at": now,
-            }
-            for sid in recipients
-        ],
-    )
-    issue.status = IssueStatus.SENDING
-    issue.send_requested_at, issue.send_requested_by = now, who.subject
-    session.add(issue)
-    _commit(session, "issue")
+    issue = handlers.send_issue(handlers.SendIssue(issue_id=issue_id), uow)
+    answer = uow.commit(_issue_read(uow.session, issue, uow.actor))
     sender.wake()
-    return _issue_read(session, issue)
+    return answer
 
 
 @router.get("/mail/status", tags=["mail"])
@@ -373,35 +328,21 @@ def mail_status(request: Request, sender: SenderDep, _who: Staff) -> dict[str, A
 
 
 @router.post("/articles", status_code=status.HTTP_201_CREATED, tags=["communications"])
-def record_article(body: ArticleCreate, session: SessionDep, outbox: OutboxDep, who: Staff) -> ArticleRead:
-    article = Article(
-        title=body.title,
-        magazine=body.magazine,
-        published_on=domain.business_date(body.published_on, "published_on"),
-        url=body.url,
-        created_by=who.subject,
+def record_article(body: ArticleCreate, uow: ArticleWork) -> ArticleRead:
+    article = handlers.record_article(handlers.RecordArticle(**body.model_dump()), uow)
+    return uow.commit(_article_read(article, uow.actor))
+
+
+def _article_read(article: Article, reader: Principal) -> ArticleRead:
+    return ArticleRead.model_validate(
+        {**article.model_dump(), "created_by": who_did(article.created_by, reader)}
     )
-    session.add(article)
-    _flush(session, "the same article in the same magazine on the same day")
-    outbox.add(
-        session,
-        events.ArticlePublished(
-            article_id=article.id,
-            title=article.title,
-            magazine=article.magazine,
-            published_on=article.published_on,
-            url=article.url,
-        ),
-        actor=who.subject,
-    )
-    _commit(session, "the same article in the same magazine on the same day")
-    return ArticleRead.model_validate(article, from_attributes=True)
 
 
 @router.get("/articles", tags=["communications"])
 def list_articles(
     session: SessionDep,
-    _who: Reader,
+    who: Reader,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     magazine: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[ArticleRead]:
@@ -411,48 +352,32 @@ def list_articles(
     if magazine:
         stmt = stmt.where(col(Article.magazine) == magazine)
     rows = session.execute(stmt.order_by(col(Article.published_on))).scalars()
-    return [ArticleRead.model_validate(a, from_attributes=True) for a in rows]
+    return [_article_read(a, who) for a in rows]
 
 
 @router.post("/good-practices", status_code=status.HTTP_201_CREATED, tags=["communications"])
-def record_good_practice(
-    body: GoodPracticeCreate, session: SessionDep, outbox: OutboxDep, who: Staff
-) -> GoodPracticeRead:
-    practice = GoodPractice(
-        title=body.title,
-        organisation_id=body.organisation_id,
-        published_on=domain.business_date(body.published_on, "published_on"),
-        url=body.url,
-        created_by=who.subject,
+def record_good_practice(body: GoodPracticeCreate, uow: PracticeWork) -> GoodPracticeRead:
+    practice = handlers.record_good_practice(handlers.RecordGoodPractice(**body.model_dump()), uow)
+    return uow.commit(_practice_read(practice, uow.actor))
+
+
+def _practice_read(practice: GoodPractice, reader: Principal) -> GoodPracticeRead:
+    return GoodPracticeRead.model_validate(
+        {**practice.model_dump(), "created_by": who_did(practice.created_by, reader)}
     )
-    session.add(practice)
-    _flush(session, "a good practice with this link")
-    outbox.add(
-        session,
-        events.GoodPracticePublished(
-            practice_id=practice.id,
-            title=practice.title,
-            organisation_id=practice.organisation_id,
-            published_on=practice.published_on,
-            url=practice.url,
-        ),
-        actor=who.subject,
-    )
-    _commit(session, "a good practice with this link")
-    return GoodPracticeRead.model_validate(practice, from_attributes=True)
 
 
 @router.get("/good-practices", tags=["communications"])
 def list_good_practices(
     session: SessionDep,
-    _who: Reader,
+    who: Reader,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[GoodPracticeRead]:
     stmt = select(GoodPractice)
     if year is not None:
         stmt = stmt.where(col(GoodPractice.published_on).between(date(year, 1, 1), date(year, 12, 31)))
     rows = session.execute(stmt.order_by(col(GoodPractice.published_on))).scalars()
-    return [GoodPracticeRead.model_validate(p, from_attributes=True) for p in rows]
+    return [_practice_read(p, who) for p in rows]
 
 
 # --- public pages -------------------------------------------------------------------------------
@@ -490,6 +415,10 @@ def subscribe_page() -> HTMLResponse:
 async def subscribe_submit(request: Request) -> HTMLResponse:
     form = await _form(request)
     raw_email, first_name = form.get("email", "").strip(), form.get("first_name", "").strip()[:100]
+    try:
+        single_line(first_name)
+    except ValueError:  # it would greet the person in every mail: no control characters in it
+        return _html(pages.subscribe_form(raw_email[:254], "", name_error=pages.ERROR_NAME), 422)
     if not raw_email:
         return _html(pages.subscribe_form(raw_email, first_name, pages.ERROR_EMPTY), 422)
     try:
@@ -499,11 +428,8 @@ async def subscribe_submit(request: Request) -> HTMLResponse:
     if form.get("website"):  # the hidden field only robots fill in
         return _html(pages.check_your_mail(email))
 
-    def work() -> None:
-        with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
-            _request(session, email, first_name or None)
-
-    await run_in_threadpool(work)
+    command = handlers.RequestSubscription(email=email, first_name=first_name or None)
+    await run_in_threadpool(_request, request, command)
     request.app.state.sender.wake()
     return _html(pages.check_your_mail(email))
 
@@ -521,7 +447,8 @@ async def confirm_submit(request: Request, token: str) -> HTMLResponse:
     subscriber_id = _subscriber_id(request, "newsletter-confirm", token)
     if subscriber_id is None:
         return _html(pages.bad_link(), 404)
-    outcome = await run_in_threadpool(_in_transaction, request, subscriptions.confirm, subscriber_id)
+    command = handlers.ConfirmSubscription(subscriber_id=subscriber_id)
+    outcome = await run_in_threadpool(_public, request, handlers.confirm_subscription, command)
     subscribe_url = request.app.state.mail_config.subscribe_url()
     if outcome is Outcome.UNKNOWN:
         return _html(pages.bad_link(), 404)
@@ -544,15 +471,14 @@ async def unsubscribe_submit(request: Request, token: str) -> HTMLResponse:
     subscriber_id = _subscriber_id(request, "newsletter-unsubscribe", token)
     if subscriber_id is None:
         return _html(pages.bad_link(), 404)
-    await run_in_threadpool(_in_transaction, request, subscriptions.unsubscribe, subscriber_id)
+    command = handlers.Unsubscribe(subscriber_id=subscriber_id)
+    await run_in_threadpool(_public, request, handlers.unsubscribe, command)
     # an unknown (erased) subscriber is not on the list either: the same answer
     return _html(pages.unsubscribed(request.app.state.mail_config.subscribe_url()))
 
 
-def _in_transaction(
-    request: Request,
-    use_case: Callable[[Session, Outbox, uuid.UUID, datetime], Outcome],
-    subscriber_id: uuid.UUID,
-) -> Outcome:
-    with transaction(request.app.state.runtime.engine) as session:
-        return use_case(session, request.app.state.runtime.outbox, subscriber_id, _now())
+def _public(request: Request, handler: Callable[[C, UnitOfWork], Outcome], command: C) -> Outcome:
+    """A public page's command, in a unit of work of its own."""
+    uow = _public_work(request)
+    with uow.session:
+        return uow.commit(handler(command, uow))

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from services.newsletter import consumers, mail, people
 from services.newsletter.api import public, router
 from services.newsletter.sender import MailMetrics, MailQueue, Sender
+from services.newsletter.settings import NewsletterSettings, load
 from shared import asyncapi, events, topics
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
-from shared.settings import DEFAULT_PORTS, Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CONTRACT = Contract(service="newsletter", title="Nieuwsbrief en communicatie — digitale inclusie")
@@ -33,24 +33,6 @@ READS: list[type[events.EventData]] = [
     events.FeedbackRequested,
     events.SurveyOpened,
 ]
-
-
-class NewsletterSettings(Settings):
-    """The shared settings plus how the sender paces itself (NEWSLETTER_* in the environment)."""
-
-    service_name: str = "newsletter"
-    newsletter_batch_size: int = 100  # mails taken from the queue at once
-    newsletter_poll_seconds: float = 2.0  # how often the queue is looked at when nobody wakes the sender
-    newsletter_retry_seconds: float = 1.0  # first wait after a failure; doubles each time
-    newsletter_retry_max_seconds: float = 60.0
-    smtp_timeout_seconds: float = 30.0
-
-
-def load() -> NewsletterSettings:
-    settings = NewsletterSettings()
-    if not settings.http_port:
-        settings.http_port = DEFAULT_PORTS["newsletter"]
-    return settings
 
 
 def build(settings: NewsletterSettings | None = None) -> FastAPI:

@@ -53,6 +53,11 @@ class MailKind(StrEnum):
 today = business_today  # the business date, defined once in shared.clock
 
 
+def can_change(status: str) -> bool:
+    """Only a draft may be edited or sent: once queued, every subscriber gets the same issue."""
+    return status == IssueStatus.DRAFT
+
+
 def business_day(moment: datetime) -> date:
     return moment.astimezone(BRUSSELS).date()
 

@@ -57,13 +57,21 @@ PRIVACY = (
 )
 
 
-def subscribe_form(email: str = "", first_name: str = "", error: str | None = None) -> str:
+def subscribe_form(
+    email: str = "", first_name: str = "", error: str | None = None, name_error: str | None = None
+) -> str:
     invalid = (
         ' aria-invalid="true" aria-describedby="email-hint email-error"'
         if error
         else (' aria-describedby="email-hint"')
     )
     error_html = f'<p class="error" id="email-error" role="alert">{html.escape(error)}</p>' if error else ""
+    name_invalid = ' aria-invalid="true" aria-describedby="first_name-error"' if name_error else ""
+    name_error_html = (
+        f'<p class="error" id="first_name-error" role="alert">{html.escape(name_error)}</p>'
+        if name_error
+        else ""
+    )
     body = f"""<p>Schrijf je in op de nieuwsbrief digitale inclusie van VVSG: nieuws, inspiratie en
 activiteiten voor lokale besturen die werk maken van digitale inclusie.</p>
 <form method="post" action="/nieuwsbrief" novalidate>
@@ -74,7 +82,8 @@ value="{html.escape(email)}"{invalid}>
 {error_html}
 <label for="first_name">Voornaam <span class="hint">(niet verplicht)</span></label>
 <input type="text" id="first_name" name="first_name" autocomplete="given-name" maxlength="100"
-value="{html.escape(first_name)}">
+value="{html.escape(first_name)}"{name_invalid}>
+{name_error_html}
 <div class="hp" aria-hidden="true"><label for="website">Laat dit veld leeg</label>
 <input type="text" id="website" name="website" tabindex="-1" autocomplete="off"></div>
 <button type="submit">Inschrijven</button>
@@ -144,4 +153,5 @@ def bad_link() -> str:
 
 
 ERROR_EMPTY = "Vul je e-mailadres in."
+ERROR_NAME = "Je voornaam bevat een onzichtbaar stuurteken of een regeleinde. Typ hem opnieuw."
 ERROR_INVALID = "Dit is geen geldig e-mailadres. Controleer het even, bijvoorbeeld: naam@gemeente.be."

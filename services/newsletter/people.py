@@ -6,14 +6,13 @@ and service mails (registration confirmations, feedback invitations)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy import or_, select
 from sqlmodel import col
 
 from services.newsletter import subscriptions
-from services.newsletter.api import Staff
 from services.newsletter.tables import (
     Bounce,
     Contact,
@@ -23,8 +22,10 @@ from services.newsletter.tables import (
     ServiceMail,
     Subject,
 )
+from shared.auth import STAFF, Principal, require
 from shared.web import SessionDep
 
+Staff = Annotated[Principal, Depends(require(*STAFF))]
 router = APIRouter()
 
 

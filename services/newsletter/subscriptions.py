@@ -1,6 +1,7 @@
-"""Use cases on the subscriber list, shared by the HTTP routes and the consumers: double opt-in,
-confirmation, unsubscribing, a member's consent, erasure. Each runs inside the caller's transaction
-and writes its events to the outbox there."""
+"""Use cases on the subscriber list, shared by the HTTP handlers (handlers.py) and the consumers:
+double opt-in, confirmation, unsubscribing, a member's consent, erasure. Each runs inside the
+caller's transaction and writes its events to the outbox there; none commits (a consumer's
+transaction also holds its positions, a handler's unit of work commits once)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,9 @@ def request_subscription(session: Session, email: str, first_name: str | None, n
     return True
 
 
-def confirm(session: Session, outbox: Outbox, subscriber_id: uuid.UUID, now: datetime) -> Outcome:
+def confirm(
+    session: Session, outbox: Outbox, subscriber_id: uuid.UUID, now: datetime, actor: str | None = None
+) -> Outcome:
     """Double opt-in, step two: the person clicked the link in the confirmation mail."""
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None:
@@ -86,7 +89,7 @@ def confirm(session: Session, outbox: Outbox, subscriber_id: uuid.UUID, now: dat
         return Outcome.ALREADY
     if subscriber.status != SubscriberStatus.PENDING:
         return Outcome.NO_LONGER_VALID  # unsubscribed since: an old link does not subscribe again
-    _activate(session, outbox, subscriber, now)
+    _activate(session, outbox, subscriber, now, actor=actor)
     # the person just read a mail at this address: an old bounce no longer holds
     session.execute(delete(Bounce).where(col(Bounce.email) == subscriber.email))
     return Outcome.DONE
@@ -116,7 +119,12 @@ def unsubscribe(
 
 
 def _activate(
-    session: Session, outbox: Outbox, subscriber: Subscriber, now: datetime, causation_id: str | None = None
+    session: Session,
+    outbox: Outbox,
+    subscriber: Subscriber,
+    now: datetime,
+    causation_id: str | None = None,
+    actor: str | None = None,
 ) -> None:
     subscriber.status = SubscriberStatus.ACTIVE
     subscriber.subscribed_at = now
@@ -131,6 +139,7 @@ def _activate(
             subscribed_on=domain.business_day(now),
         ),
         causation_id=causation_id,
+        actor=actor,
     )
 
 
