@@ -7,8 +7,10 @@ each route's `require(...)` dependency and then reviewed against what the design
 - staff and admin do everything that writes, and everything that shows personal data: member
   records, personal-data exports (`/people/...`), subscribers, feedback comments and survey answers,
   feedback requests (they carry personal links), audit trails, the mail queue;
-- partner (Mediawijs) records the activities it leads: sessions, registrations, attendance one by one;
-  it reads the member list to register members for its sessions;
+- partner (Mediawijs) records the activities it leads alone or jointly (lead `mediawijs` or `joint`):
+  sessions, registrations, attendance one by one — a `vvsg`-led activity answers 403 (the walk below
+  uses unknown ids, so that rule is tested in test_events_api.py and test_events_handlers.py); it reads
+  the member list to register members for its sessions;
 - viewer (dashboards) reads figures only: organisations, sessions, KPIs, reports, newsletter issues,
   the communications log — never a person's contact details;
 - PUBLIC: health, documentation, metrics, the KPI dashboard page (it holds no data; the API behind it
@@ -72,6 +74,7 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
     "events": {
         **COMMON,
         **ASYNCAPI,
+        # PARTNER on a session: only one led by mediawijs or joint (403 on a vvsg-led one)
         ("POST", "/sessions"): PARTNER,
         ("GET", "/sessions"): READERS,
         ("GET", "/sessions/{session_id}"): READERS,
