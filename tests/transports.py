@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -23,6 +24,7 @@ from faststream.kafka import KafkaPublishMessage, TestKafkaBroker
 from shared.db import migrate
 from shared.messaging import raw_records
 from shared.service import Runtime
+from shared.settings import load as load_settings
 from shared.topics import dead_letter_topic
 from tests.infra import read_topic
 
@@ -165,3 +167,18 @@ async def running(kind: Kind, runtime: Runtime, bootstrap: str | None = None) ->
                 lambda: all(c.assigned for c in runtime.consumers), "every consumer assigned"
             )
         yield transport
+
+
+def service_runtime(service: str, database_url: str, bootstrap: str, prefix: str) -> Runtime:
+    """A service's runtime as `python -m services.<service>` wires it (its broker, subscribers and
+    publishers), on this test's database, broker and topics; nothing is started."""
+    module = importlib.import_module(f"services.{service}.app")
+    loader = getattr(module, "load", None)
+    settings: Any = loader() if loader is not None else load_settings(service)
+    settings.database_url = database_url
+    settings.kafka_bootstrap_servers = bootstrap
+    settings.kafka_topic_prefix = prefix
+    settings.outbox_poll_seconds = 0.1
+    app = module.build(settings)
+    runtime: Runtime = app.state.runtime
+    return runtime
