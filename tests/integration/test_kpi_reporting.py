@@ -537,6 +537,12 @@ def test_vvsg_report_gets_its_figures_from_the_running_service(
     done = _vvsg(monkeypatch, kpi_url, "report", "--year", "2025", "--format", "csv", "--out", str(csv_out))
     assert done.exit_code == 0 and (tmp_path / "r-details.csv").exists(), done.output
     assert not (tmp_path / "data").exists()
+    if pdf.chromium() is not None:
+        pdf_out = tmp_path / "r.pdf"
+        done = _vvsg(
+            monkeypatch, kpi_url, "report", "--year", "2025", "--format", "pdf", "--out", str(pdf_out)
+        )
+        assert done.exit_code == 0 and pdf_out.read_bytes().startswith(b"%PDF-"), done.output
 
 
 def test_vvsg_report_refuses_a_year_without_data_and_a_service_it_cannot_reach(
