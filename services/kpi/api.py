@@ -78,6 +78,13 @@ class RendererUnavailable(DomainError):
     status_code = 503
 
 
+# the errors these routes give besides 401/403/422, declared in the OpenAPI document
+NOT_FROZEN: dict[int | str, dict[str, Any]] = {404: {"description": "the year's report has not been frozen"}}
+FROZEN_ALREADY: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the year's report is frozen already"}
+}
+
+
 class KpiAnswer(BaseModel):
     code: str
     title: str
@@ -228,7 +235,7 @@ def monthly_series(
     return MonthlySeries.model_validate(answer)
 
 
-@router.post("/kpis/{year}/freeze", status_code=201, tags=["kpi"])
+@router.post("/kpis/{year}/freeze", status_code=201, tags=["kpi"], responses=FROZEN_ALREADY)
 def freeze_year(request: Request, who: Staff, year: Year, as_of: AsOf = None) -> FrozenReport:
     """Freezes the year's report as it stands (as submitted), with the previous year's figures and the
     explanations it prints; a year is frozen once (409 after)."""
@@ -254,7 +261,12 @@ def _frozen_row(request: Request, year: int) -> freeze.KpiFrozenReport:
     return row
 
 
-@router.get("/kpis/{year}/frozen", tags=["kpi"])
+@router.get(
+    "/kpis/{year}/frozen",
+    tags=["kpi"],
+    response_model=FrozenReport,
+    responses=NOT_FROZEN,
+)
 def frozen_report(request: Request, who: Reader, year: Year) -> Response:
     """The frozen report, byte for byte the same every time (for the same audience)."""
     snapshot = freeze.snapshot(_frozen_row(request, year), show_authors=sees_people(who))
@@ -262,7 +274,7 @@ def frozen_report(request: Request, who: Reader, year: Year) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/kpis/{year}/differences", tags=["kpi"])
+@router.get("/kpis/{year}/differences", tags=["kpi"], responses=NOT_FROZEN)
 def differences(request: Request, who: Reader, year: Year) -> Differences:
     """KPIs whose current figures for the frozen report's day differ from the frozen ones."""
     row = _frozen_row(request, year)
@@ -350,10 +362,14 @@ def _download(name: str) -> dict[str, str]:
 
 
 def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+    """A file download, and the 404 of `?frozen=true` for a year not frozen."""
+    return {
+        200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}},
+        **NOT_FROZEN,
+    }
 
 
-@router.get("/kpis/{year}/report.html", tags=["report"], response_class=HTMLResponse)
+@router.get("/kpis/{year}/report.html", tags=["report"], response_class=HTMLResponse, responses=NOT_FROZEN)
 def report_html(
     request: Request, who: Reader, year: Year, as_of: AsOf = None, frozen: FromFrozen = False
 ) -> HTMLResponse:
@@ -367,6 +383,7 @@ def report_html(
     response_class=Response,
     responses={
         **_file(PDF, "the report as PDF (A4)"),
+        **NOT_FROZEN,
         503: {"description": "no PDF renderer (Chromium) on this machine"},
     },
 )
