@@ -1,4 +1,5 @@
-"""Settings from the environment. Every service reads the same names; each process runs one service."""
+"""Settings from the environment that every service reads; each process runs one service. A service's
+own settings extend these in the service (same environment variable names)."""
 
 from __future__ import annotations
 
@@ -23,17 +24,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""  # where people reach this service's own public pages
     # personal links (see shared.links): the mailing service and the serving service share the secret
     link_secret: SecretStr = Field(default=SecretStr(""))
-    feedback_public_url: str = "http://127.0.0.1:8003"  # where the feedback pages are reached
-    newsletter_public_url: str = "http://127.0.0.1:8004"  # subscribe, confirm and unsubscribe pages
-    feedback_link_valid_days: int = 30
-    # outgoing mail
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_security: str = "none"  # none | starttls | tls
-    smtp_username: str = ""
-    smtp_password: SecretStr = Field(default=SecretStr(""))
-    mail_from: str = "Digitale inclusie VVSG <digitale.inclusie@vvsg.be>"
-    service_mail_max_age_days: int = 7  # a replayed old event never mails anyone
+    # what only one service reads lives in its own settings class: services/feedback/settings.py
+    # (FEEDBACK_*), services/newsletter/settings.py (SMTP_*, MAIL_FROM, NEWSLETTER_*, ...)
     cors_origins: str = ""  # comma-separated; empty means CORS is off
     max_body_bytes: int = 1_000_000
     public_rate_per_minute: int = 60  # requests per client address on public pages

@@ -24,8 +24,8 @@ import markdown.treeprocessors
 import markdown.util
 
 from services.newsletter.domain import BRUSSELS
+from services.newsletter.settings import NewsletterSettings
 from shared.links import make_token
-from shared.settings import Settings
 
 # Headers are folded only past RFC 5322's hard limit: a folded List-Unsubscribe would be
 # encoded (RFC 2047) and no mail client could read the link any more.
@@ -61,7 +61,7 @@ class MailConfig:
     feedback_link_valid_days: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MailConfig:
+    def from_settings(cls, settings: NewsletterSettings) -> MailConfig:
         return cls(
             mail_from=settings.mail_from,
             newsletter_public_url=settings.newsletter_public_url.rstrip("/"),

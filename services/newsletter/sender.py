@@ -48,6 +48,7 @@ from sqlmodel import Session, col
 
 from services.newsletter import domain, mail
 from services.newsletter.domain import Answer, IssueStatus, MailKind, MailStatus, SubscriberStatus
+from services.newsletter.settings import NewsletterSettings
 from services.newsletter.tables import (
     Bounce,
     Contact,
@@ -60,7 +61,6 @@ from services.newsletter.tables import (
 from shared import events
 from shared.db import transaction
 from shared.outbox import Outbox
-from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -561,7 +561,7 @@ class Sender:
     def __init__(
         self,
         queue: MailQueue,
-        settings: Settings,
+        settings: NewsletterSettings,
         *,
         batch_size: int = 100,
         poll_seconds: float = 2.0,
