@@ -136,7 +136,9 @@ class SubscriberDriver:
             batch=True,
             group_id=tracked.name,
             max_records=tracked.batch_size,
-            batch_timeout_ms=500,
+            # an empty poll waits this long and then FastStream sleeps as long again: kept short, so
+            # that the first record after a quiet spell is not held up
+            batch_timeout_ms=200,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
