@@ -4,14 +4,21 @@ page numbers and the date of the figures in the page margins).
 
 Each rendering runs its own Chromium with a fresh profile in a temporary directory, with networking
 and everything optional switched off; the HTML is a local file that loads nothing from elsewhere.
-Chromium path: KPI_CHROMIUM, else /usr/bin/chromium, else `chromium` on the PATH."""
+Chromium path: KPI_CHROMIUM, else /usr/bin/chromium, else `chromium` on the PATH.
+
+A Chromium takes a few seconds and a few hundred MB: at most two print at once, and the last few
+PDFs are kept by the hash of their HTML (the page shows the time to the minute, so asking again
+within the minute costs nothing)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 TIMEOUT_SECONDS = 90
@@ -32,6 +39,12 @@ ARGS = (
 )
 
 
+_printing = threading.BoundedSemaphore(2)
+_recent: OrderedDict[str, bytes] = OrderedDict()
+_recent_lock = threading.Lock()
+KEEP = 8
+
+
 class PdfUnavailable(Exception):
     """No renderer on this machine, or it failed: the caller answers 503, the HTML report still works."""
 
@@ -46,6 +59,21 @@ def chromium() -> str | None:
 
 
 def render(html: str) -> bytes:
+    key = hashlib.sha256(html.encode()).hexdigest()
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    with _printing:
+        data = _print(html)
+    with _recent_lock:
+        _recent[key] = data
+        while len(_recent) > KEEP:
+            _recent.popitem(last=False)
+    return data
+
+
+def _print(html: str) -> bytes:
     executable = chromium()
     if executable is None:
         raise PdfUnavailable("no Chromium found to print the PDF (install chromium or set KPI_CHROMIUM)")
