@@ -113,8 +113,8 @@ def publish_recording(session_id: uuid.UUID, body: RecordingCreate, uow: WriterW
 def register(session_id: uuid.UUID, body: RegistrationCreate, uow: WriterWork) -> RegistrationRead:
     """A member (by id) or an outside participant (organisation kind). A full session puts the
     registration on its waiting list."""
-    command = registrations.Register(session_id=session_id, **body.model_dump())
-    return uow.commit(views.registration(uow.session, registrations.register(command, uow)))
+    command = registrations.RegisterParticipant(session_id=session_id, **body.model_dump())
+    return uow.commit(views.registration(uow.session, registrations.register_participant(command, uow)))
 
 
 @router.get("/sessions/{session_id}/registrations", tags=["registrations"])

@@ -63,8 +63,8 @@ def schedule(engine: Engine, role: Role = "staff", **changes: Any) -> ActivitySe
 
 def register(engine: Engine, session_id: uuid.UUID, role: Role = "staff") -> Registration:
     with work(engine, role) as uow:
-        command = registrations.Register(session_id=session_id, organisation_kind="lokaal_bestuur")
-        return uow.commit(registrations.register(command, uow))
+        command = registrations.RegisterParticipant(session_id=session_id, organisation_kind="lokaal_bestuur")
+        return uow.commit(registrations.register_participant(command, uow))
 
 
 def outbox(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
@@ -193,7 +193,10 @@ def test_a_partner_may_not_touch_a_vvsg_led_activity(engine: Engine) -> None:
         (sessions.cancel_session, sessions.CancelSession(session_id=activity.id)),
         (sessions.hold_session, sessions.HoldSession(session_id=activity.id)),
         (sessions.publish_recording, sessions.PublishRecording(session_id=activity.id, url="https://x.be/r")),
-        (registrations.register, registrations.Register(session_id=activity.id, organisation_kind="andere")),
+        (
+            registrations.register_participant,
+            registrations.RegisterParticipant(session_id=activity.id, organisation_kind="andere"),
+        ),
         (
             registrations.cancel_registration,
             registrations.CancelRegistration(session_id=activity.id, registration_id=registration.id),

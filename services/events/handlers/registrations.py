@@ -21,7 +21,7 @@ from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True, kw_only=True)
-class Register:
+class RegisterParticipant:
     session_id: uuid.UUID
     member_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
@@ -40,7 +40,7 @@ class CancelledRegistration:
     promoted: list[Registration] = field(default_factory=list)
 
 
-def register(command: Register, uow: UnitOfWork) -> Registration:
+def register_participant(command: RegisterParticipant, uow: UnitOfWork) -> Registration:
     """A member (by id) or an outside participant (organisation kind). A full session puts the
     registration on its waiting list."""
     db = uow.session
