@@ -401,6 +401,9 @@ def report(
             f"[red]Onbekend formaat {escape(format)!r}; kies uit {', '.join(REPORT_FORMATS)}.[/red]"
         )
         raise typer.Exit(2)
+    if not 2000 <= year <= 2100:
+        messages.print("[red]Het jaar moet tussen 2000 en 2100 liggen.[/red]")
+        raise typer.Exit(2)
     params = {k: v for k, v in {"as_of": as_of}.items() if v}
     headers = {"Authorization": f"Bearer {_reader_token('rapport@vvsg.be')}"}
     with httpx.Client(base_url=_url("kpi"), headers=headers, timeout=180) as client:

@@ -552,7 +552,11 @@ def test_vvsg_report_refuses_a_year_without_data_and_a_service_it_cannot_reach(
     empty = _vvsg(monkeypatch, kpi_url, "report", "--year", "2019", "--format", "xlsx", "--out", str(out))
     assert empty.exit_code == 1 and "geen gegevens voor 2019" in empty.output and not out.exists()
     old = _vvsg(monkeypatch, kpi_url, "report", "--year", "1999", "--out", str(out))
-    assert old.exit_code == 1 and "Ongeldige vraag" in old.output and not out.exists()
+    assert old.exit_code == 2 and "tussen 2000 en 2100" in old.output and not out.exists()
+    before = _vvsg(
+        monkeypatch, kpi_url, "report", "--year", "2025", "--as-of", "2024-12-31", "--out", str(out)
+    )
+    assert before.exit_code == 1 and "Ongeldige vraag" in before.output and not out.exists()
     away = f"http://127.0.0.1:{infra.free_port()}"
     unreachable = _vvsg(monkeypatch, away, "report", "--year", "2025", "--out", str(out))
     assert unreachable.exit_code == 1 and "niet bereikbaar" in unreachable.output and not out.exists()
