@@ -106,3 +106,18 @@ def test_the_preview_and_the_mail_carry_no_script_url() -> None:
     html_part = message.get_body(preferencelist=("html",))
     assert html_part is not None
     assert "javascript:" not in str(html_part.get_content())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<https://x.be" onmouseover="alert(1)>',
+        '[a](https://x.be"onclick="alert(1))',
+        '[a](https://x.be "t" onclick="alert(1)")',
+        '![a](https://x.be/a.png" onerror="alert(1))',
+    ],
+)
+def test_a_safe_url_cannot_break_out_of_its_attribute(body: str) -> None:
+    attributes = _attributes(mail.render_markdown(body))
+    assert [name for _, name, _ in attributes if name.startswith("on")] == []
+    assert all(value.startswith("https://x.be") for _, name, value in attributes if name in ("href", "src"))
