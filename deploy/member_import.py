@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from email_validator import EmailNotValidError, validate_email
 
+from shared.clock import business_today
 from shared.spreadsheet import is_formula
 from shared.text import EARLIEST_YEAR, single_line
 
@@ -384,7 +385,7 @@ def _date(value: Any, today: date | None = None) -> date | None:
             raise ValueError(f"datum '{_shown(text)}' niet begrepen (gebruik dd/mm/jjjj)")
     if found.year < EARLIEST_YEAR:
         raise ValueError(f"datum {found:%d/%m/%Y} ligt vóór {EARLIEST_YEAR}")
-    if found > (today or date.today()):
+    if found > (today or business_today()):  # the members service's "today" is Brussels' too
         raise ValueError(f"datum {found:%d/%m/%Y} ligt in de toekomst")
     return found
 

@@ -15,12 +15,15 @@ row is claimed once), then writes the dot and reads the answer, then commits 'se
 
 A 5xx marks the address bounced (table nl_bounces) and nothing is sent to it again. A 4xx defers
 that one mail with back-off. A server that cannot be reached leaves everything queued; the loop
-retries with back-off and carries on where it stopped. A mail that cannot be composed (old data with
-a line break in a title, an address no SMTP command line can carry, ...) is that mail's problem, not
-an outage: it is marked 'failed' with the reason before any byte goes to the server, and the queue
-goes on. One sender per database is assumed (the
-service runs as one process); a second one would not send twice (the claim is conditional) but
-would mark the first one's in-flight rows as sent when it starts.
+retries with back-off and carries on where it stopped.
+
+A mail that cannot be composed (old data with a line break in a title, an address no SMTP command
+line can carry, ...) is that mail's problem, not an outage: it is marked 'failed' with the reason
+before any byte goes to the server, and the queue goes on.
+
+One sender per database is assumed (the service runs as one process); a second one would not send
+twice (the claim is conditional) but would mark the first one's in-flight rows as sent when it
+starts.
 """
 
 from __future__ import annotations
