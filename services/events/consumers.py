@@ -18,7 +18,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from services.events import domain, erasure
+from services.events import domain, erasure, seats
 from services.events.known import organisation_of
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, Registration
 from shared import asyncapi, events, topics
@@ -149,19 +149,8 @@ def complete_pending(
         registration.organisation_kind = kind
         registration.organisation_known = True
         session.add(registration)
-        outbox.add(
-            session,
-            events.RegistrationReceived(
-                registration_id=registration.id,
-                session_id=registration.session_id,
-                member_id=registration.member_id,
-                organisation_id=found_id,
-                organisation_kind=kind,
-                waitlisted=registration.waitlisted,
-            ),
-            actor="events-service",
-            causation_id=cause.id,
-        )
+        # the same event a registration writes, now with the organisation and its kind
+        outbox.add(session, seats.received(registration), actor="events-service", causation_id=cause.id)
         completed += 1
     return completed
 
