@@ -105,8 +105,6 @@ async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -
     tracked = projection.projector(
         topics=[prefix + t for t in DOMAIN_TOPICS],
         engine=generation.engine,
-        consumer_factory=lambda _n: consumer,
-        producer_factory=lambda: producer,
         batch_size=1,
     )
     await consumer.start()

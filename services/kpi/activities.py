@@ -145,7 +145,7 @@ def _newer(event: events.Event, time: datetime | None, event_id: str | None) -> 
 
 def _session_row(store: ReadModels, session_id: uuid.UUID) -> KpiActivitySession:
     row = store.get(KpiActivitySession, session_id)
-    return row if row is not None else KpiActivitySession(session_id=session_id)
+    return row if row is not None else store.new(KpiActivitySession, session_id=session_id)
 
 
 def _scheduled(store: ReadModels, event: events.Event) -> None:
@@ -185,7 +185,8 @@ def _session_fact(store: ReadModels, event: events.Event) -> None:
         return
     data = event.data
     if isinstance(data, events.SessionHeld):
-        fact = KpiActivitySessionFact(
+        fact = store.new(
+            KpiActivitySessionFact,
             event_id=event.id,
             session_id=data.session_id,
             fact="held",
@@ -195,7 +196,8 @@ def _session_fact(store: ReadModels, event: events.Event) -> None:
             participant_hours=data.participant_hours,
         )
     elif isinstance(data, events.SessionCancelled):
-        fact = KpiActivitySessionFact(
+        fact = store.new(
+            KpiActivitySessionFact,
             event_id=event.id,
             session_id=data.session_id,
             fact="cancelled",
@@ -214,7 +216,7 @@ def _registration_row(
     return (
         row
         if row is not None
-        else KpiActivityRegistration(registration_id=registration_id, session_id=session_id)
+        else store.new(KpiActivityRegistration, registration_id=registration_id, session_id=session_id)
     )
 
 
@@ -243,7 +245,8 @@ def _attendance(store: ReadModels, event: events.Event) -> None:
     assert isinstance(data, events.AttendanceRecorded)
     row = store.get(KpiActivityAttendance, data.registration_id)
     if row is None:
-        row = KpiActivityAttendance(
+        row = store.new(
+            KpiActivityAttendance,
             registration_id=data.registration_id,
             session_id=data.session_id,
             attended=data.attended,
@@ -264,7 +267,8 @@ def _advice(store: ReadModels, event: events.Event) -> None:
     if row is not None and not _newer(event, row.version_time, row.version_event_id):
         return
     if row is None:
-        row = KpiActivityAdvice(
+        row = store.new(
+            KpiActivityAdvice,
             advice_id=data.advice_id,
             organisation_id=data.organisation_id,
             given_on=data.given_on,
@@ -286,7 +290,7 @@ def _trajectory(store: ReadModels, event: events.Event) -> None:
     assert isinstance(data, events.SupportTrajectoryStarted | events.SupportTrajectoryCompleted)
     row = store.get(KpiActivityTrajectory, data.trajectory_id)
     if row is None:
-        row = KpiActivityTrajectory(trajectory_id=data.trajectory_id)
+        row = store.new(KpiActivityTrajectory, trajectory_id=data.trajectory_id)
     if isinstance(data, events.SupportTrajectoryStarted):
         if _newer(event, row.started_time, row.started_event_id):
             row.organisation_id, row.started_on, row.stage = data.organisation_id, data.started_on, data.stage

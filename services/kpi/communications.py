@@ -66,7 +66,8 @@ def _newsletter_sent(store: ReadModels, event: events.Event) -> None:
     if store.get(KpiNewsletterSent, data.issue_id) is not None:
         return
     store.add(
-        KpiNewsletterSent(
+        store.new(
+            KpiNewsletterSent,
             issue_id=data.issue_id,
             event_id=event.id,
             title=data.title,
@@ -83,7 +84,8 @@ def _article(store: ReadModels, event: events.Event) -> None:
     if store.get(KpiArticle, data.article_id) is not None:
         return
     store.add(
-        KpiArticle(
+        store.new(
+            KpiArticle,
             article_id=data.article_id,
             event_id=event.id,
             title=data.title,
@@ -100,7 +102,8 @@ def _good_practice(store: ReadModels, event: events.Event) -> None:
     if store.get(KpiGoodPractice, data.practice_id) is not None:
         return
     store.add(
-        KpiGoodPractice(
+        store.new(
+            KpiGoodPractice,
             practice_id=data.practice_id,
             event_id=event.id,
             title=data.title,

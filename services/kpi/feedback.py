@@ -76,7 +76,8 @@ def _requested(store: ReadModels, event: events.Event) -> None:
     assert isinstance(data, events.FeedbackRequested)
     if store.get(KpiFeedbackRequest, data.request_id) is None:
         store.add(
-            KpiFeedbackRequest(
+            store.new(
+                KpiFeedbackRequest,
                 request_id=data.request_id,
                 subject_type=data.subject_type,
                 subject_id=data.subject_id,
@@ -90,7 +91,8 @@ def _received(store: ReadModels, event: events.Event) -> None:
     assert isinstance(data, events.FeedbackReceived)
     if store.get(KpiFeedbackResponse, data.response_id) is None:
         store.add(
-            KpiFeedbackResponse(
+            store.new(
+                KpiFeedbackResponse,
                 response_id=data.response_id,
                 request_id=data.request_id,
                 subject_type=data.subject_type,
@@ -108,7 +110,7 @@ def _received(store: ReadModels, event: events.Event) -> None:
 def _survey_row(store: ReadModels, survey_id: uuid.UUID) -> KpiSurvey:
     row = store.get(KpiSurvey, survey_id)
     if row is None:
-        row = KpiSurvey(survey_id=survey_id)
+        row = store.new(KpiSurvey, survey_id=survey_id)
         store.add(row)
     return row
 

@@ -73,7 +73,8 @@ def _organisation(store: ReadModels, event: events.Event) -> None:
     registered_on = getattr(data, "registered_on", None)
     if row is None:
         store.add(
-            KpiOrganisation(
+            store.new(
+                KpiOrganisation,
                 organisation_id=data.organisation_id,
                 name=data.name,
                 kind=data.kind,
@@ -103,14 +104,20 @@ def _membership(store: ReadModels, event: events.Event) -> None:
     elif isinstance(data, events.MemberErased):
         fact, on, organisation_id = "erased", data.erased_on, None
         store.add(
-            KpiKnowledgeSharingFact(
-                event_id=event.id, member_id=data.member_id, fact="erased", on_date=on, event_time=event.time
+            store.new(
+                KpiKnowledgeSharingFact,
+                event_id=event.id,
+                member_id=data.member_id,
+                fact="erased",
+                on_date=on,
+                event_time=event.time,
             )
         )
     else:
         raise TypeError(type(data))
     store.add(
-        KpiMembershipFact(
+        store.new(
+            KpiMembershipFact,
             event_id=event.id,
             member_id=data.member_id,
             fact=fact,
@@ -130,8 +137,13 @@ def _knowledge_sharing(store: ReadModels, event: events.Event) -> None:
     else:
         raise TypeError(type(data))
     store.add(
-        KpiKnowledgeSharingFact(
-            event_id=event.id, member_id=data.member_id, fact=fact, on_date=on, event_time=event.time
+        store.new(
+            KpiKnowledgeSharingFact,
+            event_id=event.id,
+            member_id=data.member_id,
+            fact=fact,
+            on_date=on,
+            event_time=event.time,
         )
     )
 

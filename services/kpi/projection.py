@@ -6,7 +6,6 @@ consumer's job (shared.consumer); handlers insert facts keyed by event id or kee
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
@@ -34,12 +33,13 @@ KEYED: tuple[type[SQLModel], ...] = tuple(model for module in MODULES for model 
 def apply(session: Session, batch: Sequence[events.Event]) -> None:
     """Applies the events in their order; the caller commits. Types no KPI needs are skipped, not
     refused."""
+    session.flush()  # rows someone added to the session before are in the database for the store
     store = BatchStore(session, KEYED)
     store.preload(batch)
-    with session.no_autoflush:  # the store answers lookups: nothing needs writing before the commit
-        for event in batch:
-            for handler in HANDLERS.get(type(event.data), ()):
-                handler(store, event)
+    for event in batch:
+        for handler in HANDLERS.get(type(event.data), ()):
+            handler(store, event)
+    store.write()
 
 
 def apply_items(session: Session, items: list[Item[events.Event]]) -> None:
@@ -52,9 +52,6 @@ def projector(
     topics: Sequence[str],
     engine: Engine,
     batch_size: int,
-    # the transport's clients, for as long as TrackedConsumer drives its own aiokafka loop
-    consumer_factory: Any = None,
-    producer_factory: Any = None,
     after_commit: Callable[[int], None] | None = None,
 ) -> TrackedConsumer[events.Event]:
     """The projector consuming `topics` into the read models of `engine`: one transaction per batch,
@@ -63,8 +60,6 @@ def projector(
         name=PROJECTOR,
         topics=topics,
         engine=engine,
-        consumer_factory=consumer_factory,
-        producer_factory=producer_factory,
         apply=apply_items,
         decode=decode_event,
         batch_size=batch_size,

@@ -1,24 +1,33 @@
-"""The read-model store the projection's handlers write through: look a row up by its key, add a row.
+"""The read-model store the projection's handlers write through: look a row up by its key, make a new
+row, add a new or changed row to be written.
 
-Why not the session itself: event by event, every `session.get` first flushed the previous event's
-INSERT (autoflush) and then asked the database — two round trips per event, which made replay ~100
-times slower than reading Kafka. `BatchStore` instead, once per batch,
+Why not the ORM session: event by event, every `session.get` first flushed the previous event's INSERT
+(autoflush) and then asked the database — two round trips per event, ~100 times slower than reading
+Kafka — and even batched, building ORM objects and flushing them through the unit of work cost more
+than everything else the projector does. `BatchStore` instead, once per batch,
 1. loads every row any event of the batch could be looked up by — per keyed table one SELECT … IN the
    key values the batch's events name (`event_id` means the events' own ids) — and remembers the keys
    not found as absent;
-2. answers the handlers' `get` from those rows and from the rows they added, and asks the database
-   only for a key no event of the batch named;
-3. leaves the writing to the session: the commit sends the batch's rows as batched INSERTs/UPDATEs.
+2. answers the handlers' `get` from those rows and from the rows they made, and asks the database only
+   for a key no event of the batch named;
+3. writes every added row at the end with one set-based upsert per table (INSERT … ON CONFLICT (key)
+   DO UPDATE, executemany), in the caller's transaction.
+Rows are the tables' own SQLModel classes, made the way the ORM makes rows it loads (without running
+`__init__`'s per-field validation) and never attached to the session.
 Results are the same as event by event (tests/integration/test_kpi_projector_batches.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Executable, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.instrumentation import ClassManager, manager_of_class
 from sqlmodel import Session, SQLModel
 
 from shared import events
@@ -35,18 +44,49 @@ class ReadModels(Protocol):
         """The row of `model` whose primary key is `key`, or None."""
         ...
 
+    def new(self, model: type[Row], **values: Any) -> Row:
+        """A row of `model` not stored yet: the columns not given take their defaults."""
+        ...
+
     def add(self, row: SQLModel) -> None:
-        """A new or changed row, to be written with the batch."""
+        """A new or changed row, written with the batch."""
         ...
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What the store needs to know about one table."""
+
+    table: Table
+    key: str  # the one-column primary key's attribute
+    columns: frozenset[str]
+    required: frozenset[str]
+    defaults: dict[str, Any]
+    manager: ClassManager[Any]
+
+
 @cache
-def key_column(model: type[SQLModel]) -> str:
-    """The attribute name of a table's one-column primary key."""
-    keys = inspect(model).primary_key
+def shape(model: type[SQLModel]) -> _Shape:
+    configure_mappers()  # an instance's attributes work only once its mapper is configured
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    keys = list(table.primary_key.columns)
     if len(keys) != 1:
         raise TypeError(f"{model.__name__} is not keyed by one column")
-    return str(keys[0].key)
+    columns = frozenset(column.key for column in table.columns)
+    defaults: dict[str, Any] = {}
+    for name in columns:
+        field = model.model_fields[name]
+        if not field.is_required():
+            if field.default_factory is not None:
+                raise TypeError(f"{model.__name__}.{name}: the store only knows constant defaults")
+            defaults[name] = field.default
+    required = columns - defaults.keys()
+    return _Shape(table, keys[0].key, columns, required, defaults, manager_of_class(model))
+
+
+def key_column(model: type[SQLModel]) -> str:
+    """The attribute name of a table's one-column primary key."""
+    return shape(model).key
 
 
 def named_keys(column: str, batch: Iterable[events.Event]) -> set[Any]:
@@ -59,27 +99,51 @@ def named_keys(column: str, batch: Iterable[events.Event]) -> set[Any]:
     return {value for value in found if value is not None}
 
 
+@cache
+def _upsert(dialect: str, model: type[SQLModel]) -> Executable:
+    """INSERT … ON CONFLICT (key) DO UPDATE every other column: the same in SQLite and PostgreSQL, but
+    each dialect has its own construct."""
+    found = shape(model)
+    others = [name for name in sorted(found.columns) if name != found.key]
+    if dialect == "postgresql":
+        pg = postgresql.insert(found.table)
+        return pg.on_conflict_do_update(
+            index_elements=[found.key], set_={name: pg.excluded[name] for name in others}
+        )
+    if dialect == "sqlite":
+        lite = sqlite.insert(found.table)
+        return lite.on_conflict_do_update(
+            index_elements=[found.key], set_={name: lite.excluded[name] for name in others}
+        )
+    raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def _made(model: type[Row], values: dict[str, Any]) -> Row:
+    """A row as the ORM makes one it loads: instrumented, `__init__` not run."""
+    row = cast(Row, shape(model).manager.new_instance())
+    row.__dict__.update(values)
+    return row
+
+
 class BatchStore:
-    """`ReadModels` over a session, preloaded for one batch (see the module's docstring)."""
+    """`ReadModels` for one batch, in the transaction of `session` (see the module's docstring)."""
 
     def __init__(self, session: Session, keyed: Sequence[type[SQLModel]]) -> None:
         self.session = session
         self.keyed = keyed
-        # None marks a key known to be absent; holding the rows here also keeps them alive, since
-        # the session's identity map only holds unchanged rows weakly
-        self.rows: dict[tuple[type[SQLModel], Any], SQLModel | None] = {}
+        self.rows: dict[tuple[type[SQLModel], Any], SQLModel | None] = {}  # None: known absent
+        self.dirty: dict[type[SQLModel], dict[Any, SQLModel]] = {}
 
     def preload(self, batch: Sequence[events.Event]) -> None:
-        """One SELECT … IN per keyed table (per 500 keys). It flushes first, so rows already added to
-        the session before this batch are seen."""
+        """One SELECT … IN per keyed table (per 500 keys)."""
         for model in self.keyed:
-            column = key_column(model)
-            wanted = [key for key in named_keys(column, batch) if (model, key) not in self.rows]
-            attribute = getattr(model, column)
+            found = shape(model)
+            wanted = [key for key in named_keys(found.key, batch) if (model, key) not in self.rows]
+            column = found.table.columns[found.key]
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
-                for row in self.session.execute(select(model).where(attribute.in_(chunk))).scalars():
-                    self.rows[(model, getattr(row, column))] = row
+                for values in self.session.execute(select(found.table).where(column.in_(chunk))).mappings():
+                    self.rows[(model, values[found.key])] = _made(model, dict(values))
                 for key in chunk:
                     self.rows.setdefault((model, key), None)
 
@@ -88,12 +152,34 @@ class BatchStore:
             return cast("Row | None", self.rows[(model, key)])
         except KeyError:
             pass
-        with self.session.no_autoflush:  # every row added through this store is in `rows` already
-            row = self.session.get(model, key)
+        found = shape(model)
+        values = (
+            self.session.execute(select(found.table).where(found.table.columns[found.key] == key))
+            .mappings()
+            .first()
+        )
+        row = _made(model, dict(values)) if values is not None else None
         self.rows[(model, key)] = row
         return row
 
+    def new(self, model: type[Row], **values: Any) -> Row:
+        found = shape(model)
+        wrong = (values.keys() - found.columns) | (found.required - values.keys())
+        if wrong:  # a typo, or a row the upsert could not write
+            raise TypeError(f"{model.__name__}: unknown or missing {', '.join(sorted(wrong))}")
+        return _made(model, {**found.defaults, **values})
+
     def add(self, row: SQLModel) -> None:
         model = type(row)
-        self.rows[(model, getattr(row, key_column(model)))] = row
-        self.session.add(row)
+        key = getattr(row, shape(model).key)
+        self.rows[(model, key)] = row
+        self.dirty.setdefault(model, {})[key] = row
+
+    def write(self) -> None:
+        """Every added row, one upsert statement per table (executemany); the caller commits."""
+        dialect = self.session.get_bind().dialect.name
+        for model, rows in self.dirty.items():
+            found = shape(model)
+            values = [{name: row.__dict__[name] for name in found.columns} for row in rows.values()]
+            self.session.execute(_upsert(dialect, model), values)
+        self.dirty.clear()

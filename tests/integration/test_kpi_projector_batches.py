@@ -69,8 +69,6 @@ def _in_batches(url: str, values: list[bytes], size: int) -> list[tuple[str, Any
     tracked: TrackedConsumer[events.Event] = projection.projector(
         topics=["t"],
         engine=engine,
-        consumer_factory=lambda _name: None,  # type: ignore[arg-type, return-value]
-        producer_factory=lambda: None,  # type: ignore[arg-type, return-value]
         batch_size=1000,
     )
     records = _records(values)

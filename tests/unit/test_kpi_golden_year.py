@@ -136,13 +136,7 @@ MID_YEAR: dict[str, int | float] = {
 def _consumer(engine: Any) -> TrackedConsumer[events.Event]:
     """The projector exactly as services.kpi.projection.projector builds it, without a broker: batches are
     handed to its transactional `_apply` (inbox by event id + positions, one commit per batch)."""
-
-    def no_broker(*_args: Any) -> Any:
-        raise AssertionError("no broker in this test")
-
-    return projection.projector(
-        topics=[], engine=engine, consumer_factory=no_broker, producer_factory=no_broker, batch_size=1000
-    )
+    return projection.projector(topics=[], engine=engine, batch_size=1000)
 
 
 def _record(

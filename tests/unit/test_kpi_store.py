@@ -1,5 +1,6 @@
 """The projection's read-model store (services.kpi.store.BatchStore) on a real SQLite database: one SELECT
-per keyed table for a batch, lookups answered from it, and rows added earlier or in the same batch seen."""
+per keyed table for a batch, lookups answered from it, rows added earlier or in the same batch seen, and
+one upsert per table writing new and changed rows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.kpi import projection
 from services.kpi.app import MIGRATIONS
@@ -46,18 +47,21 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 class _Selects:
-    """Counts the SELECTs sent to the database, by the table they read."""
+    """Counts the statements sent to the database: SELECTs by the table they read, INSERTs by the table
+    they write (an executemany counts once)."""
 
     def __init__(self, engine: Engine) -> None:
         self.statements: list[str] = []
         sa_event.listen(engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.statements.append(statement)
+        self.statements.append(statement.strip())
 
     def reading(self, table: str) -> int:
-        return sum(1 for s in self.statements if f"FROM {table}" in s)
+        return sum(1 for s in self.statements if s.upper().startswith("SELECT") and f"FROM {table}" in s)
+
+    def writing(self, table: str) -> int:
+        return sum(1 for s in self.statements if s.startswith(f"INSERT INTO {table} "))
 
 
 def test_a_batch_loads_each_keyed_table_once_and_answers_from_memory(engine: Engine) -> None:
@@ -99,9 +103,47 @@ def test_a_row_added_in_the_batch_is_the_one_a_later_lookup_gets(engine: Engine)
     with Session(engine) as session:
         store = BatchStore(session, projection.KEYED)
         store.preload([_registered(organisation_id)])
-        added = KpiOrganisation(organisation_id=organisation_id, name="A", kind="x", version_time=T0)
+        added = store.new(
+            KpiOrganisation, organisation_id=organisation_id, name="A", kind="x", version_time=T0
+        )
         store.add(added)
         assert store.get(KpiOrganisation, organisation_id) is added
+        assert added.nis_code is None and added.registered_on is None  # the model's defaults
+
+
+def test_new_and_changed_rows_are_written_with_one_upsert_per_table(engine: Engine) -> None:
+    known, fresh = uuid.uuid4(), uuid.uuid4()
+    with Session(engine) as session:
+        session.add(
+            KpiOrganisation(organisation_id=known, name="Oud", kind="lokaal_bestuur", version_time=T0)
+        )
+        session.add(KpiSurvey(survey_id=uuid.uuid4(), title="onaangeroerd"))
+        session.commit()
+    selects = _Selects(engine)
+    with Session(engine) as session:
+        store = BatchStore(session, projection.KEYED)
+        store.preload([_registered(known), _registered(fresh)])
+        changed = store.get(KpiOrganisation, known)
+        assert changed is not None
+        changed.name = "Nieuw"
+        store.add(changed)
+        store.add(store.new(KpiOrganisation, organisation_id=fresh, name="Vers", kind="x", version_time=T0))
+        store.write()
+        session.commit()
+    assert selects.writing("kpi_organisations") == 1
+    assert selects.writing("kpi_fb_surveys") == 0  # nothing added there, nothing written
+    with Session(engine) as session:
+        names = {row.organisation_id: row.name for row in session.exec(select(KpiOrganisation))}
+    assert names == {known: "Nieuw", fresh: "Vers"}
+
+
+def test_a_new_row_with_an_unknown_or_missing_column_is_refused(engine: Engine) -> None:
+    with Session(engine) as session:
+        store = BatchStore(session, projection.KEYED)
+        with pytest.raises(TypeError, match="naam"):
+            store.new(KpiOrganisation, organisation_id=uuid.uuid4(), naam="A", kind="x", version_time=T0)
+        with pytest.raises(TypeError, match="version_time"):
+            store.new(KpiOrganisation, organisation_id=uuid.uuid4(), name="A", kind="x")
 
 
 def test_a_batch_sees_what_an_earlier_batch_left_unflushed_in_the_session(engine: Engine) -> None:
