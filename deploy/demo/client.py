@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 
-from deploy.demo.data import BRUSSELS, COUNTED, INFO, INTEGRATED, NOT_ASKED, TRAINING, WORKERS, V
+from deploy.demo.data import COUNTED, INFO, INTEGRATED, NOT_ASKED, TRAINING, WORKERS, V
+from shared.clock import business_today
 
 
 @dataclass
@@ -35,9 +36,7 @@ class HeldSession:
     attendees: list[Attendee]
 
 
-def today() -> date:
-    """The business date: Europe/Brussels."""
-    return datetime.now(BRUSSELS).date()
+today = business_today  # the business date, defined once in shared.clock
 
 
 @dataclass

@@ -5,9 +5,7 @@ survey. Only data and the `Plan` shape; no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 WORKERS = 4  # requests in flight at once where their order does not matter
 
 
