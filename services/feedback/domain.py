@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from shared.clock import BRUSSELS, business_today
+from shared.clock import business_date_of, business_today
 from shared.errors import Invalid
 from shared.events import LOCAL_GOVERNMENT_KINDS, NO_FEEDBACK_KINDS
 from shared.text import multi_line
@@ -27,11 +27,7 @@ _REQUEST_NAMESPACE = uuid.UUID("6f1c2a4e-93d0-4f5b-9a55-0c2d7e1b8a10")
 today = business_today  # the business date, defined once in shared.clock
 
 
-def business_date(moment: datetime) -> date:
-    """The Europe/Brussels date of a moment (KPI years follow it)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BRUSSELS).date()
+business_date = business_date_of  # the Brussels date of a moment (KPI years follow it)
 
 
 def request_id(subject_type: str, subject_id: uuid.UUID, participant_key: str) -> uuid.UUID:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from email_validator import EmailNotValidError, validate_email
 
 from shared.clock import BRUSSELS as BRUSSELS  # re-exported: mail dates use it
-from shared.clock import business_today
+from shared.clock import business_date_of, business_today
 from shared.errors import Invalid
 
 # a person who asks twice within this time gets one confirmation mail
@@ -58,8 +58,7 @@ def can_change(status: str) -> bool:
     return status == IssueStatus.DRAFT
 
 
-def business_day(moment: datetime) -> date:
-    return moment.astimezone(BRUSSELS).date()
+business_day = business_date_of  # the Brussels date of a moment
 
 
 def business_date(value: date | None, field: str) -> date:
