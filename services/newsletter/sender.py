@@ -102,6 +102,12 @@ def _wire(address: str, compose: Callable[[], EmailMessage]) -> bytes:
     aiosmtplib will put on the RCPT line (it must be ASCII without spaces or line breaks)."""
     try:
         quote_address(address).encode("ascii")
+    except ValueError as exc:  # the messages quote the address: keep it out of logs and statistics
+        raise CannotCompose(
+            "cannot be composed: the address cannot go on an SMTP command line"
+            " (a space, angle bracket, line break or non-ASCII character)"
+        ) from exc
+    try:
         return mail.wire_bytes(compose())
     except SQLAlchemyError:
         raise  # the database, not this mail: the loop retries the whole batch
