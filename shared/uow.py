@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column
@@ -145,13 +145,21 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-async def _idempotency_key(request: Request) -> IdempotencyKey | None:
+async def _idempotency_key(
+    request: Request,
+    # a Header parameter, so that the OpenAPI documents declare it
+    key: str | None = Header(
+        default=None,
+        alias=HEADER,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A retried request with the same key gets the first answer; another request is a 422",
+    ),
+) -> IdempotencyKey | None:
     # async only to read the body; the database work happens in the (threaded) dependency below
-    key = request.headers.get(HEADER)
     if key is None:
         return None
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise Invalid(HEADER, f"an Idempotency-Key has 1 to {MAX_KEY_LENGTH} printable ASCII characters")
     route = request.scope.get("route")
     return IdempotencyKey(
         key=key,
