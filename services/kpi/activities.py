@@ -315,15 +315,16 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.SupportTrajectoryCompleted: _trajectory,
 }
 
-# The tables these handlers look rows up in by key (the projection preloads them per batch).
-KEYED: tuple[type[SQLModel], ...] = (
-    KpiActivitySession,
-    KpiActivitySessionFact,
-    KpiActivityRegistration,
-    KpiActivityAttendance,
-    KpiActivityAdvice,
-    KpiActivityTrajectory,
-)
+# The rows these handlers look up, and the events that name them (by the key's field, or by their own
+# id for an `event_id` key): the projection preloads them per batch.
+LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
+    KpiActivitySession: (events.SessionScheduled, events.SessionRescheduled, events.RecordingPublished),
+    KpiActivitySessionFact: (events.SessionHeld, events.SessionCancelled),
+    KpiActivityRegistration: (events.RegistrationReceived, events.RegistrationCancelled),
+    KpiActivityAttendance: (events.AttendanceRecorded,),
+    KpiActivityAdvice: (events.AdviceGiven,),
+    KpiActivityTrajectory: (events.SupportTrajectoryStarted, events.SupportTrajectoryCompleted),
+}
 
 
 # --- queries ------------------------------------------------------------------------------------

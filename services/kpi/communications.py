@@ -120,8 +120,13 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.GoodPracticePublished: _good_practice,
 }
 
-# The tables these handlers look rows up in by key (the projection preloads them per batch).
-KEYED: tuple[type[SQLModel], ...] = (KpiNewsletterSent, KpiArticle, KpiGoodPractice)
+# The rows these handlers look up, and the events that name them (by the key's field, or by their own
+# id for an `event_id` key): the projection preloads them per batch.
+LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
+    KpiNewsletterSent: (events.NewsletterSent,),
+    KpiArticle: (events.ArticlePublished,),
+    KpiGoodPractice: (events.GoodPracticePublished,),
+}
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -144,8 +144,13 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.SurveyClosed: _survey_closed,
 }
 
-# The tables these handlers look rows up in by key (the projection preloads them per batch).
-KEYED: tuple[type[SQLModel], ...] = (KpiFeedbackRequest, KpiFeedbackResponse, KpiSurvey)
+# The rows these handlers look up, and the events that name them (by the key's field, or by their own
+# id for an `event_id` key): the projection preloads them per batch.
+LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
+    KpiFeedbackRequest: (events.FeedbackRequested,),
+    KpiFeedbackResponse: (events.FeedbackReceived,),
+    KpiSurvey: (events.SurveyOpened, events.SurveyClosed),
+}
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -159,8 +159,11 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.KnowledgeSharingLeft: _knowledge_sharing,
 }
 
-# The tables these handlers look rows up in by key (the projection preloads them per batch).
-KEYED: tuple[type[SQLModel], ...] = (KpiOrganisation,)
+# The rows these handlers look up, and the events that name them (by the key's field, or by their own
+# id for an `event_id` key): the projection preloads them per batch.
+LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
+    KpiOrganisation: (events.OrganisationRegistered, events.OrganisationUpdated),
+}
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -26,15 +26,17 @@ for _module in MODULES:
     for _event_type, _handler in _module.HANDLERS.items():
         HANDLERS.setdefault(_event_type, []).append(_handler)
 
-# The tables handlers look rows up in by key: preloaded for each batch.
-KEYED: tuple[type[SQLModel], ...] = tuple(model for module in MODULES for model in module.KEYED)
+# The rows handlers look up, with the events that name them: preloaded for each batch.
+LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
+    model: types for module in MODULES for model, types in module.LOOKUPS.items()
+}
 
 
 def apply(session: Session, batch: Sequence[events.Event]) -> None:
     """Applies the events in their order; the caller commits. Types no KPI needs are skipped, not
     refused."""
     session.flush()  # rows someone added to the session before are in the database for the store
-    store = BatchStore(session, KEYED)
+    store = BatchStore(session, LOOKUPS)
     store.preload(batch)
     for event in batch:
         for handler in HANDLERS.get(type(event.data), ()):

@@ -5,11 +5,11 @@ Why not the ORM session: event by event, every `session.get` first flushed the p
 (autoflush) and then asked the database — two round trips per event, ~100 times slower than reading
 Kafka — and even batched, building ORM objects and flushing them through the unit of work cost more
 than everything else the projector does. `BatchStore` instead, once per batch,
-1. loads every row any event of the batch could be looked up by — per keyed table one SELECT … IN the
-   key values the batch's events name (`event_id` means the events' own ids) — and remembers the keys
-   not found as absent;
-2. answers the handlers' `get` from those rows and from the rows they made, and asks the database only
-   for a key no event of the batch named;
+1. loads every row the batch's events will look up — per table one SELECT … IN the keys named by the
+   event types its `LOOKUPS` declare (by the key's field; by their own id for an `event_id` key) —
+   and remembers the keys not found as absent;
+2. answers the handlers' `get` from those rows and from the rows they added, and asks the database
+   only for a key it did not preload (still right, only slower, if a declaration misses one);
 3. writes every added row at the end with one set-based upsert per table (INSERT … ON CONFLICT (key)
    DO UPDATE, executemany), in the caller's transaction.
 Rows are the tables' own SQLModel classes, made the way the ORM makes rows it loads (without running
@@ -19,7 +19,7 @@ Results are the same as event by event (tests/integration/test_kpi_projector_bat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, TypeVar, cast
@@ -89,14 +89,24 @@ def key_column(model: type[SQLModel]) -> str:
     return shape(model).key
 
 
-def named_keys(column: str, batch: Iterable[events.Event]) -> set[Any]:
-    """The values of `column` the batch's events name: their own ids for `event_id`, else the field of
-    that name in their data."""
-    if column == "event_id":
-        return {event.id for event in batch}
-    # __dict__ rather than getattr: no pydantic __getattr__ for the many events without the field
-    found = (event.data.__dict__.get(column) for event in batch)
-    return {value for value in found if value is not None}
+# Per table, the event types whose handlers look its rows up.
+Lookups = Mapping[type[SQLModel], Sequence[type[events.EventData]]]
+
+
+def named_keys(lookups: Lookups, batch: Iterable[events.Event]) -> dict[type[SQLModel], set[Any]]:
+    """Per table, the keys the batch's events name: for each event of a type that looks the table up,
+    its own id for an `event_id` key, else its field of the key's name."""
+    by_type: dict[type[events.EventData], list[tuple[type[SQLModel], str]]] = {}
+    for model, types in lookups.items():
+        for event_type in types:
+            by_type.setdefault(event_type, []).append((model, shape(model).key))
+    wanted: dict[type[SQLModel], set[Any]] = {model: set() for model in lookups}
+    for event in batch:
+        for model, column in by_type.get(type(event.data), ()):
+            key = event.id if column == "event_id" else event.data.__dict__[column]
+            if key is not None:
+                wanted[model].add(key)
+    return wanted
 
 
 @cache
@@ -128,17 +138,17 @@ def _made(model: type[Row], values: dict[str, Any]) -> Row:
 class BatchStore:
     """`ReadModels` for one batch, in the transaction of `session` (see the module's docstring)."""
 
-    def __init__(self, session: Session, keyed: Sequence[type[SQLModel]]) -> None:
+    def __init__(self, session: Session, lookups: Lookups) -> None:
         self.session = session
-        self.keyed = keyed
+        self.lookups = lookups
         self.rows: dict[tuple[type[SQLModel], Any], SQLModel | None] = {}  # None: known absent
         self.dirty: dict[type[SQLModel], dict[Any, SQLModel]] = {}
 
     def preload(self, batch: Sequence[events.Event]) -> None:
-        """One SELECT … IN per keyed table (per 500 keys)."""
-        for model in self.keyed:
+        """One SELECT … IN per looked-up table (per 500 keys)."""
+        for model, keys in named_keys(self.lookups, batch).items():
             found = shape(model)
-            wanted = [key for key in named_keys(found.key, batch) if (model, key) not in self.rows]
+            wanted = [key for key in keys if (model, key) not in self.rows]
             column = found.table.columns[found.key]
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]

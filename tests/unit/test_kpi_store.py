@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from services.kpi import projection
+from services.kpi.activities import KpiActivitySessionFact
 from services.kpi.app import MIGRATIONS
 from services.kpi.feedback import KpiSurvey
 from services.kpi.membership import KpiOrganisation
@@ -74,7 +75,7 @@ def test_a_batch_loads_each_keyed_table_once_and_answers_from_memory(engine: Eng
     batch = [_registered(known, "Nieuw"), _registered(unknown)]
     selects = _Selects(engine)
     with Session(engine) as session:
-        store = BatchStore(session, projection.KEYED)
+        store = BatchStore(session, projection.LOOKUPS)
         store.preload(batch)
         assert selects.reading("kpi_organisations") == 1
         row = store.get(KpiOrganisation, known)
@@ -90,7 +91,7 @@ def test_a_key_no_event_of_the_batch_named_is_asked_of_the_database(engine: Engi
         session.commit()
     selects = _Selects(engine)
     with Session(engine) as session:
-        store = BatchStore(session, projection.KEYED)
+        store = BatchStore(session, projection.LOOKUPS)
         store.preload([_registered(uuid.uuid4())])
         before = selects.reading("kpi_fb_surveys")
         row = store.get(KpiSurvey, elsewhere)
@@ -101,7 +102,7 @@ def test_a_key_no_event_of_the_batch_named_is_asked_of_the_database(engine: Engi
 def test_a_row_added_in_the_batch_is_the_one_a_later_lookup_gets(engine: Engine) -> None:
     organisation_id = uuid.uuid4()
     with Session(engine) as session:
-        store = BatchStore(session, projection.KEYED)
+        store = BatchStore(session, projection.LOOKUPS)
         store.preload([_registered(organisation_id)])
         added = store.new(
             KpiOrganisation, organisation_id=organisation_id, name="A", kind="x", version_time=T0
@@ -121,7 +122,7 @@ def test_new_and_changed_rows_are_written_with_one_upsert_per_table(engine: Engi
         session.commit()
     selects = _Selects(engine)
     with Session(engine) as session:
-        store = BatchStore(session, projection.KEYED)
+        store = BatchStore(session, projection.LOOKUPS)
         store.preload([_registered(known), _registered(fresh)])
         changed = store.get(KpiOrganisation, known)
         assert changed is not None
@@ -139,7 +140,7 @@ def test_new_and_changed_rows_are_written_with_one_upsert_per_table(engine: Engi
 
 def test_a_new_row_with_an_unknown_or_missing_column_is_refused(engine: Engine) -> None:
     with Session(engine) as session:
-        store = BatchStore(session, projection.KEYED)
+        store = BatchStore(session, projection.LOOKUPS)
         with pytest.raises(TypeError, match="naam"):
             store.new(KpiOrganisation, organisation_id=uuid.uuid4(), naam="A", kind="x", version_time=T0)
         with pytest.raises(TypeError, match="version_time"):
@@ -160,12 +161,24 @@ def test_a_batch_sees_what_an_earlier_batch_left_unflushed_in_the_session(engine
         assert row is not None and row.name == "Hernoemd" and row.registered_on == date(2024, 1, 1)
 
 
-def test_keys_come_from_the_field_named_like_the_key_or_from_the_event_ids() -> None:
+def test_keys_come_from_the_declared_events_field_of_the_key_or_their_ids() -> None:
     organisation_id = uuid.uuid4()
-    batch = [
-        _registered(organisation_id),
-        _event(events.MemberErased(member_id=uuid.uuid4(), erased_on=T0.date())),
-    ]
+    joined = _event(
+        events.MemberJoined(member_id=uuid.uuid4(), organisation_id=uuid.uuid4(), joined_on=T0.date())
+    )
+    held = _event(
+        events.SessionHeld(session_id=uuid.uuid4(), held_on=T0.date(), participants=3, participant_hours=6.0)
+    )
+    wanted = named_keys(projection.LOOKUPS, [_registered(organisation_id), joined, held])
     assert key_column(KpiOrganisation) == "organisation_id"
-    assert named_keys("organisation_id", batch) == {organisation_id}
-    assert named_keys("event_id", batch) == {event.id for event in batch}
+    assert wanted[KpiOrganisation] == {organisation_id}  # a member's organisation is not looked up
+    assert wanted[KpiActivitySessionFact] == {held.id}
+    assert wanted[KpiSurvey] == set()
+
+
+@pytest.mark.parametrize("model", list(projection.LOOKUPS))
+def test_every_declared_lookup_names_its_key(model: type[SQLModel]) -> None:
+    column = key_column(model)
+    for event_type in projection.LOOKUPS[model]:
+        assert column == "event_id" or column in event_type.model_fields, (model, event_type)
+        assert event_type in projection.HANDLERS, event_type
