@@ -1,7 +1,10 @@
-"""The CloudEvents 1.0 envelope and the event catalogue v1: the public contract of every domain topic.
+"""The CloudEvents 1.0 envelope and the event catalogue (every type, every version): the public
+contract of every domain topic, and the upcasters that turn an older version into the newest.
 
 Readers ignore unknown fields (forward compatible) and refuse a record that misses a required field,
-carries a value out of range, or names a type the catalogue does not know.
+carries a value out of range, or names a type the catalogue does not know. `decode` validates a record
+against the version it was written in, then upcasts it step by step (v1 → v2 → …) so that consumers
+only ever see the newest version; producers write the newest version. docs/EVENTS.md is the guide.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -25,6 +29,8 @@ from shared import topics
 
 TYPE_PREFIX = "be.vvsg.digitaleinclusie."
 CONTENT_TYPE = "application/cloudevents+json"
+# Identifiers of the published JSON Schemas (docs/schemas/, tools/schemas.py): names, never fetched.
+SCHEMA_BASE = "https://schemas.vvsg.be/digitaleinclusie/"
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -51,6 +57,21 @@ Rating = Annotated[int, Field(strict=True, ge=1, le=5)]
 Count = Annotated[int, Field(strict=True, ge=0)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
+
+_CONTACT = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+def _no_contact_details(value: str) -> str:
+    # staff-written text travels on topics that are kept forever: an e-mail address has no place there
+    if _CONTACT.search(value):
+        raise ValueError("must not contain an e-mail address")
+    return value
+
+
+# "online" or the address of a venue (a place, never a person's home)
+ONLINE = "online"
+Location = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_no_contact_details)]
+ShortText = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_no_contact_details)]
 
 OrganisationKind = Literal[
     "lokaal_bestuur",
@@ -101,6 +122,11 @@ class EventData(BaseModel):
     @classmethod
     def type_name(cls) -> str:
         return f"{TYPE_PREFIX}{cls.NAME}.v{cls.VERSION}"
+
+    @classmethod
+    def schema_id(cls) -> str:
+        """The `$id` of this version's published JSON Schema, and every record's `dataschema`."""
+        return f"{SCHEMA_BASE}{cls.NAME}/v{cls.VERSION}.json"
 
     def key(self) -> str:
         return str(getattr(self, self.KEY_FIELD))
@@ -185,7 +211,9 @@ class KnowledgeSharingLeft(EventData):
 # --- activities.events ---------------------------------------------------------------------------
 
 
-class SessionScheduled(EventData):
+class SessionScheduledV1(EventData):
+    """v1: still readable forever (upcast to v2 by `decode`), no longer produced."""
+
     NAME = "session.scheduled"
     TOPIC = topics.ACTIVITIES_EVENTS
     KEY_FIELD = "session_id"
@@ -202,7 +230,9 @@ class SessionScheduled(EventData):
     requested_by_organisation_id: uuid.UUID | None = None
 
 
-class SessionRescheduled(EventData):
+class SessionRescheduledV1(EventData):
+    """v1: still readable forever (upcast to v2 by `decode`), no longer produced."""
+
     NAME = "session.rescheduled"
     TOPIC = topics.ACTIVITIES_EVENTS
     KEY_FIELD = "session_id"
@@ -210,6 +240,30 @@ class SessionRescheduled(EventData):
     starts_at: Timestamp
     ends_at: Timestamp
     planned_hours: Hours
+
+
+class SessionScheduled(SessionScheduledV1):
+    """v2: v1 plus where it happens, the link to join online, a short description and until when one
+    can register. Upcast from v1: `location` is "online" for an online session and null otherwise
+    (unknown), the other three are null (no link known, no description, registration open until the
+    session starts)."""
+
+    VERSION = 2
+    location: Location | None = None
+    online_link: Url | None = None
+    description: ShortText | None = None
+    registration_deadline: Timestamp | None = None
+
+
+class SessionRescheduled(SessionRescheduledV1):
+    """v2: v1 plus the same four fields as session.scheduled v2; null means "unchanged" (and is what
+    an upcast v1 record carries: a v1 rescheduling only moved the time)."""
+
+    VERSION = 2
+    location: Location | None = None
+    online_link: Url | None = None
+    description: ShortText | None = None
+    registration_deadline: Timestamp | None = None
 
 
 class SessionCancelled(EventData):
@@ -403,6 +457,7 @@ class GoodPracticePublished(EventData):
     url: Url
 
 
+# Every version of every type, by its `type` attribute; older versions come before newer ones.
 CATALOGUE: dict[str, type[EventData]] = {
     model.type_name(): model
     for model in (
@@ -414,7 +469,9 @@ CATALOGUE: dict[str, type[EventData]] = {
         MemberErased,
         KnowledgeSharingJoined,
         KnowledgeSharingLeft,
+        SessionScheduledV1,
         SessionScheduled,
+        SessionRescheduledV1,
         SessionRescheduled,
         SessionCancelled,
         RegistrationReceived,
@@ -436,6 +493,69 @@ CATALOGUE: dict[str, type[EventData]] = {
         GoodPracticePublished,
     )
 }
+VERSIONS: dict[tuple[str, int], type[EventData]] = {(m.NAME, m.VERSION): m for m in CATALOGUE.values()}
+# The newest version of every event: what producers write and what consumers receive.
+LATEST: dict[str, type[EventData]] = {
+    name: max((m for (n, _v), m in VERSIONS.items() if n == name), key=lambda m: m.VERSION)
+    for name, _version in VERSIONS
+}
+
+
+# --- upcasting -----------------------------------------------------------------------------------
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (event name, version) -> the function turning that version's data (JSON form) into the next version's
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Registers the step from `from_version` to `from_version + 1` of event `name`."""
+
+    def register(function: Upcaster) -> Upcaster:
+        if (name, from_version) in UPCASTERS:
+            raise ValueError(f"{name} v{from_version} already has an upcaster")
+        UPCASTERS[(name, from_version)] = function
+        return function
+
+    return register
+
+
+@upcaster("session.scheduled", 1)
+def _session_scheduled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    location = ONLINE if data.get("format") == "online" else None
+    return {
+        **data,
+        "location": location,
+        "online_link": None,
+        "description": None,
+        "registration_deadline": None,
+    }
+
+
+@upcaster("session.rescheduled", 1)
+def _session_rescheduled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "location": None, "online_link": None, "description": None, "registration_deadline": None}
+
+
+def upcast(data: EventData) -> EventData:
+    """The same fact in the newest version of its type, one registered step at a time."""
+    while data.VERSION < LATEST[data.NAME].VERSION:
+        step = UPCASTERS[(data.NAME, data.VERSION)]
+        newer = VERSIONS[(data.NAME, data.VERSION + 1)]
+        data = newer.model_validate(step(data.model_dump(mode="json")))
+    return data
+
+
+def _check_upcasters() -> None:
+    # every version but the newest needs its step up, or decode would hand a consumer an old version
+    for (name, version), _model in VERSIONS.items():
+        if version < LATEST[name].VERSION and (name, version) not in UPCASTERS:
+            raise RuntimeError(f"{name} v{version} has no upcaster to v{version + 1}")
+        if version > 1 and (name, version - 1) not in VERSIONS:
+            raise RuntimeError(f"{name} v{version} has no v{version - 1}")
+
+
+_check_upcasters()
 
 
 # --- envelope ------------------------------------------------------------------------------------
@@ -453,14 +573,16 @@ class Envelope(BaseModel):
     subject: str | None = None
     time: Timestamp
     datacontenttype: str = "application/json"
+    dataschema: str | None = None  # the `$id` of the JSON Schema of `data` (docs/schemas/)
     correlationid: str | None = None
     causationid: str | None = None
-    actor: str | None = None  # subject of the token that caused the change (audit trail)
+    actor: str | None = None  # pseudonymous staff id of who caused the change (shared.staff), or a service
     data: dict[str, Any]
 
 
 class Event(BaseModel):
-    """A validated envelope with its typed payload."""
+    """A validated envelope with its typed payload, upcast to the newest version of its type (the
+    envelope's `type` still says which version was written)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -497,6 +619,7 @@ def new_envelope(
         "subject": data.key(),
         "time": (time or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
+        "dataschema": data.schema_id(),
         "correlationid": correlation_id or str(uuid.uuid4()),
         "data": data.model_dump(mode="json"),
     }
@@ -529,9 +652,10 @@ def decode(value: bytes | None) -> Event:
     if model is None:
         raise InvalidEvent(f"unknown event type {envelope.type!r}")
     try:
-        data = model.model_validate(envelope.data)
+        # checked against the version it was written in first, so a bad v1 record is refused as v1
+        data = upcast(model.model_validate(envelope.data))
     except ValidationError as exc:
-        raise InvalidEvent(f"bad data for {model.NAME}: {_summary(exc)}") from None
+        raise InvalidEvent(f"bad data for {model.NAME} v{model.VERSION}: {_summary(exc)}") from None
     return Event(envelope=envelope, data=data)
 
 

@@ -1,4 +1,5 @@
-"""The event catalogue v1 against the shared contract samples."""
+"""The event catalogue against the contract samples: v1 from the shared contract folder (read-only),
+v2 from tests/contract/samples/ beside it; every v1 record reads as the newest version (upcast)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,33 @@ def _lines(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (CONTRACT / name).read_text().splitlines() if line.strip()]
 
 
-VALID = _lines("valid.jsonl")
-INVALID = _lines("invalid.jsonl")
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def _v2(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (SAMPLES / name).read_text().splitlines() if line.strip()]
+
+
+VALID = _lines("valid.jsonl") + _v2("valid_v2.jsonl")
+INVALID = _lines("invalid.jsonl") + _v2("invalid_v2.jsonl")
+
+
+def _id(record: dict[str, Any]) -> str:
+    name, version = record["value"]["type"].rsplit(".", 2)[-2:]
+    return f"{name}.{version}"
 
 
 def test_every_catalogue_type_has_a_valid_sample_and_every_sample_a_type() -> None:
     sampled = {r["value"]["type"] for r in VALID}
     assert sampled == set(CATALOGUE)
-    assert len(CATALOGUE) == 28
+    assert len(CATALOGUE) == 30  # 28 events, two of them in v1 and v2
+    assert {name for name, model in events.LATEST.items() if model.VERSION == 2} == {
+        "session.scheduled",
+        "session.rescheduled",
+    }
 
 
-@pytest.mark.parametrize("record", VALID, ids=lambda r: r["value"]["type"].split(".")[-2])
+@pytest.mark.parametrize("record", VALID, ids=_id)
 def test_valid_sample_is_accepted_on_its_topic_and_key(record: dict[str, Any]) -> None:
     event = events.decode(json.dumps(record["value"]).encode())
     assert record["topic"] == event.data.TOPIC
@@ -38,17 +55,63 @@ def test_valid_sample_is_accepted_on_its_topic_and_key(record: dict[str, Any]) -
     assert event.envelope.subject == record["key"]
 
 
-@pytest.mark.parametrize("record", VALID, ids=lambda r: r["value"]["type"].split(".")[-2])
+@pytest.mark.parametrize("record", VALID, ids=_id)
+def test_a_consumer_is_handed_the_newest_version(record: dict[str, Any]) -> None:
+    event = events.decode(json.dumps(record["value"]).encode())
+    assert type(event.data) is events.LATEST[event.data.NAME]
+    assert event.envelope.type == record["value"]["type"]  # what was written stays visible
+
+
+@pytest.mark.parametrize("record", VALID, ids=_id)
 def test_event_round_trips_through_a_new_envelope(record: dict[str, Any]) -> None:
     original = events.decode(json.dumps(record["value"]).encode())
     envelope = events.new_envelope(original.data, source=record["value"]["source"])
     again = events.decode(events.encode(envelope))
     assert again.data == original.data
-    assert envelope["data"] == {k: v for k, v in record["value"]["data"].items() if k in envelope["data"]}
+    assert envelope["type"] == original.data.type_name()  # written in the newest version
+    assert envelope["dataschema"] == original.data.schema_id()
+    written = record["value"]["data"]
+    assert {k: v for k, v in envelope["data"].items() if k in written} == {
+        k: v for k, v in written.items() if k in envelope["data"]
+    }
+    upcast_defaults = set(envelope["data"]) - set(written)
+    assert all(envelope["data"][k] in (None, events.ONLINE) for k in upcast_defaults)
+
+
+def test_a_v1_session_upcasts_with_the_documented_defaults() -> None:
+    v1 = next(r["value"] for r in VALID if r["value"]["type"].endswith("session.scheduled.v1"))
+    online = events.decode(json.dumps(v1).encode()).data
+    assert isinstance(online, events.SessionScheduled)
+    assert (online.location, online.online_link, online.description, online.registration_deadline) == (
+        "online",
+        None,
+        None,
+        None,
+    )
+    physical = {**v1, "data": {**v1["data"], "format": "physical"}}
+    assert events.decode(json.dumps(physical).encode()).data.model_dump()["location"] is None
+    rescheduled = next(r["value"] for r in VALID if r["value"]["type"].endswith("session.rescheduled.v1"))
+    moved = events.decode(json.dumps(rescheduled).encode()).data
+    assert isinstance(moved, events.SessionRescheduled)
+    assert moved.location is None and moved.planned_hours == 2.5
+
+
+def test_a_v1_record_is_checked_against_v1_before_it_is_upcast() -> None:
+    v1 = next(r["value"] for r in VALID if r["value"]["type"].endswith("session.scheduled.v1"))
+    broken = {**v1, "data": {k: v for k, v in v1["data"].items() if k != "format"}}
+    with pytest.raises(InvalidEvent, match=r"session.scheduled v1: format"):
+        events.decode(json.dumps(broken).encode())
+
+
+def test_upcasters_chain_from_every_old_version_to_the_newest() -> None:
+    for (name, version), model in events.VERSIONS.items():
+        if version < events.LATEST[name].VERSION:
+            assert (name, version) in events.UPCASTERS, model
+    assert set(events.UPCASTERS) == {("session.scheduled", 1), ("session.rescheduled", 1)}
 
 
 def test_unknown_fields_and_extensions_are_ignored() -> None:
-    record = VALID[-1]
+    record = _lines("valid.jsonl")[-1]
     assert "source_system" in record["value"]["data"] and "someextension" in record["value"]
     event = events.decode(json.dumps(record["value"]).encode())
     assert not hasattr(event.data, "source_system")
@@ -59,7 +122,7 @@ def test_unknown_fields_and_extensions_are_ignored() -> None:
     }
 
 
-@pytest.mark.parametrize("record", INVALID, ids=lambda r: r["why"])
+@pytest.mark.parametrize("record", INVALID, ids=lambda r: str(r["why"]))
 def test_invalid_sample_is_refused(record: dict[str, Any]) -> None:
     with pytest.raises(InvalidEvent):
         events.decode(json.dumps(record["value"]).encode())
@@ -75,6 +138,14 @@ def test_a_timestamp_without_offset_is_refused() -> None:
     broken = {**value, "data": {**value["data"], "starts_at": "2025-03-18T10:00:00"}}
     with pytest.raises(InvalidEvent, match="starts_at"):
         events.decode(json.dumps(broken).encode())
+
+
+def test_every_record_names_the_schema_of_its_data() -> None:
+    for model in events.LATEST.values():
+        assert (
+            model.schema_id()
+            == f"https://schemas.vvsg.be/digitaleinclusie/{model.NAME}/v{model.VERSION}.json"
+        )
 
 
 def test_event_payloads_carry_no_personal_fields() -> None:
