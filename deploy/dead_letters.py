@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+from faststream.kafka import KafkaBroker
+from faststream.kafka import TopicPartition as FsTopicPartition
+from faststream.middlewares import AckPolicy
 
 from shared import kafka
 from shared.topics import dead_letter_topic
@@ -23,34 +27,35 @@ class DeadLetter:
 
 
 async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
-    """Every record on `<topic>.dlq`, oldest first."""
+    """Every record on `<topic>.dlq`, oldest first: read through a FastStream subscriber on the
+    topic's partitions (no consumer group, nothing committed), up to the end offsets."""
     dlq = dead_letter_topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    found = (await kafka.partitions_of(bootstrap, [dlq])).get(dlq, [])
+    if not found:
+        return []
+    broker = KafkaBroker(bootstrap, client_id="dlq-list", log_level=logging.DEBUG)
+    subscriber = broker.subscriber(
+        partitions=[FsTopicPartition(dlq, p, declare=False) for p in found],
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        include_in_schema=False,
+    )
+    await broker.start()
     try:
-        partitions = consumer.partitions_for_topic(dlq)
-        if partitions is None:
-            await consumer._client.force_metadata_update()  # aiokafka has no public refresh
-            partitions = consumer.partitions_for_topic(dlq) or set()
-        tps = [TopicPartition(dlq, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
+        consumer = subscriber.consumer
+        assert consumer is not None
+        tps = [TopicPartition(dlq, p) for p in found]
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         letters: list[DeadLetter] = []
-        while True:
-            positions = {tp: await consumer.position(tp) for tp in tps}
-            if all(positions[tp] >= ends[tp] for tp in tps):
-                break
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                letters.extend(
-                    DeadLetter(r.partition, r.offset, r.key, r.value, tuple(r.headers or ())) for r in records
-                )
+        while not all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+            message = await subscriber.get_one(timeout=0.5)
+            if message is not None:
+                r = message.raw_message
+                letters.append(DeadLetter(r.partition, r.offset, r.key, r.value, tuple(r.headers or ())))
         return sorted(letters, key=lambda d: (d.partition, d.offset))
     finally:
-        await consumer.stop()
+        await broker.stop()
 
 
 async def replay(bootstrap: str, topic: str, offsets: set[int]) -> list[DeadLetter]:

@@ -63,6 +63,21 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: 
         await admin.close()
 
 
+async def partitions_of(bootstrap_servers: str, topics: list[str]) -> dict[str, list[int]]:
+    """The partitions of each topic that exists (a topic that does not is left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="partitions")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return {
+        d["topic"]: sorted(p["partition"] for p in d["partitions"])
+        for d in described
+        if d["error_code"] == 0 and d["partitions"]
+    }
+
+
 async def wait_for_broker(bootstrap_servers: str, timeout: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     quiet = logging.getLogger("aiokafka")

@@ -230,7 +230,8 @@ class OutboxRelay:
         except TimeoutError:
             pass
         now = _time.monotonic()
-        if now - self._last_check >= self.health_check_seconds:
+        # while not connected, look at every pause: readiness turns green as soon as the broker answers
+        if not self.connected or now - self._last_check >= self.health_check_seconds:
             self._last_check = now
             self.connected = await self.broker.ping(5)
 
