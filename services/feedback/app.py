@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from services.feedback import api, pages, people
 from services.feedback.consumers import CONSUMER, Reactor
+from services.feedback.settings import FeedbackSettings, load
 from shared import asyncapi, events, topics
-from shared import settings as settings_module
 from shared.asyncapi import Contract
 from shared.service import Runtime, create_app
 
@@ -40,8 +40,8 @@ READS: list[type[events.EventData]] = [
 ]
 
 
-def build(settings: settings_module.Settings | None = None) -> FastAPI:
-    settings = settings or settings_module.load("feedback")
+def build(settings: FeedbackSettings | None = None) -> FastAPI:
+    settings = settings or load()
     if len(settings.link_secret.get_secret_value()) < 32:
         raise SystemExit("LINK_SECRET must be set (at least 32 characters): it signs the personal links")
     runtime = Runtime(settings, MIGRATIONS)
