@@ -5,7 +5,11 @@ A redelivered record is skipped by its position, a republished event by its Clou
 has a second effect. A record that cannot be read, or that its handler refuses, goes to
 `<topic>.dlq` with the reason in its headers, and the consumer carries on with the next one.
 The database, not Kafka's committed offsets, decides where a consumer resumes: on every partition
-assignment it seeks to the positions stored beside its state.
+assignment its transport seeks to the positions stored beside its state (`stored_positions`).
+
+This module knows no transport: `TrackedConsumer.process` takes a batch of records and a sender for
+dead letters. FastStream subscribers drive it in the services (shared.messaging), a FastStream
+subscriber on self-assigned partitions in the KPI rebuild (services.kpi.rebuild).
 """
 
 from __future__ import annotations
