@@ -1,5 +1,7 @@
-"""The audit trail: every command writes its event through the outbox with the token's subject as
-`actor`, and published outbox rows are kept, so "who changed this and when" is a query on the outbox."""
+"""The audit trail: every command writes its event through the outbox with the acting person's
+pseudonymous staff id as `actor` (shared.staff), and published outbox rows are kept, so "who changed
+this and when" is a query on the outbox. Only staff and admin read it, so it names the person again:
+`actor` is resolved through this service's staff_ids table, `actor_id` is what the event says."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from shared import staff
 from shared.errors import Invalid
 from shared.outbox import OutboxMessage
 
@@ -31,6 +34,11 @@ def trail(engine: Engine, record_id: str) -> list[dict[str, Any]]:
             )
             .order_by(col(OutboxMessage.id))
         ).all()
+        envelopes = {row.id: json.loads(row.value or b"{}") for row in rows if row.event_id is not None}
+        named = staff.resolve(
+            session,
+            {str(e["actor"]) for e in envelopes.values() if staff.is_pseudonym(str(e.get("actor", "")))},
+        )
     entries = []
     for row in rows:
         if row.event_id is None:  # a contact-details record: say that it changed, not what it holds
@@ -46,13 +54,16 @@ def trail(engine: Engine, record_id: str) -> list[dict[str, Any]]:
                 }
             )
             continue
-        envelope = json.loads(row.value or b"{}")
+        envelope = envelopes[row.id]
+        actor = envelope.get("actor")
         entries.append(
             {
                 "event_id": envelope.get("id"),
                 "type": envelope.get("type"),
                 "time": envelope.get("time"),
-                "actor": envelope.get("actor"),
+                # a service's own name, or an id this service never recorded, stays as it is
+                "actor": named.get(actor, actor) if isinstance(actor, str) else actor,
+                "actor_id": actor,
                 "correlation_id": envelope.get("correlationid"),
                 "causation_id": envelope.get("causationid"),
                 "topic": row.topic,

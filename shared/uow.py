@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Column
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from shared import events
+from shared import events, staff
 from shared.auth import Principal, Role, require
 from shared.errors import Conflict, Invalid
 from shared.outbox import Outbox
@@ -80,10 +80,15 @@ class UnitOfWork:
     published: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, data: events.EventData, *, time: datetime | None = None) -> dict[str, Any]:
-        """Writes the event into this transaction's outbox, with the acting person as `actor`."""
-        envelope = self.outbox.add(self.session, data, actor=self.actor.subject, time=time)
+        """Writes the event into this transaction's outbox, with the acting person's pseudonymous staff
+        id as `actor` (never the token's subject, an e-mail address: shared.staff)."""
+        envelope = self.outbox.add(self.session, data, actor=self.staff_id(), time=time)
         self.published.append(envelope)
         return envelope
+
+    def staff_id(self) -> str:
+        """The acting person's pseudonymous staff id, recorded in this transaction for the audit trail."""
+        return staff.record(self.session, self.actor.subject)
 
     def commit(self, result: R) -> R:
         """Commits the changes (and the idempotency key with `result` as its answer); a unique

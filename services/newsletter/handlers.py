@@ -60,15 +60,13 @@ def request_subscription(command: RequestSubscription, uow: UnitOfWork) -> bool:
 
 
 def confirm_subscription(command: ConfirmSubscription, uow: UnitOfWork) -> Outcome:
-    return subscriptions.confirm(
-        uow.session, uow.outbox, command.subscriber_id, _now(), actor=uow.actor.subject
-    )
+    return subscriptions.confirm(uow.session, uow.outbox, command.subscriber_id, _now(), actor=uow.staff_id())
 
 
 def unsubscribe(command: Unsubscribe, uow: UnitOfWork) -> Outcome:
     """Staff on the person's behalf, or the person with the link in a mail (one-click too)."""
     return subscriptions.unsubscribe(
-        uow.session, uow.outbox, command.subscriber_id, _now(), actor=uow.actor.subject
+        uow.session, uow.outbox, command.subscriber_id, _now(), actor=uow.staff_id()
     )
 
 

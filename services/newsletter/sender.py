@@ -61,7 +61,7 @@ from services.newsletter.tables import (
     Subject,
     Subscriber,
 )
-from shared import events
+from shared import events, staff
 from shared.db import transaction
 from shared.outbox import Outbox
 
@@ -450,7 +450,8 @@ class MailQueue:
                     events.NewsletterSent(
                         issue_id=issue.id, title=issue.title, sent_at=now, recipients=recipients
                     ),
-                    actor=issue.send_requested_by,
+                    # who asked for the sending, as a pseudonymous staff id (shared.staff)
+                    actor=staff.record(session, issue.send_requested_by) if issue.send_requested_by else None,
                 )
                 finished.append(issue.id)
         for issue_id in finished:
