@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -22,8 +22,6 @@ from shared.errors import NotFound
 from shared.text import BusinessDate, Line, multi_line
 from shared.uow import UnitOfWork, unit_of_work
 from shared.web import Page, SessionDep
-
-T = TypeVar("T")
 
 Rating = Annotated[int, Field(ge=1, le=5)]
 Title = Line

@@ -30,7 +30,6 @@ from shared.text import BusinessDate, Line, SafeUrl, multi_line, single_line
 from shared.uow import UnitOfWork, unit_of_work
 from shared.web import Page, SessionDep
 
-T = TypeVar("T")
 C = TypeVar("C", bound=BaseModel)
 
 # an issue's title is the subject of every mail: one line (a line break would break the header)
