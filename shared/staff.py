@@ -62,12 +62,14 @@ def record(session: Session, subject: str) -> str:
     values = {"staff_id": staff_id, "subject": subject[:200], "first_seen_at": datetime.now(UTC)}
     dialect = session.get_bind().dialect.name
     table = StaffId.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
-    elif session.get(StaffId, staff_id) is None:  # pragma: no cover - only SQLite and PostgreSQL run here
-        session.execute(insert(table).values(**values))
+    # no autoflush: a pending row's constraint error belongs to the commit (a 409 there), not here
+    with session.no_autoflush:
+        if dialect == "postgresql":
+            session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+        elif session.get(StaffId, staff_id) is None:  # pragma: no cover - only SQLite and PostgreSQL run here
+            session.execute(insert(table).values(**values))
     return staff_id
 
 
