@@ -7,8 +7,10 @@
 # Settings come from the environment (shared/settings.py). The source folders are copied next to the
 # venv under /app and run from there, so the Alembic migrations (non-Python files) are always present.
 
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
 # ---- builder: a virtualenv with the project and its pinned dependencies (wheels only, no compiler) ----
-FROM python:3.11-slim-bookworm AS builder
+FROM ${PYTHON_IMAGE} AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -31,7 +33,16 @@ COPY deploy ./deploy
 RUN pip install --no-deps .
 
 # ---- runtime: slim Python, the venv and the sources, nothing else ----
-FROM python:3.11-slim-bookworm AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
+
+# The KPI service prints the yearly report as PDF with headless Chromium (services/kpi/pdf.py); build
+# with --build-arg PDF_RENDERER= to leave it out (report.pdf then answers 503).
+ARG PDF_RENDERER=chromium
+RUN if [ -n "$PDF_RENDERER" ]; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends "$PDF_RENDERER" fonts-dejavu-core \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
 
 RUN groupadd --system --gid 10001 vvsg \
     && useradd --system --uid 10001 --gid vvsg --home-dir /app --no-create-home --shell /usr/sbin/nologin vvsg

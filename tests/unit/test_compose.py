@@ -492,12 +492,18 @@ def test_dockerfile_final_stage_runs_as_a_non_root_user() -> None:
     assert users and users[-1].split(":")[0] not in ("root", "0")
 
 
+def _with_build_args(image: str) -> str:
+    """A base image named by a build argument (`FROM ${PYTHON_IMAGE}`) is its default value."""
+    defaults = dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE))
+    return re.sub(r"\$\{(\w+)\}", lambda m: defaults.get(m.group(1), m.group(0)), image)
+
+
 def test_dockerfile_base_images_are_pinned_and_not_latest() -> None:
     stages = dockerfile_stages()
     names: set[str] = set()
     for stage in stages:
         words = [word for word in stage[0][1].split() if not word.startswith("--")]
-        image = words[0]
+        image = _with_build_args(words[0])
         if len(words) >= 3 and words[1].lower() == "as":
             names.add(words[2])
         if image not in names:
@@ -506,7 +512,7 @@ def test_dockerfile_base_images_are_pinned_and_not_latest() -> None:
 
 
 def test_dockerfile_final_stage_is_python_3_11_slim() -> None:
-    assert dockerfile_stages()[-1][0][1].split()[0] == "python:3.11-slim-bookworm"
+    assert _with_build_args(dockerfile_stages()[-1][0][1].split()[0]) == "python:3.11-slim-bookworm"
 
 
 def test_dockerfile_final_stage_installs_no_compiler() -> None:
