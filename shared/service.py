@@ -27,7 +27,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import asyncapi, audit, events, messaging, security, topics
+from shared import asyncapi, audit, events, messaging, security, topics, uow
 from shared.asyncapi import Contract
 from shared.auth import STAFF, Principal, require
 from shared.consumer import TrackedConsumer, decode_event
@@ -183,6 +183,7 @@ def create_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_handlers(app)
+    uow.install(app)
     settings = runtime.settings
     app.state.public_rate_limiter = RateLimiter(settings.public_rate_per_minute)
     app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
