@@ -1,8 +1,13 @@
-"""Apache Kafka without Docker: fetch the broker from Maven Central, run one KRaft node on 127.0.0.1.
+"""Apache Kafka without Docker: fetch the broker from Maven Central, run one KRaft node on 127.0.0.1,
+or a cluster of three (each node broker and controller, its data kept under <dir>/node-<id>).
 
     python -m deploy.local_kafka start [--dir .local/kafka] [--port 9092]   # fetch, format, start, topics
-    python -m deploy.local_kafka stop  [--dir .local/kafka]
+    python -m deploy.local_kafka start --nodes 3 [--dir .local/kafka-cluster] [--port 9192]
+    python -m deploy.local_kafka stop  [--dir .local/kafka]                  # either kind
     python -m deploy.local_kafka fetch                                      # only download the jars
+
+A cluster's node n listens on port+2(n-1) (clients) and port+2(n-1)+1 (controller); its topics are
+created with replication factor 3 and min.insync.replicas 2, the single node's with 1 and 1.
 
 The jars land in ~/.cache/vvsg-kafka/<version>/libs (KAFKA_LIBS_DIR overrides); Java 17+ is needed.
 """
@@ -12,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +27,8 @@ import sys
 import time
 import uuid
 from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.kafka import ensure_topics, wait_for_broker
 from shared.topics import all_topics
@@ -111,9 +120,7 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
         classpath = f"{libs}/*"
         java = _java()
         if not (state_dir / "data" / "meta.properties").exists():  # format once; restarts keep the data
-            cluster_id = "-"
-            while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
-                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = _new_cluster_id()
             subprocess.run(
                 [
                     java,
@@ -163,7 +170,224 @@ def start(state_dir: Path, port: int = 9092, controller_port: int | None = None,
     return running
 
 
+def _new_cluster_id() -> str:
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
+class Cluster:
+    """A KRaft cluster of `nodes` combined nodes on 127.0.0.1 with a static controller quorum (every
+    node a voter): a majority of nodes must be up for the cluster to work. What it is (ports, cluster
+    id) is kept in <dir>/cluster.json, so that a node restarts as itself and `stop` finds them all."""
+
+    def __init__(self, state_dir: Path, nodes: int = 3, port: int = 9192, heap: str = "384m") -> None:
+        self.dir = state_dir.resolve()
+        described = self.dir / "cluster.json"
+        if described.exists():
+            known = json.loads(described.read_text())
+            nodes, port, self.cluster_id = known["nodes"], known["port"], known["cluster_id"]
+        else:
+            self.cluster_id = _new_cluster_id()
+        self.nodes, self.port, self.heap = nodes, port, heap
+        self.replication = min(3, nodes)
+        self.min_insync = max(1, self.replication - 1)
+
+    @property
+    def ids(self) -> list[int]:
+        return list(range(1, self.nodes + 1))
+
+    def client_port(self, node: int) -> int:
+        return self.port + 2 * (node - 1)
+
+    def controller_port(self, node: int) -> int:
+        return self.port + 2 * (node - 1) + 1
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.client_port(n)}" for n in self.ids)
+
+    def node_dir(self, node: int) -> Path:
+        return self.dir / f"node-{node}"
+
+    def pid(self, node: int) -> int | None:
+        return _running_pid(self.node_dir(node) / "kafka.pid")
+
+    def _properties(self, node: int) -> str:
+        voters = ",".join(f"{n}@127.0.0.1:{self.controller_port(n)}" for n in self.ids)
+        client, controller = self.client_port(node), self.controller_port(node)
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                f"node.id={node}",
+                f"controller.quorum.voters={voters}",
+                f"listeners=PLAINTEXT://127.0.0.1:{client},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{client},CONTROLLER://127.0.0.1:{controller}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={self.node_dir(node) / 'data'}",
+                "num.partitions=3",
+                "auto.create.topics.enable=false",
+                f"default.replication.factor={self.replication}",
+                f"min.insync.replicas={self.min_insync}",
+                "unclean.leader.election.enable=false",
+                f"offsets.topic.replication.factor={self.replication}",
+                "offsets.topic.num.partitions=10",
+                f"transaction.state.log.replication.factor={self.replication}",
+                f"transaction.state.log.min.isr={self.min_insync}",
+                "group.initial.rebalance.delay.ms=0",
+                # a killed node is noticed, and its partitions led by another, within seconds
+                "broker.session.timeout.ms=6000",
+                "broker.heartbeat.interval.ms=1000",
+                "replica.lag.time.max.ms=10000",
+                "log.cleaner.backoff.ms=1000",
+                "",
+            ]
+        )
+
+    def start(self, timeout: float = 120.0) -> str:
+        """Start every node that is not running, wait until all of them are brokers of the cluster,
+        create the topics; return the bootstrap servers."""
+        libs = fetch()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "cluster.json").write_text(
+            json.dumps({"nodes": self.nodes, "port": self.port, "cluster_id": self.cluster_id})
+        )
+        for node in self.ids:
+            self._format(libs, node)
+        for node in self.ids:
+            self.start_node(node, wait=False)
+        self.wait_whole(timeout)
+        asyncio.run(
+            ensure_topics(
+                self.bootstrap,
+                all_topics(),
+                replication_factor=self.replication,
+                min_insync_replicas=self.min_insync,
+            )
+        )
+        return self.bootstrap
+
+    def _format(self, libs: Path, node: int) -> None:
+        node_dir = self.node_dir(node)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        properties = node_dir / "server.properties"
+        properties.write_text(self._properties(node))
+        if (node_dir / "data" / "meta.properties").exists():  # format once; restarts keep the data
+            return
+        subprocess.run(
+            [
+                _java(),
+                "-cp",
+                f"{libs}/*",
+                f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                self.cluster_id,
+                "-c",
+                str(properties),
+                "--ignore-formatted",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def start_node(self, node: int, wait: bool = True, timeout: float = 90.0) -> int:
+        """Start one node (again) with its kept data; with `wait`, until the cluster is whole."""
+        running = self.pid(node)
+        if running is None:
+            node_dir = self.node_dir(node)
+            log = (node_dir / "kafka.log").open("ab")
+            process = subprocess.Popen(
+                [
+                    _java(),
+                    f"-Xmx{self.heap}",
+                    f"-Xms{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-XX:TieredStopAtLevel=1",  # starts faster, the load here is light
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.yaml'}",
+                    "-cp",
+                    f"{libs_dir()}/*",
+                    "kafka.Kafka",
+                    str(node_dir / "server.properties"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            (node_dir / "kafka.pid").write_text(str(process.pid))
+            running = process.pid
+        if wait:
+            self.wait_whole(timeout)
+        return running
+
+    def kill_node(self, node: int) -> None:
+        """kill -9: no clean shutdown, no leadership handed over."""
+        pid = self.pid(node)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def stop_node(self, node: int, timeout: float = 30.0) -> None:
+        """A clean stop (SIGTERM): the node hands its leaderships over first."""
+        stop(self.node_dir(node), timeout)
+
+    def stop(self) -> None:
+        for node in self.ids:
+            self.stop_node(node)
+
+    def brokers_up(self) -> set[int]:
+        """The nodes the cluster's metadata lists as brokers (a killed one drops out within seconds)."""
+        return asyncio.run(_brokers(self.bootstrap))
+
+    def wait_whole(self, timeout: float = 90.0) -> None:
+        quiet = logging.getLogger("aiokafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # "connection refused" is expected while nodes boot
+        try:
+            self._wait_whole(timeout)
+        finally:
+            quiet.setLevel(level)
+
+    def _wait_whole(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        seen: set[int] = set()
+        while time.monotonic() < deadline:
+            for node in self.ids:
+                if self.pid(node) is None and (self.node_dir(node) / "kafka.pid").exists():
+                    tail = (self.node_dir(node) / "kafka.log").read_text(errors="replace")[-3000:]
+                    raise SystemExit(f"Kafka node {node} exited; the end of its log:\n{tail}")
+            try:
+                seen = self.brokers_up()
+            except Exception:  # noqa: BLE001 - no node answers yet
+                seen = set()
+            if seen >= set(self.ids):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"the cluster in {self.dir} is not whole after {timeout:.0f}s: brokers {seen}")
+
+
+async def _brokers(bootstrap: str) -> set[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    await admin.start()
+    try:
+        described = await admin.describe_cluster()
+        return {int(b["node_id"]) for b in described["brokers"]}
+    finally:
+        await admin.close()
+
+
 def stop(state_dir: Path, timeout: float = 30.0) -> None:
+    if (state_dir / "cluster.json").exists():
+        Cluster(state_dir).stop()
+        return
     pid_file = state_dir.resolve() / "kafka.pid"
     pid = _running_pid(pid_file)
     if pid is None:
@@ -210,11 +434,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=["fetch", "start", "stop"])
     parser.add_argument("--dir", type=Path, default=Path(".local/kafka"))
-    parser.add_argument("--port", type=int, default=9092)
+    parser.add_argument("--port", type=int, default=None, help="9092 for one node, 9192 for a cluster")
+    parser.add_argument("--nodes", type=int, default=1, help="1 (development) or 3 (replicated)")
     args = parser.parse_args(argv)
     if args.command == "fetch":
         print(fetch())
+    elif args.command == "start" and args.nodes > 1:
+        cluster = Cluster(args.dir, args.nodes, args.port or 9192)
+        bootstrap = cluster.start()
+        print(
+            f"Kafka cluster of {cluster.nodes} nodes on {bootstrap} (replication {cluster.replication}, "
+            f"min.insync.replicas {cluster.min_insync}); services there need "
+            f"KAFKA_REPLICATION_FACTOR={cluster.replication} KAFKA_MIN_INSYNC_REPLICAS={cluster.min_insync}"
+            f" for the topics they create; stop it with `python -m deploy.local_kafka stop --dir {args.dir}`"
+        )
     elif args.command == "start":
+        args.port = args.port or 9092
         pid = start(args.dir, args.port)
         print(
             f"Kafka is running on 127.0.0.1:{args.port} (pid {pid}); stop it with "

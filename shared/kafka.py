@@ -2,6 +2,8 @@
 scripts and tests. Services consume and publish through their FastStream broker (shared.messaging).
 
 The producer is idempotent (`acks=all`), so a retried send never duplicates or reorders a partition.
+Topics get the replication of the settings (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS: 1/1 on
+one development broker, 3/2 on a cluster) and never an unclean leader election.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.protocol.api import Request, RequestStruct, Response
+from aiokafka.protocol.types import Array, Int16, Int32, Schema, String
 
+from shared.settings import Settings
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -33,8 +38,26 @@ def make_producer(bootstrap_servers: str, client_id: str, **overrides: Any) -> A
     return AIOKafkaProducer(**options)
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: str = "") -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+async def ensure_topics(
+    bootstrap_servers: str,
+    specs: list[TopicSpec],
+    prefix: str = "",
+    *,
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created. Replication comes from the
+    settings unless given here."""
+    settings = Settings()
+    replicas = replication_factor or settings.kafka_replication_factor
+    insync = min_insync_replicas or settings.kafka_min_insync_replicas
+    if not 1 <= insync <= replicas:
+        raise ValueError(f"min.insync.replicas {insync} must be between 1 and the replication {replicas}")
+    safety = {
+        "min.insync.replicas": str(insync),
+        # a replica that missed acknowledged writes never becomes leader: it would lose them
+        "unclean.leader.election.enable": "false",
+    }
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-setup")
     await admin.start()
     try:
@@ -43,8 +66,8 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], prefix: 
             NewTopic(
                 name=prefix + spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=1,
-                topic_configs=spec.config,
+                replication_factor=replicas,
+                topic_configs={**safety, **spec.config},
             )
             for spec in specs
             if prefix + spec.name not in existing
@@ -102,3 +125,69 @@ async def _wait(bootstrap_servers: str, deadline: float) -> None:
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+class _LeaveGroupResponse_v3(Response):  # type: ignore[misc]
+    API_KEY = 13
+    API_VERSION = 3
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("error_code", Int16),
+        (
+            "members",
+            Array(
+                ("member_id", String("utf-8")), ("group_instance_id", String("utf-8")), ("error_code", Int16)
+            ),
+        ),
+    )
+
+
+class _LeaveGroupRequest_v3(RequestStruct):  # type: ignore[misc]
+    API_KEY = 13
+    API_VERSION = 3
+    RESPONSE_TYPE = _LeaveGroupResponse_v3
+    SCHEMA = Schema(
+        ("group_id", String("utf-8")),
+        ("members", Array(("member_id", String("utf-8")), ("group_instance_id", String("utf-8")))),
+    )
+
+
+class _RemoveStaticMembers(Request[_LeaveGroupRequest_v3]):  # type: ignore[misc]
+    """LeaveGroup v3 (KIP-345) naming members by their group instance id, as Kafka's own admin client
+    does in removeMembersFromConsumerGroup. aiokafka only speaks LeaveGroup v0/v1, and skips even that
+    for a static member, which would then hold its partitions until its session times out."""
+
+    API_KEY = 13
+
+    def __init__(self, group_id: str, instance_ids: list[str]) -> None:
+        self.group_id = group_id
+        self.instance_ids = instance_ids
+
+    def build(self, request_struct_class: type[_LeaveGroupRequest_v3]) -> _LeaveGroupRequest_v3:
+        # the unknown member id "" with an instance id: the coordinator removes that static member
+        return request_struct_class(self.group_id, [("", i) for i in self.instance_ids])
+
+
+async def remove_static_members(
+    bootstrap_servers: str, group_id: str, instance_ids: list[str], timeout_ms: int = 5000
+) -> bool:
+    """Take static members out of their consumer group now, so that the others get their partitions at
+    once (a clean shutdown). True when the coordinator removed them all (an unknown member counts as
+    removed: it is not in the group)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="leave-group", request_timeout_ms=timeout_ms
+    )
+    await admin.start()
+    try:
+        coordinator = await admin.find_coordinator(group_id)
+        response: Any = await admin._send_request_to_node(
+            coordinator, _RemoveStaticMembers(group_id, instance_ids)
+        )
+    finally:
+        await admin.close()
+    unknown_member = 25  # UNKNOWN_MEMBER_ID
+    errors = [response.error_code, *(m[2] for m in response.members)]
+    ok = all(code in (0, unknown_member) for code in errors)
+    if not ok:
+        log.warning("leaving group %s as %s: error codes %s", group_id, instance_ids, errors)
+    return ok

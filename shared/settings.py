@@ -14,6 +14,15 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite file under ./data/<service>.db
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""  # e.g. "staging." to share one cluster between environments
+    # topics as deploy/ creates them: 1/1 for one development broker; 3/2 on a three-node cluster, so
+    # that one node down refuses no write and loses nothing acknowledged (acks=all)
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
+    # static group membership (KIP-345), one id per running instance (e.g. "kpi-2"): a restarted
+    # instance takes its partitions back without a rebalance of the group; empty means dynamic members
+    kafka_group_instance_id: str = ""
+    # how long the group waits for a silent member (a killed one) before giving its partitions away
+    kafka_session_timeout_ms: int = 10_000
     auth_secret: SecretStr = Field(default=SecretStr(""))
     http_host: str = "127.0.0.1"
     http_port: int = 0
