@@ -4,6 +4,11 @@ aiokafka consume rate of the same records, and (b) against a naive projector tha
 event. All three read the same topics, one after the other, in one process.
 
     python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
+
+--profile writes two pyinstrument profiles: the measured replay as the event loop sees it (fetching
+and decoding; the transactions run in a worker thread, which pyinstrument does not follow, and show as
+waiting), then the transactions themselves — the same decode + one transaction per batch of 1,000
+(TrackedConsumer._apply) replayed in the profiling thread on the first `--profile-records` records.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from services.kpi import projection, rebuild
 from services.kpi.app import MIGRATIONS
 from services.kpi.generations import Generation
 from shared import kafka
+from shared.consumer import Item, decode_event
 from shared.db import make_engine, migrate
 from shared.settings import Settings
 from shared.topics import DOMAIN_TOPICS
@@ -128,7 +134,48 @@ async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -
         generation.engine.dispose()
 
 
-def run(bootstrap: str, records: int, naive_records: int, profile: Path | None = None) -> dict[str, Any]:
+async def _fetch(bootstrap: str, prefix: str, limit: int) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, prefix)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        target = min(limit, sum((await consumer.end_offsets(partitions)).values()))
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while len(records) < target:
+            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+            records += [r for rs in batches.values() for r in rs]
+        return records[:target]
+    finally:
+        await consumer.stop()
+
+
+def profile_transactions(bootstrap: str, prefix: str, directory: Path, limit: int) -> str:
+    """The projector's per-batch work (decode, inbox, read models, positions, commit) run in this thread,
+    so that pyinstrument sees it; the text of the profile."""
+    from pyinstrument import Profiler
+
+    records = asyncio.run(_fetch(bootstrap, prefix, limit))
+    generation = _fresh_generation(directory, "profile")
+    tracked = projection.projector(topics=[], engine=generation.engine, batch_size=BATCH)
+    profiler = Profiler()
+    profiler.start()
+    for start in range(0, len(records), BATCH):
+        batch = records[start : start + BATCH]
+        tracked._apply([Item(r, *decode_event(r)) for r in batch], batch, set())
+    profiler.stop()
+    generation.engine.dispose()
+    return str(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def run(
+    bootstrap: str,
+    records: int,
+    naive_records: int,
+    profile: Path | None = None,
+    profile_records: int = 20_000,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vvsg-bench-replay-") as tmp:
         prefix = fresh_prefix(bootstrap)
         started = time.perf_counter()
@@ -146,7 +193,14 @@ def run(bootstrap: str, records: int, naive_records: int, profile: Path | None =
         projector = asyncio.run(projector_rate(bootstrap, prefix, Path(tmp)))
         if profiler is not None and profile is not None:
             profiler.stop()
-            profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+            loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
+            transactions = profile_transactions(bootstrap, prefix, Path(tmp), profile_records)
+            profile.write_text(
+                "# the measured replay, event loop thread\n"
+                + loop_profile
+                + f"\n# the transactions of the first {profile_records} records, in one thread\n"
+                + transactions
+            )
         print(f"  projector (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True)
         naive = asyncio.run(naive_rate(bootstrap, prefix, Path(tmp), naive_records))
         print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
@@ -166,9 +220,10 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="write a pyinstrument profile of the projector"
     )
+    parser.add_argument("--profile-records", type=int, default=20_000)
     args = parser.parse_args()
     with broker() as bootstrap:
-        result = run(bootstrap, args.records, args.naive_records, args.profile)
+        result = run(bootstrap, args.records, args.naive_records, args.profile, args.profile_records)
     raw, projector, naive = result["raw"], result["projector"], result["naive"]
     print(
         f"projector/raw = {projector.per_second / raw.per_second:.3f}; "
