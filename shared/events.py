@@ -630,6 +630,32 @@ def new_envelope(
     return envelope
 
 
+# The compacted contacts topic is not a domain topic: its value is the plain contact record (or null,
+# a tombstone, which compaction needs), so its records are CloudEvents in Kafka *binary* mode: every
+# required attribute a `ce_` header, the value the data itself. Domain topics use structured mode.
+CONTACT_DETAILS_TYPE = f"{TYPE_PREFIX}contact_details.v1"
+
+
+def binary_mode_headers(
+    *,
+    type_: str,
+    source: str,
+    subject: str,
+    time: datetime | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    """Headers of a Kafka binary-mode CloudEvent (CloudEvents Kafka protocol binding, section 3.2)."""
+    return {
+        "content-type": content_type,
+        "ce_specversion": "1.0",
+        "ce_id": str(uuid.uuid4()),
+        "ce_source": source,
+        "ce_type": type_,
+        "ce_subject": subject,
+        "ce_time": (time or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
 def encode(envelope: dict[str, Any]) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -92,7 +92,8 @@ class Outbox:
             topic=self.topic_prefix + data.TOPIC,
             key=data.key(),
             value=events.encode(envelope),
-            headers={"content-type": events.CONTENT_TYPE, "ce_type": envelope["type"]},
+            # structured mode by the letter: the content type alone; a ce_ header would make it binary
+            headers={"content-type": events.CONTENT_TYPE},
             event_id=envelope["id"],
         )
         return envelope
@@ -105,22 +106,32 @@ class Outbox:
             topic=self.topic_prefix + topic,
             key=key,
             value=payload,
-            headers={"content-type": "application/json"},
+            headers=events.binary_mode_headers(
+                type_=events.CONTACT_DETAILS_TYPE, source=self.source, subject=key
+            ),
             event_id=None,
         )
 
     def redact(self, session: Session, *, topic: str, key: str) -> None:
         """Right to erasure: forget the values of the plain records written for this key (contact
         details), published or not. What remains says only that a record was there."""
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.topic) == self.topic_prefix + topic,
-                col(OutboxMessage.key) == key,
-                col(OutboxMessage.event_id).is_(None),
+        rows = (
+            session.execute(
+                select(OutboxMessage).where(
+                    col(OutboxMessage.topic) == self.topic_prefix + topic,
+                    col(OutboxMessage.key) == key,
+                    col(OutboxMessage.event_id).is_(None),
+                )
             )
-            .values(value=None, headers=json.dumps({"redacted": "erasure"}))
+            .scalars()
+            .all()
         )
+        for row in rows:
+            # the CloudEvents headers stay (ids only), so that a row not yet published still goes out
+            # as a readable tombstone
+            headers = {**json.loads(row.headers or "{}"), "redacted": "erasure"}
+            row.value, row.headers = None, json.dumps(headers)
+            session.add(row)
 
     def _insert(
         self,

@@ -23,6 +23,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 PREFIX = "staff-"
+# actors that are no person: the public pages' principal (someone who follows a link in a mail)
+NOT_A_PERSON: frozenset[str] = frozenset({"public"})
 _LABEL = b"vvsg digitale inclusie: staff pseudonym v1"
 
 
@@ -55,8 +57,9 @@ def is_pseudonym(actor: str) -> bool:
 
 def record(session: Session, subject: str) -> str:
     """The staff id of `subject`, remembered in this transaction (once per subject). A subject that is
-    a staff id already (a reaction acting for the person who caused it) stays as it is."""
-    if is_pseudonym(subject):
+    a staff id already (a reaction acting for the person who caused it), or names no person, stays as
+    it is."""
+    if is_pseudonym(subject) or subject in NOT_A_PERSON:
         return subject
     staff_id = pseudonym(subject)
     values = {"staff_id": staff_id, "subject": subject[:200], "first_seen_at": datetime.now(UTC)}

@@ -22,7 +22,7 @@ from services.events import domain, views
 from services.events.app import MIGRATIONS
 from services.events.handlers import attendance, registrations, sessions, support
 from services.events.tables import ActivitySession, Advice, Registration
-from shared import events
+from shared import events, staff
 from shared.auth import Principal, Role
 from shared.db import make_engine, migrate
 from shared.errors import Conflict, Invalid
@@ -232,7 +232,7 @@ def test_advice_is_published_once_with_the_actor_and_shown_without_it_to_a_viewe
             given_on=date(2025, 2, 3),
         )
         advice = uow.commit(support.give_advice(command, uow))
-        assert [e["actor"] for e in uow.published] == [STAFF]
+        assert [e["actor"] for e in uow.published] == [staff.pseudonym(STAFF)]
     assert [name for name, _ in outbox(engine)] == ["advice.given"]
     assert count(engine, Advice) == 1
     assert views.advice(advice, Principal(STAFF, "staff")).created_by == STAFF
