@@ -12,7 +12,11 @@ What FastStream's defaults would do differently, and why it is set here:
 - topics are never created by a subscriber (`declare=False`): they are set up with their partitions,
   compaction and retention by deploy/, and an auto-created members.contacts would not be compacted;
 - FastStream's own `correlation_id` header is left off: a record's ids live in its CloudEvents
-  envelope, and the CloudEvents Kafka binding reads a record by its `content-type` header alone.
+  envelope, and the CloudEvents Kafka binding reads a record by its `content-type` header alone;
+- with KAFKA_GROUP_INSTANCE_ID set, every group is joined as a static member (KIP-345): a restarted
+  instance gets its partitions back without a rebalance, a killed one holds them only for the session
+  timeout (KAFKA_SESSION_TIMEOUT_MS), and a clean stop takes it out of its groups at once
+  (shared.kafka.remove_static_members: aiokafka itself never leaves a group as a static member).
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.middlewares import AckPolicy
 
 from shared.consumer import TrackedConsumer
+from shared.kafka import remove_static_members
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0  # wait before reading a batch again that the database could not take
 RETRY_MAX_SECONDS = 10.0
+
+
+FASTSTREAM_LOG = logging.getLogger("shared.messaging.faststream")
+FASTSTREAM_LOG.setLevel(logging.WARNING)
 
 
 def _no_correlation_id() -> str:
@@ -57,7 +66,10 @@ def make_broker(settings: Settings) -> KafkaBroker:
         # decoded is a dead letter, not a FastStream error); the annotations only document the payload
         apply_types=False,
         id_generator=_no_correlation_id,
-        log_level=logging.DEBUG,  # one line per batch is noise at INFO; failures are logged by us
+        # FastStream's lines go through the service's own (JSON) logging, warnings and errors only:
+        # one line per batch and per task callback is noise; assignments are logged by SeekToStored
+        logger=FASTSTREAM_LOG,
+        log_level=logging.DEBUG,
     )
 
 
@@ -106,6 +118,11 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         await seek_to_stored(self.driver.tracked, consumer, assigned)
         self.driver.tracked.assigned = True
+        log.info(
+            "%s: %d partitions assigned, positioned where its database says",
+            self.driver.tracked.name,
+            len(assigned),
+        )
 
 
 async def seek_to_stored(
@@ -126,15 +143,29 @@ async def seek_to_stored(
 class SubscriberDriver:
     """Binds one tracked consumer to one FastStream batch subscriber of the broker."""
 
-    def __init__(self, broker: KafkaBroker, tracked: TrackedConsumer[Any], *, schema: Any = None) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        tracked: TrackedConsumer[Any],
+        *,
+        schema: Any = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.broker = broker
         self.tracked = tracked
         self.sender = BrokerSender(broker)
         self._backoff = RETRY_SECONDS
+        self.bootstrap_servers = settings.kafka_bootstrap_servers if settings else ""
+        # one id per instance is enough: every tracked consumer is a group of its own
+        self.group_instance_id = (settings.kafka_group_instance_id if settings else "") or None
+        session_timeout_ms = settings.kafka_session_timeout_ms if settings else 10_000
         self.subscriber: BatchSubscriber = broker.subscriber(
             *[Topic(name, declare=False) for name in tracked.topics],
             batch=True,
             group_id=tracked.name,
+            group_instance_id=self.group_instance_id,
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(500, session_timeout_ms // 4),
             max_records=tracked.batch_size,
             # an empty poll waits this long and then FastStream sleeps as long again: kept short, so
             # that the first record after a quiet spell is not held up
@@ -202,6 +233,19 @@ class SubscriberDriver:
             lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - position)
         self.tracked.stats.lag = lag
 
+    async def leave_group(self) -> None:
+        """After the subscriber stopped: a static member leaves its group now, not when its session
+        times out. Best effort, like aiokafka's own leave: the session timeout remains the fallback."""
+        if self.group_instance_id is None:
+            return  # a dynamic member left when its consumer stopped
+        try:
+            await asyncio.wait_for(
+                remove_static_members(self.bootstrap_servers, self.tracked.name, [self.group_instance_id]),
+                5,
+            )
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s: could not leave the group: %r", self.tracked.name, exc)
+
     async def restart(self) -> None:
         """Stop and start the subscriber: a new Kafka consumer joins the group, and its assignment seeks
         to the positions stored in the tracked consumer's (possibly new) database."""
@@ -231,10 +275,13 @@ async def _commit_quietly(
         log.debug("offset commit skipped: %s", exc)
 
 
-async def keep_running(broker: KafkaBroker, started: asyncio.Event | None = None) -> None:
+async def keep_running(
+    broker: KafkaBroker, started: asyncio.Event | None = None, drivers: Sequence[SubscriberDriver] = ()
+) -> None:
     """Starts the broker, and again until it starts: the service comes up without Kafka and connects
     when it can. Once started, FastStream's consume loops and aiokafka's clients reconnect by
-    themselves. Stops the broker when cancelled."""
+    themselves. Stops the broker when cancelled, and then takes the drivers' static members out of
+    their groups."""
     backoff = 0.5
     try:
         while True:
@@ -255,3 +302,4 @@ async def keep_running(broker: KafkaBroker, started: asyncio.Event | None = None
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.stop(), 10)
+        await asyncio.gather(*(driver.leave_group() for driver in drivers))
