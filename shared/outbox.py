@@ -164,7 +164,7 @@ def outbox_backlog(engine: Engine) -> tuple[int, float]:
     with Session(engine) as session:
         count, oldest = session.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.published_at.is_(None)  # type: ignore[union-attr]
+                col(OutboxMessage.published_at).is_(None)
             )
         ).one()
     if not oldest:
@@ -288,8 +288,8 @@ class OutboxRelay:
         with Session(self.engine, expire_on_commit=False) as session:
             stmt = (
                 select(OutboxMessage)
-                .where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.id))
                 .limit(self.batch_size)
             )
             return list(session.execute(stmt).scalars())
@@ -298,9 +298,7 @@ class OutboxRelay:
         now = datetime.now(UTC)
         with transaction(self.engine) as session:
             session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
-                .values(published_at=now)
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=now)
             )
 
 
