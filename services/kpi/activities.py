@@ -437,7 +437,7 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
             )
         return sorted(result, key=lambda s: (s.held_on, s.title, str(s.session_id)))
 
-    return ctx.memo("activities.held_sessions", load)  # type: ignore[no-any-return]
+    return ctx.memo("activities.held_sessions", load)
 
 
 def _held_of(ctx: Context, kinds: set[str], lead: str | None = None) -> list[HeldSession]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlmodel import Session
 
@@ -13,6 +13,8 @@ from services.kpi.store import ReadModels
 from shared import events
 from shared.clock import BRUSSELS as BRUSSELS  # re-exported: the KPI modules use it
 from shared.clock import business_today
+
+T = TypeVar("T")
 
 # A projection handler: one event into the read models (services.kpi.projection runs them).
 Handler = Callable[[ReadModels, events.Event], None]
@@ -48,12 +50,13 @@ class Context:
     def __init__(self, session: Session, period: Period) -> None:
         self.session = session
         self.period = period
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[str, object] = {}
 
-    def memo(self, name: str, load: Callable[[], Any]) -> Any:
+    def memo(self, name: str, load: Callable[[], T]) -> T:
+        """`load()` the first time `name` is asked for; the same object afterwards. One name, one type."""
         if name not in self._cache:
             self._cache[name] = load()
-        return self._cache[name]
+        return cast(T, self._cache[name])
 
 
 def naive_utc(value: datetime) -> datetime:

@@ -201,7 +201,7 @@ def _requests(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
                     per_session[row.subject_id].append(row)
         return per_session
 
-    return ctx.memo("feedback.requests", load)  # type: ignore[no-any-return]
+    return ctx.memo("feedback.requests", load)
 
 
 def _responses(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
@@ -220,7 +220,7 @@ def _responses(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
                     per_session[row.subject_id].append(row)
         return per_session
 
-    return ctx.memo("feedback.responses", load)  # type: ignore[no-any-return]
+    return ctx.memo("feedback.responses", load)
 
 
 def _per_kind(ctx: Context) -> dict[str, list[HeldSession]]:

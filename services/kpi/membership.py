@@ -182,7 +182,7 @@ def _order(fact: KpiMembershipFact | KpiKnowledgeSharingFact) -> tuple[date, dat
 
 
 def organisations(ctx: Context) -> dict[uuid.UUID, KpiOrganisation]:
-    return ctx.memo(  # type: ignore[no-any-return]
+    return ctx.memo(
         "organisations",
         lambda: {o.organisation_id: o for o in ctx.session.execute(select(KpiOrganisation)).scalars()},
     )
@@ -202,7 +202,7 @@ def membership_facts(ctx: Context) -> list[KpiMembershipFact]:
         ).scalars()
         return sorted(rows, key=_order)
 
-    return ctx.memo("membership_facts", load)  # type: ignore[no-any-return]
+    return ctx.memo("membership_facts", load)
 
 
 def member_states(ctx: Context) -> dict[uuid.UUID, MemberState]:
@@ -225,7 +225,7 @@ def member_states(ctx: Context) -> dict[uuid.UUID, MemberState]:
                     erased.add(fact.member_id)
         return states
 
-    return ctx.memo("member_states", replay)  # type: ignore[no-any-return]
+    return ctx.memo("member_states", replay)
 
 
 def members(ctx: Context) -> Computed:
