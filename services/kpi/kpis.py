@@ -1,4 +1,5 @@
-"""Answers `GET /kpis/{year}`: every KPI the read models can compute, with its target and status."""
+"""Answers `GET /kpis/{year}`: every KPI the read models can compute, with its target and status, as a
+typed `KpiReport` (built once; `report` is its JSON for what stores or renders it)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from services.kpi import activities, catalogue, communications, feedback, membership
@@ -27,8 +29,30 @@ def _registry() -> dict[str, Callable[[Context], Computed]]:
 KPIS = _registry()
 
 
-def report(session: Session, year: int, as_of: date | None, now: datetime) -> dict[str, Any]:
-    """The answer of `GET /kpis/{year}`: every registered KPI with its target, status and items."""
+class KpiAnswer(BaseModel):
+    """One KPI of the answer: its figure, target and status, and the items behind the figure."""
+
+    code: str
+    title: str
+    value: int | float
+    target: int | float | None
+    status: str
+    unit: str
+    items: list[dict[str, Any]]  # JSON objects whose fields depend on the KPI
+
+
+class KpiReport(BaseModel):
+    """The answer of `GET /kpis/{year}`."""
+
+    year: int
+    as_of: date
+    generated_at: datetime
+    targets_version: str
+    kpis: list[KpiAnswer]
+
+
+def answer(session: Session, year: int, as_of: date | None, now: datetime) -> KpiReport:
+    """Every registered KPI with its target, status and items, on day D of `year`."""
     ctx = Context(session, period(year, as_of, now.astimezone(BRUSSELS).date()))
     goals = catalogue.targets(year)
     answers = []
@@ -37,20 +61,21 @@ def report(session: Session, year: int, as_of: date | None, now: datetime) -> di
         result = compute(ctx)
         goal = goals.of(code)
         answers.append(
-            {
-                "code": code,
-                "title": definition.title,
-                "value": result.value,
-                "target": goal,
-                "status": catalogue.status(result.value, goal),
-                "unit": definition.unit,
-                "items": result.items,
-            }
+            KpiAnswer(
+                code=code,
+                title=definition.title,
+                value=result.value,
+                target=goal,
+                status=catalogue.status(result.value, goal),
+                unit=definition.unit,
+                items=result.items,
+            )
         )
-    return {
-        "year": year,
-        "as_of": ctx.period.end.isoformat(),
-        "generated_at": now.isoformat(),
-        "targets_version": goals.version,
-        "kpis": answers,
-    }
+    return KpiReport(
+        year=year, as_of=ctx.period.end, generated_at=now, targets_version=goals.version, kpis=answers
+    )
+
+
+def report(session: Session, year: int, as_of: date | None, now: datetime) -> dict[str, Any]:
+    """`answer` as JSON (what the API serves), for what stores or renders it as a document."""
+    return answer(session, year, as_of, now).model_dump(mode="json")
