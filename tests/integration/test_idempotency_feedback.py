@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from services.feedback import domain
 from services.feedback.app import build
 from services.feedback.settings import FeedbackSettings
-from services.feedback.tables import FbSession
+from services.feedback.tables import FbRequest, FbSession
 from shared.db import make_engine
+from shared.links import make_token
 from tests.infra import AUTH_SECRET, LINK_SECRET, auth
 
 pytestmark = pytest.mark.integration
@@ -147,3 +150,35 @@ def test_viewers_do_not_see_who_opened_a_survey_staff_do(feedback: TestClient) -
         [listed] = feedback.get("/surveys", headers=auth(role)).json()
         assert listed["created_by"] is None
         assert "an.medewerker" not in feedback.get("/surveys", headers=auth(role)).text
+
+
+def test_a_comment_with_a_control_character_on_the_public_form_is_refused_in_dutch(
+    feedback: TestClient, database_url: str
+) -> None:
+    session_id = _known_session(database_url)
+    request_id = domain.request_id("session", session_id, "registration-1")
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            session.add(
+                FbRequest(
+                    id=request_id,
+                    subject_type="session",
+                    subject_id=session_id,
+                    participant_key="registration-1",
+                    member_id=uuid.uuid4(),
+                    requested_at=datetime.now(UTC),
+                    requested_on=domain.today(),
+                )
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    link = "/feedback/" + make_token(LINK_SECRET, "feedback", str(request_id))
+    ratings = {"satisfaction": "4", "usefulness": "4", "motivated": "5", "able_to_act": "3"}
+    refused = feedback.post(link, data={**ratings, "comment": "Goed\u0008 gedaan"})
+    assert refused.status_code == 422
+    assert "stuurteken" in refused.text and 'id="comment-error"' in refused.text
+    assert _count(database_url, "fb_responses") == 0
+    assert feedback.post(link, data={**ratings, "comment": "Goed gedaan.\nMeer graag!"}).status_code == 200
+    assert _count(database_url, "fb_responses") == 1
