@@ -13,7 +13,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared import events
-from shared.text import BusinessDate, Line, Lines, SafeUrl, multi_line, plausible_date
+from shared.text import BusinessDate, Line, Lines, SafeUrl, multi_line, plausible_date, single_line
 
 T = TypeVar("T")
 
@@ -40,7 +40,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SessionCreate(Strict):
+# What session.scheduled/rescheduled v2 add (shared.events): where, the link to join, a short description
+# and until when one can register. Not stored yet: they travel on the events for the sign-up page.
+Location = Annotated[events.Location, AfterValidator(single_line)]
+ShortDescription = Annotated[events.ShortText, AfterValidator(multi_line)]
+
+
+class SessionPractical(Strict):
+    location: Location | None = Field(
+        default=None, description=f'the address of the venue, or "{events.ONLINE}"; none: not known yet'
+    )
+    online_link: Url | None = Field(default=None, description="where to join online (http or https)")
+    description: ShortDescription | None = Field(default=None, description="a few lines for the sign-up page")
+    registration_deadline: Moment | None = Field(
+        default=None, description="registration closes then (RFC 3339); none: when the session starts"
+    )
+
+
+class SessionCreate(SessionPractical):
     kind: events.SessionKind
     title: Title
     theme: Title
@@ -59,7 +76,9 @@ class SessionCreate(Strict):
     )
 
 
-class SessionReschedule(Strict):
+class SessionReschedule(SessionPractical):
+    """The new times; the practical fields left out stay as they were."""
+
     starts_at: Moment
     ends_at: Moment
     planned_hours: PlannedHours | None = Field(

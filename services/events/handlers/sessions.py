@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from services.events import domain, seats
 from services.events.tables import ActivitySession, AttendanceDay, Registration
 from shared import events
+from shared.errors import Invalid
 from shared.uow import UnitOfWork
 
 
@@ -31,6 +32,11 @@ class ScheduleSession:
     planned_hours: float | None = None
     capacity: int | None = None
     requested_by_organisation_id: uuid.UUID | None = None
+    # session.scheduled v2: published, not stored (yet)
+    location: str | None = None
+    online_link: str | None = None
+    description: str | None = None
+    registration_deadline: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +45,21 @@ class RescheduleSession:
     starts_at: datetime
     ends_at: datetime
     planned_hours: float | None = None
+    # session.rescheduled v2: none means unchanged
+    location: str | None = None
+    online_link: str | None = None
+    description: str | None = None
+    registration_deadline: datetime | None = None
+
+
+def _deadline(deadline: datetime | None, schedule: domain.Schedule) -> datetime | None:
+    """Registration closes at the latest when the session ends; a moment without offset is Brussels."""
+    if deadline is None:
+        return None
+    deadline = domain.to_utc(deadline)
+    if deadline > schedule.ends_at:
+        raise Invalid("registration_deadline", "registration must close before the session ends")
+    return deadline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +131,10 @@ def schedule_session(command: ScheduleSession, uow: UnitOfWork) -> ActivitySessi
             planned_hours=schedule.planned_hours,
             capacity=command.capacity,
             requested_by_organisation_id=command.requested_by_organisation_id,
+            location=command.location,
+            online_link=command.online_link,
+            description=command.description,
+            registration_deadline=_deadline(command.registration_deadline, schedule),
         )
     )
     return activity
@@ -142,6 +167,10 @@ def reschedule_session(command: RescheduleSession, uow: UnitOfWork) -> ActivityS
             starts_at=schedule.starts_at,
             ends_at=schedule.ends_at,
             planned_hours=schedule.planned_hours,
+            location=command.location,
+            online_link=command.online_link,
+            description=command.description,
+            registration_deadline=_deadline(command.registration_deadline, schedule),
         )
     )
     return activity
