@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,6 +176,28 @@ def _new_cluster_id() -> str:
     while cluster_id.startswith("-"):  # the storage tool would read a leading "-" as an option
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     return cluster_id
+
+
+def free_port_range(count: int) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1 (a cluster numbers its nodes' ports)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        if first + count > 65535:
+            continue
+        taken: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                taken.append(socket.socket())
+                taken[-1].bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for held in taken:
+                held.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 class Cluster:
@@ -368,10 +391,19 @@ class Cluster:
                 seen = self.brokers_up()
             except Exception:  # noqa: BLE001 - no node answers yet
                 seen = set()
-            if seen >= set(self.ids):
+            # registered is not yet reachable: a client handed this node's address must get through
+            if seen >= set(self.ids) and all(_accepts(self.client_port(n)) for n in self.ids):
                 return
             time.sleep(0.5)
         raise TimeoutError(f"the cluster in {self.dir} is not whole after {timeout:.0f}s: brokers {seen}")
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 async def _brokers(bootstrap: str) -> set[int]:

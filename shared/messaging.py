@@ -56,7 +56,9 @@ def make_broker(settings: Settings) -> KafkaBroker:
     """The service's broker: an idempotent producer (`acks=all`, so a retried send never duplicates or
     reorders a partition) and the consumers' connection settings."""
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # a list: FastStream hands a single string to aiokafka as ONE address, so "a:9092,b:9092" (a
+        # cluster) would never resolve
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()],
         client_id=settings.service_name,
         enable_idempotence=True,
         acks="all",

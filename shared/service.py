@@ -116,7 +116,7 @@ class Runtime:
 
     def subscribe(self, tracked: TrackedConsumer[Any], *, schema: Any = None) -> messaging.SubscriberDriver:
         """Runs an already built tracked consumer on the broker (before the runtime starts)."""
-        driver = messaging.SubscriberDriver(self.broker, tracked, schema=schema)
+        driver = messaging.SubscriberDriver(self.broker, tracked, schema=schema, settings=self.settings)
         self.drivers.append(driver)
         return driver
 
@@ -124,7 +124,9 @@ class Runtime:
         await asyncio.to_thread(migrate, self.engine, self.migrations_dir)
         for step in self.before_start:
             await step()
-        self._tasks.append(asyncio.create_task(messaging.keep_running(self.broker), name="broker"))
+        self._tasks.append(
+            asyncio.create_task(messaging.keep_running(self.broker, drivers=self.drivers), name="broker")
+        )
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for job in self.background:
             self._tasks.append(asyncio.create_task(job()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import local_kafka
 from tests import infra
 
 
@@ -32,8 +33,6 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from deploy import local_kafka
-
     state = tmp_path_factory.mktemp("kafka")
     port = infra.free_port()
     # every test makes its own topics: a few thousand partitions by the end of the suite
@@ -42,6 +41,20 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         local_kafka.stop(state)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster() -> Iterator[local_kafka.Cluster]:
+    """A three-node KRaft cluster of the `cluster` tests alone (they kill and restart its nodes), on
+    ports of its own, with its data in a temporary folder; stopped and removed at the end."""
+    state = Path(tempfile.mkdtemp(prefix="vvsg-test-cluster-"))
+    cluster = local_kafka.Cluster(state, nodes=3, port=local_kafka.free_port_range(6))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
