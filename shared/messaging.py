@@ -161,10 +161,14 @@ class SubscriberDriver:
         # one id per instance is enough: every tracked consumer is a group of its own
         self.group_instance_id = (settings.kafka_group_instance_id if settings else "") or None
         session_timeout_ms = settings.kafka_session_timeout_ms if settings else 10_000
+        # one group per environment: environments sharing a cluster (KAFKA_TOPIC_PREFIX) never share a
+        # group; the consumer's own name (its positions in the database) stays as it is
+        prefix = settings.kafka_topic_prefix if settings else ""
+        self.group_id = tracked.name if tracked.name.startswith(prefix) else prefix + tracked.name
         self.subscriber: BatchSubscriber = broker.subscriber(
             *[Topic(name, declare=False) for name in tracked.topics],
             batch=True,
-            group_id=tracked.name,
+            group_id=self.group_id,
             group_instance_id=self.group_instance_id,
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(500, session_timeout_ms // 4),
@@ -242,7 +246,7 @@ class SubscriberDriver:
             return  # a dynamic member left when its consumer stopped
         try:
             await asyncio.wait_for(
-                remove_static_members(self.bootstrap_servers, self.tracked.name, [self.group_instance_id]),
+                remove_static_members(self.bootstrap_servers, self.group_id, [self.group_instance_id]),
                 5,
             )
         except Exception as exc:  # noqa: BLE001

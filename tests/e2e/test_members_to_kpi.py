@@ -104,7 +104,7 @@ def test_members_registered_over_http_show_up_in_the_kpis_and_redelivery_changes
         records = asyncio.run(read_topic(kafka_bootstrap, topic))
         asyncio.run(produce(kafka_bootstrap, [(topic, r.key, r.value) for r in records]))
         wait_until(
-            lambda: asyncio.run(committed_through(kafka_bootstrap, PROJECTOR, topic)),
+            lambda: asyncio.run(committed_through(kafka_bootstrap, topic_prefix + PROJECTOR, topic)),
             30,
             0.2,
             "the projector to read the redelivered records",

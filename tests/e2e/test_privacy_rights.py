@@ -89,7 +89,7 @@ class Stack:
             topic = self.prefix + name
 
             def read(topic: str = topic) -> bool:
-                return asyncio.run(committed_through(self.bootstrap, PROJECTOR, topic))
+                return asyncio.run(committed_through(self.bootstrap, self.prefix + PROJECTOR, topic))
 
             wait_until(read, 60, 0.2, f"the KPI service to read {name}")
 
