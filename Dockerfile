@@ -30,6 +30,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY shared ./shared
 COPY services ./services
 COPY deploy ./deploy
+COPY ops ./ops
 RUN pip install --no-deps .
 
 # ---- runtime: slim Python, the venv and the sources, nothing else ----
@@ -58,10 +59,11 @@ COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /build/shared ./shared
 COPY --from=builder /build/services ./services
 COPY --from=builder /build/deploy ./deploy
+COPY --from=builder /build/ops ./ops
 
 # Bytecode compiled once at build time (the sources stay read-only for the service user); data/ is only
 # used by the SQLite fallback when DATABASE_URL is empty.
-RUN python -m compileall -q /app/shared /app/services /app/deploy \
+RUN python -m compileall -q /app/shared /app/services /app/deploy /app/ops \
     && mkdir -p /app/data \
     && chown vvsg:vvsg /app/data
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from deploy import demo, local_kafka
+from deploy import local_kafka
+from ops import demo
 from shared.auth import issue_token
 from shared.settings import DEFAULT_PORTS
 

@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from deploy import dead_letters
+from ops import dead_letters
 from shared.auth import ROLES, issue_token
 from shared.settings import DEFAULT_PORTS, Settings
 
@@ -97,7 +97,7 @@ def import_members(
 
     Exit status: 0 every row imported (or unchanged), 1 some rows refused (also in a dry run),
     2 the file or the members service could not be used (nothing was changed)."""
-    from deploy.member_import import Importer, ImportFileError, read_rows
+    from ops.member_import import Importer, ImportFileError, read_rows
 
     try:
         rows, unknown = read_rows(file)
@@ -138,7 +138,7 @@ def import_members(
 @app.command()
 def demo(year: Annotated[int, typer.Option(help="the demo year")] = date.today().year - 1) -> None:
     """Create a realistic demo year through the services' APIs."""
-    from deploy import demo as demo_module
+    from ops import demo as demo_module
 
     urls = {name: _url(name) for name in DEFAULT_PORTS}
     demo_module.load(urls, _staff_token("demo@vvsg.be"), year, log=console.print)

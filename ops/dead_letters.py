@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka import TopicPartition as FsTopicPartition
 from faststream.middlewares import AckPolicy
@@ -52,6 +52,7 @@ async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
             message = await subscriber.get_one(timeout=0.5)
             if message is not None:
                 r = message.raw_message
+                assert isinstance(r, ConsumerRecord)  # one record a message: not a batch subscriber
                 letters.append(DeadLetter(r.partition, r.offset, r.key, r.value, tuple(r.headers or ())))
         return sorted(letters, key=lambda d: (d.partition, d.offset))
     finally:

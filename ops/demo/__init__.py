@@ -5,7 +5,7 @@ registrations, attendance lists, recordings and a few cancellations; feedback an
 pages (and some paper forms); the user survey; advice and tailored support; articles in Lokaal, good
 practices and a few newsletters. Then it waits until the KPI service shows it.
 
-    python -m deploy.demo --year 2025 [--scale 0.1] [--members-url http://127.0.0.1:8001 ...]
+    python -m ops.demo --year 2025 [--scale 0.1] [--members-url http://127.0.0.1:8001 ...]
 
 AUTH_SECRET and LINK_SECRET come from the environment, the same as the services'. Every business date
 lies in the demo year, except where a service dates a fact itself: a newsletter counts when it was sent
@@ -24,9 +24,9 @@ from datetime import date
 
 import httpx
 
-from deploy.demo.client import Demo
-from deploy.demo.expected import wait_for_kpis
-from deploy.demo.scenario import (
+from ops.demo.client import Demo
+from ops.demo.expected import wait_for_kpis
+from ops.demo.scenario import (
     collect_feedback,
     create_communications,
     create_network,

@@ -1,7 +1,7 @@
-"""`python -m deploy.demo`: the demo year through the running services."""
+"""`python -m ops.demo`: the demo year through the running services."""
 
 import sys
 
-from deploy.demo import main
+from ops.demo import main
 
 sys.exit(main())

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from deploy.demo.data import COUNTED, INFO, INTEGRATED, NOT_ASKED, TRAINING, WORKERS, V
+from ops.demo.data import COUNTED, INFO, INTEGRATED, NOT_ASKED, TRAINING, WORKERS, V
 from shared.clock import business_today
 
 

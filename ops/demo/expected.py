@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy.demo.client import Demo, wait
+from ops.demo.client import Demo, wait
 
 # --- the KPI service catching up ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
-from deploy.demo.client import (
+from ops.demo.client import (
     Attendee,
     Demo,
     HeldSession,
@@ -22,7 +22,7 @@ from deploy.demo.client import (
     wait,
     working_day,
 )
-from deploy.demo.data import (
+from ops.demo.data import (
     ADVICE_TOPICS,
     ARTICLES,
     CIVIL_SOCIETY,

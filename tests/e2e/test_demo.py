@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.demo import load
 from deploy.mail_catcher import MailCatcher
+from ops.demo import load
 from tests.infra import LINK_SECRET, ServiceProcess, auth, free_port, token, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from deploy.cli import app as cli
-from deploy.member_import import Importer, read_rows
+from ops.cli import app as cli
+from ops.member_import import Importer, read_rows
 from shared.spreadsheet import is_formula
 from tests import member_files
 from tests.infra import ServiceProcess, auth

@@ -14,8 +14,8 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from deploy.cli import app as cli
-from deploy.member_import import Importer, read_rows
+from ops.cli import app as cli
+from ops.member_import import Importer, read_rows
 from shared import events, topics
 from tests.infra import ServiceProcess, auth, produce, wait_until
 

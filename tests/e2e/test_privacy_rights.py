@@ -22,7 +22,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from deploy.cli import app as cli
+from ops.cli import app as cli
 from services.kpi.app import PROJECTOR
 from shared import events, topics
 from shared.auth import Role

@@ -516,7 +516,7 @@ def kpi_url(sqlite_generations: Generations) -> Iterator[str]:
 def _vvsg(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> Any:
     from typer.testing import CliRunner
 
-    from deploy.cli import app as cli
+    from ops.cli import app as cli
 
     monkeypatch.setenv("KPI_URL", url)
     monkeypatch.setenv("AUTH_SECRET", infra.AUTH_SECRET)

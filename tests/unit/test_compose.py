@@ -526,7 +526,7 @@ def test_dockerfile_final_stage_copies_only_the_venv_and_the_sources() -> None:
         if keyword in ("COPY", "ADD"):
             sources = [word for word in arguments.split() if not word.startswith("--")][:-1]
             copied.update(source.rstrip("/").rsplit("/", 1)[-1] for source in sources)
-    assert copied == {"venv", "shared", "services", "deploy"}
+    assert copied == {"venv", "shared", "services", "deploy", "ops"}
 
 
 def test_dockerfile_final_stage_sets_unbuffered_output_and_listens_on_all_interfaces() -> None:

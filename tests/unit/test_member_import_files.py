@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.member_import import ImportFileError, _date, read_rows
+from ops.member_import import ImportFileError, _date, read_rows
 from tests import member_files
 
 
