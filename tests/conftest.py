@@ -31,12 +31,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as container:
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = container.get_bootstrap_server()  # for examples/
             yield container.get_bootstrap_server()
         return
     state = tmp_path_factory.mktemp("kafka")
     port = infra.free_port()
     # every test makes its own topics: a few thousand partitions by the end of the suite
     local_kafka.start(state, port, infra.free_port(), heap="2g")
+    # the reference consumer's tests (examples/, beyond this conftest's reach) find the broker here
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     try:
         yield f"127.0.0.1:{port}"
     finally:

@@ -1,0 +1,5 @@
+"""python -m registrations_consumer"""
+
+from registrations_consumer.app import main
+
+main()
