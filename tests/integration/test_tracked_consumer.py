@@ -9,7 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from services.kpi import projection
@@ -153,3 +155,28 @@ async def test_a_batch_that_fails_only_as_a_whole_is_applied_record_by_record(tm
         assert _facts(url) == 8
         # and the positions of the whole batch are stored: the records are not read again
         assert tracked.stored_positions() == {(transport.topic(topics.MEMBERS_EVENTS), 0): 8}
+
+
+@pytest.mark.integration
+async def test_a_database_outage_reads_the_batch_again_and_dead_letters_nothing(
+    database_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The database is away for the first two attempts: the subscriber seeks back to the batch and
+    reads it again; every record is applied once, none goes to the dead letters."""
+    failures = {"left": 2}
+
+    def handle(session: Session, event: events.Event, record: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("the database is away (test)"))
+        projection.apply(session, [event])
+
+    runtime = _runtime(database_url, (kafka_bootstrap, topic_prefix), handle)
+    async with transports.running("kafka", runtime, kafka_bootstrap) as transport:
+        await transport.send_batch(topics.MEMBERS_EVENTS, [_joined(uuid.uuid4(), day) for day in range(1, 6)])
+        tracked = runtime.consumers[0]
+        await transport.until(lambda: tracked.stats.applied >= 5, "5 records applied")
+        assert failures["left"] == 0
+        assert _facts(database_url) == 5
+        assert tracked.stats.dead_letters == 0
+        assert await transport.dead_letters(topics.MEMBERS_EVENTS, expected=0, timeout=1) == []
