@@ -1,0 +1,110 @@
+"""Composition of the back office: settings, the identity provider, the screens, the security headers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.backoffice import members, oidc, signin
+from services.backoffice.services import ServiceUnavailable
+from services.backoffice.settings import BackofficeSettings
+from services.backoffice.web import HERE, SECTIONS, PageProblem, Staff, current, render, sign_in_address
+from shared.service import BodyLimit, secure
+
+SERVICE_DOWN = (
+    "Een onderliggende dienst antwoordt nu niet. Er is niets bewaard; probeer het zo dadelijk opnieuw."
+)
+UNAVAILABLE = {href: label for href, label, _ in SECTIONS if href != "/leden"}
+
+
+class SecurityHeaders:
+    """The headers every service sets (shared.service.secure): CSP, nosniff, no framing, no referrer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                secure(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
+def build(settings: BackofficeSettings) -> FastAPI:
+    app = FastAPI(title="VVSG back office", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.provider = (
+        oidc.Provider(
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_client_secret.get_secret_value(),
+            settings.oidc_scopes,
+        )
+        if settings.oidc_issuer
+        else None
+    )
+
+    @app.exception_handler(PageProblem)
+    async def _problem(request: Request, problem: PageProblem) -> Response:
+        if problem.sign_in and request.method == "GET":
+            return RedirectResponse(sign_in_address(request), status_code=303)
+        return render(
+            request,
+            "message.html",
+            problem.title,
+            current(request),
+            problem.status_code,
+            text=problem.text,
+            link=("/aanmelden", "Aanmelden") if problem.status_code == 401 else None,
+        )
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(request: Request, _exc: ServiceUnavailable) -> Response:
+        return render(
+            request,
+            "message.html",
+            "Even niet bereikbaar",
+            current(request),
+            503,
+            text=SERVICE_DOWN,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request, staff: Staff) -> HTMLResponse:
+        return render(request, "home.html", "Overzicht", staff, cards=SECTIONS)
+
+    @app.get("/static/backoffice.css", include_in_schema=False)
+    def stylesheet() -> FileResponse:
+        return FileResponse(HERE / "static" / "backoffice.css", media_type="text/css")
+
+    @app.get("/health/live", include_in_schema=False)
+    @app.get("/health/ready", include_in_schema=False)
+    def live() -> dict[str, str]:
+        return {"status": "ok"}  # no state of its own: ready as soon as it answers
+
+    for href, label in UNAVAILABLE.items():
+
+        def not_yet(request: Request, staff: Staff, label: str = label) -> HTMLResponse:
+            return render(
+                request,
+                "message.html",
+                label,
+                staff,
+                text=f"{label} is nog niet beschikbaar in de back office. Dit scherm volgt later.",
+            )
+
+        app.add_api_route(href, not_yet, methods=["GET"], include_in_schema=False)
+
+    app.include_router(signin.router)
+    app.include_router(members.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app
