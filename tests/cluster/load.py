@@ -114,8 +114,10 @@ class Traffic:
             url = choices[(n + attempt) % len(choices)]
             try:
                 return client.post(url + path, json=body), ""
-            except httpx.TransportError as exc:
+            except httpx.ConnectError as exc:  # never reached the instance: safe to send elsewhere
                 error = f"{url}: {exc!r}"
+            except httpx.TransportError as exc:  # it may have been carried out: no second try
+                return None, f"{url}: {exc!r}"
         return None, error
 
     def _member(self, client: httpx.Client, n: int) -> None:
