@@ -74,3 +74,27 @@ def call(
             detail = answer.text[:500]
         raise ServiceError(answer.status_code, detail)
     return answer.json() if answer.content else None
+
+
+def download(
+    settings: BackofficeSettings, staff: StaffSession, service: Service, path: str, params: dict[str, Any]
+) -> httpx.Response:
+    """A document as the service sends it (a report as XLSX, CSV, PDF or HTML), for passing on."""
+    token = issue_token(
+        settings.auth_secret.get_secret_value(),
+        staff.subject,
+        staff.role,
+        timedelta(seconds=settings.backoffice_token_seconds),
+    )
+    try:
+        answer = httpx.get(
+            f"{base_url(settings, service)}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"{service}: {exc}") from None
+    if answer.status_code >= 400:
+        raise ServiceError(answer.status_code, answer.text[:500])
+    return answer

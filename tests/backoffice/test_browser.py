@@ -5,6 +5,7 @@ the member in the list; every screen passes axe-core; a viewer's and a stale for
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,35 @@ def test_an_account_without_a_mapped_role_gets_no_session(
     assert SESSION_COOKIE not in {cookie["name"] for cookie in context.cookies()}
     page.goto(f"{office.url}/leden")  # the provider still knows her: she is back at the refusal
     assert page.locator("h1").inner_text() == "Geen toegang"
+
+
+def test_staff_read_the_kpis_download_the_report_and_freeze_the_year_after_confirming(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+    tmp_path: Path,
+) -> None:
+    kpi = services("kpi", f"sqlite:///{tmp_path}/kpi.db")
+    office = backoffice(KPI_URL=kpi.url)
+    year = date.today().year
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", "/kpi")
+    assert page.locator("h1").inner_text() == f"KPI's {year}"
+    assert page.locator("tbody tr").count() > 5
+    accessible(page, "kpi")
+    keep(page, artefacts, "kpi")
+
+    workbook = page.request.get(f"{office.url}/kpi/{year}/rapport.xlsx")
+    assert workbook.status == 200
+    assert workbook.body()[:2] == b"PK"  # a zip: the XLSX as the KPI service made it
+
+    page.get_by_role("button", name="Jaar afsluiten").click()
+    assert page.locator("#fout-confirm").inner_text() == "Vink aan dat je het jaar wilt afsluiten."
+    accessible(page, "kpi zonder bevestiging")
+    assert kpi.client().get(f"/kpis/{year}/frozen").status_code == 404  # nothing frozen yet
+    page.get_by_label(f"Ik wil het jaar {year} afsluiten").check()
+    page.get_by_role("button", name="Jaar afsluiten").click()
+    assert page.get_by_role("status").inner_text() == "Het jaar is afgesloten."
+    assert kpi.client().get(f"/kpis/{year}/frozen").status_code == 200
+    assert page.get_by_role("button", name="Jaar afsluiten").count() == 0

@@ -133,7 +133,7 @@ def test_a_form_with_its_token_from_staff_reaches_the_service_with_a_short_beare
 def test_pages_carry_the_security_headers_and_load_nothing_from_elsewhere(client: TestClient) -> None:
     _, sealed = session_cookie("viewer")
     client.cookies.set(SESSION_COOKIE, sealed)
-    answer = client.get("/kpi")
+    answer = client.get("/beheer")
     assert answer.status_code == 200
     assert "nog niet beschikbaar" in answer.text
     policy = answer.headers["content-security-policy"]
