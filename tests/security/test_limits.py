@@ -96,7 +96,8 @@ def test_a_public_page_answers_429_after_the_burst(
     clients: dict[str, TestClient], service: str, method: str, path: str
 ) -> None:
     client = clients[service]
-    client.app.state.public_rate_limiter = RateLimiter(BURST_RATE)  # type: ignore[attr-defined]  # a fresh bucket
+    # a fresh bucket of 3 that refills once a minute, so that a slow machine does not refill it meanwhile
+    client.app.state.public_rate_limiter = RateLimiter(1, burst=3)  # type: ignore[attr-defined]
     url = path.replace("{token}", make_token(infra.LINK_SECRET, "feedback", str(uuid.uuid4())))
     burst = [client.request(method, url).status_code for _ in range(3)]
     assert 429 not in burst
@@ -194,6 +195,7 @@ def test_no_secret_appears_in_the_log_at_debug_level(
 # --- whose X-Forwarded-For is believed (issue 11, item 5) -----------------------------------------
 
 SIGN_UPS = 30
+SLOW_RATE = 1  # a minute, a burst of 1: a busy machine sending 30 requests refills hardly any token
 
 
 def test_thirty_sign_ups_with_a_new_forwarded_for_each_from_an_untrusted_peer_get_429s(
@@ -206,7 +208,7 @@ def test_thirty_sign_ups_with_a_new_forwarded_for_each_from_an_untrusted_peer_ge
         f"sqlite:///{tmp_path}/newsletter.db",
         AUTH_SECRET=infra.AUTH_SECRET,
         LINK_SECRET=infra.LINK_SECRET,
-        PUBLIC_RATE_PER_MINUTE=str(BURST_RATE),
+        PUBLIC_RATE_PER_MINUTE=str(SLOW_RATE),
         SMTP_PORT=str(infra.free_port()),
     )
     with httpx.Client(base_url=newsletter.url, timeout=30) as client:
@@ -218,8 +220,8 @@ def test_thirty_sign_ups_with_a_new_forwarded_for_each_from_an_untrusted_peer_ge
             ).status_code
             for n in range(SIGN_UPS)
         ]
-    assert statuses.count(202) <= 3 + 1  # the burst, and at most one token refilled meanwhile
-    assert statuses.count(429) >= SIGN_UPS - 4
+    assert statuses.count(202) <= 3  # the burst, and a token refilled a minute
+    assert statuses.count(429) >= SIGN_UPS - 3
 
 
 def _newsletter(directory: Path, kafka_bootstrap: str, prefix: str, peer: str, proxies: str) -> TestClient:
@@ -228,7 +230,7 @@ def _newsletter(directory: Path, kafka_bootstrap: str, prefix: str, peer: str, p
         directory,
         kafka_bootstrap,
         prefix,
-        public_rate_per_minute=BURST_RATE,
+        public_rate_per_minute=SLOW_RATE,
         trusted_proxies=proxies,
         smtp_port=infra.free_port(),
     )
@@ -256,7 +258,7 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
         # a client that writes its own header in front of the proxy's entry is still limited: the
         # proxy appends the address it saw, and that is the one believed
         spoofed = _sign_ups(client, lambda n: f"203.0.113.{n + 1}, 192.0.2.99")
-        assert spoofed.count(429) >= SIGN_UPS - 4
+        assert spoofed.count(429) >= SIGN_UPS - 3
 
 
 def test_a_peer_outside_trusted_proxies_is_counted_by_its_own_address(
@@ -266,7 +268,7 @@ def test_a_peer_outside_trusted_proxies_is_counted_by_its_own_address(
     infra.create_topics(kafka_bootstrap, prefix)
     with _newsletter(tmp_path, kafka_bootstrap, prefix, "10.0.1.5", "10.0.0.0/24") as client:
         statuses = _sign_ups(client, lambda n: f"198.51.100.{n + 1}")
-    assert statuses.count(429) >= SIGN_UPS - 4
+    assert statuses.count(429) >= SIGN_UPS - 3
 
 
 @pytest.mark.parametrize(
