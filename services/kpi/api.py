@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from services.kpi import catalogue, documents, explanations, freeze, kpis, pdf, report, series
 from services.kpi.generations import Generation, Generations
+from services.kpi.kpis import KpiReport
 from services.kpi.live import Changes
 from shared.auth import READERS, STAFF, Principal, require
 from shared.errors import DomainError, NotFound
@@ -83,24 +84,6 @@ NOT_FROZEN: dict[int | str, dict[str, Any]] = {404: {"description": "the year's 
 FROZEN_ALREADY: dict[int | str, dict[str, Any]] = {
     409: {"description": "the year's report is frozen already"}
 }
-
-
-class KpiAnswer(BaseModel):
-    code: str
-    title: str
-    value: int | float
-    target: int | float | None
-    status: str
-    unit: str
-    items: list[dict[str, Any]]
-
-
-class KpiReport(BaseModel):
-    year: int
-    as_of: date
-    generated_at: datetime
-    targets_version: str
-    kpis: list[KpiAnswer]
 
 
 class Explanation(BaseModel):
@@ -184,16 +167,23 @@ def sees_people(who: Principal) -> bool:
     return who.role in STAFF
 
 
+def live_report(
+    request: Request, year: int, as_of: date | None, response: Response | None = None
+) -> KpiReport:
+    """The KPI answer from the active generation."""
+    generation: Generation = generations_of(request).active()
+    with Session(generation.reader) as session:
+        answer = kpis.answer(session, year, as_of, datetime.now(UTC))
+    if response is not None:
+        response.headers[GENERATION_HEADER] = str(generation.number)
+    return answer
+
+
 def live_answer(
     request: Request, year: int, as_of: date | None, response: Response | None = None
 ) -> dict[str, Any]:
     """The KPI answer from the active generation, serialised exactly as `GET /kpis/{year}` serves it."""
-    generation: Generation = generations_of(request).active()
-    with Session(generation.reader) as session:
-        answer = kpis.report(session, year, as_of, datetime.now(UTC))
-    if response is not None:
-        response.headers[GENERATION_HEADER] = str(generation.number)
-    return KpiReport.model_validate(answer).model_dump(mode="json")
+    return live_report(request, year, as_of, response).model_dump(mode="json")
 
 
 # declared before /kpis/{year}, which would otherwise take "changes" for a year
@@ -219,7 +209,7 @@ def kpis_of_year(
     request: Request, response: Response, _who: Reader, year: Year, as_of: AsOf = None
 ) -> KpiReport:
     in_year(year, as_of)
-    return KpiReport.model_validate(live_answer(request, year, as_of, response))
+    return live_report(request, year, as_of, response)
 
 
 @router.get("/kpis/{year}/series", tags=["kpi"])

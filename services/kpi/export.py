@@ -20,7 +20,6 @@ from typing import Any
 from sqlmodel import Session
 
 from services.kpi import documents, freeze, kpis, pdf, report
-from services.kpi.api import KpiReport
 from services.kpi.generations import Generations
 from shared.db import migrate
 
@@ -39,8 +38,7 @@ def document_of(
 
     def answer_of(y: int, day: date | None) -> dict[str, Any]:
         with Session(generations.active().reader) as session:
-            answer = kpis.report(session, y, day, datetime.now(UTC))
-        return KpiReport.model_validate(answer).model_dump(mode="json")
+            return kpis.report(session, y, day, datetime.now(UTC))
 
     return documents.live(answer_of, generations.base, year, as_of, show_people=True)
 
