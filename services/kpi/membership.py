@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
 from services.kpi.store import ReadModels
@@ -198,7 +198,7 @@ def membership_facts(ctx: Context) -> list[KpiMembershipFact]:
 
     def load() -> list[KpiMembershipFact]:
         rows = ctx.session.execute(
-            select(KpiMembershipFact).where(KpiMembershipFact.on_date <= ctx.period.end)  # type: ignore[arg-type]
+            select(KpiMembershipFact).where(col(KpiMembershipFact.on_date) <= ctx.period.end)
         ).scalars()
         return sorted(rows, key=_order)
 
@@ -273,7 +273,7 @@ def local_governments(ctx: Context) -> Computed:
 def knowledge_sharing(ctx: Context) -> Computed:
     """OD1.1-kennisdeling: members in the knowledge-sharing channel on D."""
     facts = ctx.session.execute(
-        select(KpiKnowledgeSharingFact).where(KpiKnowledgeSharingFact.on_date <= ctx.period.end)  # type: ignore[arg-type]
+        select(KpiKnowledgeSharingFact).where(col(KpiKnowledgeSharingFact.on_date) <= ctx.period.end)
     ).scalars()
     inside: dict[uuid.UUID, bool] = {}
     erased: set[uuid.UUID] = set()

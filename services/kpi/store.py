@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Executable, Table, select
+from sqlalchemy import Executable, Table, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import ClassManager, manager_of_class
@@ -68,7 +68,7 @@ class _Shape:
 @cache
 def shape(model: type[SQLModel]) -> _Shape:
     configure_mappers()  # an instance's attributes work only once its mapper is configured
-    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    table = cast(Table, inspect(model).local_table)
     keys = list(table.primary_key.columns)
     if len(keys) != 1:
         raise TypeError(f"{model.__name__} is not keyed by one column")
