@@ -109,15 +109,13 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         "## Reading the figures",
         "",
         "- The projector does per record what the raw reader does not: validates the CloudEvents envelope and "
-        "payload (shared/events.decode, pydantic), checks the inbox, builds ORM rows and writes them. "
-        "Its batch path (services/kpi/batching.py) loads every row a batch may touch in one query per table "
-        "and flushes once per batch; it doubled the replay rate against one lookup-and-flush per event.",
-        "- What remains, from a pyinstrument profile of the batch path (bench/replay.py --profile): "
-        "about a tenth decoding and validating (shared/events.decode), a tenth the inbox "
-        "(shared/consumer.py: one `ProcessedEvent` ORM object per event plus its SELECT), and the rest "
-        "SQLAlchemy/SQLModel object construction and the unit-of-work flush of the read-model rows. "
-        "Half the raw rate is out of reach for an ORM projector in Python; see the KPI issue's report for "
-        "the changes in shared/ that would help most.",
+        "payload (shared/events.decode, pydantic), checks the inbox, and writes the read-model rows. "
+        "Its read-model store (services/kpi/store.py) loads the rows a batch looks up with one SELECT per "
+        "table and writes the batch's rows with one upsert (INSERT … ON CONFLICT, executemany) per table.",
+        "- What remains, from the transactions profile of bench/replay.py --profile: about half the "
+        "inbox (shared/consumer.py: one `ProcessedEvent` ORM object per event, flushed by the unit of "
+        "work), about a sixth decoding and validating (shared/events.decode), about a quarter the read "
+        "models (the store's upserts, preload and row objects), the rest the commit.",
         "",
     ]
     text = "\n".join(lines)
