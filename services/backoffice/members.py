@@ -93,7 +93,7 @@ def dutch_errors(error: ServiceError) -> dict[str, str]:
 def _refused(error: ServiceError) -> PageProblem:
     if error.status_code == 403:
         return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
-    if error.status_code == 404:
+    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
         return PageProblem(404, "Niet gevonden", NOT_FOUND)
     return PageProblem(502, "Er ging iets mis", "De ledendienst gaf een onverwacht antwoord.")
 

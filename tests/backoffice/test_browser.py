@@ -217,3 +217,34 @@ def test_staff_read_the_kpis_download_the_report_and_freeze_the_year_after_confi
     assert page.get_by_role("status").inner_text() == "Het jaar is afgesloten."
     assert kpi.client().get(f"/kpis/{year}/frozen").status_code == 200
     assert page.get_by_role("button", name="Jaar afsluiten").count() == 0
+
+
+def test_a_whole_form_is_completed_with_the_keyboard_alone(
+    members: infra.ServiceProcess,
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+) -> None:
+    office = backoffice(MEMBERS_URL=members.url)
+    page = browser.new_context(locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", "/organisaties/nieuw")
+
+    def focused() -> str:
+        return str(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+
+    page.keyboard.press("Tab")
+    assert focused() == "Naar de inhoud"  # the skip link comes first
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert focused() == "veld-name"
+    page.keyboard.type("Stad Mechelen")
+    page.keyboard.press("Tab")
+    assert focused() == "veld-kind"
+    page.keyboard.type("Lokaal")  # a focused list box picks the option that starts with what is typed
+    page.keyboard.press("Tab")
+    assert focused() == "veld-nis_code"
+    page.keyboard.type("12025")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_url(f"{office.url}/organisaties/*", timeout=30_000)
+    assert page.locator("h1").inner_text() == "Stad Mechelen"
+    listed = members.client().get("/organisations", params={"q": "Mechelen"}).json()["items"]
+    assert [(o["kind"], o["nis_code"]) for o in listed] == [("lokaal_bestuur", "12025")]
