@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.backoffice import kpi, members, oidc, signin
+from services.backoffice import kpi, maillink, members, oidc, signin
 from services.backoffice.services import ServiceUnavailable
 from services.backoffice.settings import BackofficeSettings
 from services.backoffice.web import HERE, SECTIONS, PageProblem, Staff, current, render, sign_in_address
@@ -103,6 +103,7 @@ def build(settings: BackofficeSettings) -> FastAPI:
 
         app.add_api_route(href, not_yet, methods=["GET"], include_in_schema=False)
 
+    app.include_router(maillink.router)  # before signin: /aanmelden/mail is more specific
     app.include_router(signin.router)
     app.include_router(members.router)
     app.include_router(kpi.router)

@@ -28,6 +28,14 @@ class BackofficeSettings(Settings):
     backoffice_session_minutes: int = 480
     backoffice_token_seconds: int = 300  # the bearer token a screen calls a service with
     backoffice_cookie_secure: bool = False  # on behind HTTPS
+    # a way in without a provider, for bin/up only: a one-time sign-in link mailed to the address (off
+    # unless BACKOFFICE_MAIL_LOGIN=1); who may ask one, with their role: "an@vvsg.be=admin,sam@vvsg.be=staff"
+    backoffice_mail_login: bool = False
+    backoffice_mail_login_users: str = ""
+    backoffice_mail_link_minutes: int = 15
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    mail_from: str = "Digitale inclusie VVSG <digitale.inclusie@vvsg.be>"
     members_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['members']}"
     events_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['events']}"
     feedback_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['feedback']}"
@@ -42,6 +50,15 @@ class BackofficeSettings(Settings):
             if name.strip() and role in ROLES:
                 mapping[name.strip()] = role  # checked against ROLES
         return mapping
+
+    def mail_login_users(self) -> dict[str, Role]:
+        users: dict[str, Role] = {}
+        for pair in self.backoffice_mail_login_users.split(","):
+            address, _, role = pair.partition("=")
+            role = role.strip()
+            if address.strip() and role in ROLES:
+                users[address.strip().lower()] = role  # checked against ROLES
+        return users
 
 
 def load() -> BackofficeSettings:

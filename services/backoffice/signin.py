@@ -9,7 +9,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.backoffice import oidc
+from services.backoffice import maillink, oidc
 from services.backoffice.session import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
@@ -55,6 +55,8 @@ def _cookie(response: Response, settings: BackofficeSettings, name: str, value: 
 @router.get("/aanmelden")
 def sign_in(request: Request, next: str = "/") -> Response:
     settings = settings_of(request)
+    if request.app.state.provider is None and maillink.enabled(settings):
+        return RedirectResponse("/aanmelden/mail", status_code=303)
     if request.app.state.provider is None:
         return render(
             request,
