@@ -22,6 +22,7 @@ import httpx
 
 from deploy import local_kafka
 from ops import demo
+from services.backoffice.settings import PORT as BACKOFFICE_PORT
 from shared.auth import issue_token
 from shared.settings import DEFAULT_PORTS
 
@@ -32,6 +33,9 @@ MAIL_SMTP_PORT, MAIL_WEB_PORT = 1025, 8025
 # The demo answers hundreds of feedback forms from this one address, where real people each come from
 # their own: the feedback pages' rate limit per address (60 a minute) would make that take minutes.
 SERVICE_ENV = {"feedback": {"PUBLIC_RATE_PER_MINUTE": "3000"}}
+PORTS = {**DEFAULT_PORTS, "backoffice": BACKOFFICE_PORT}
+# the back office's way in without an identity provider (OIDC_ISSUER unset): a sign-in link per mail
+BACKOFFICE_USERS = "demo.medewerker@vvsg.be=staff,demo.beheerder@vvsg.be=admin"
 
 
 def available_services() -> list[str]:
@@ -57,7 +61,7 @@ def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         **env,
         **SERVICE_ENV.get(name, {}),
         "DATABASE_URL": f"sqlite:///{LOCAL / 'data' / (name + '.db')}",
-        "HTTP_PORT": str(DEFAULT_PORTS[name]),
+        "HTTP_PORT": str(PORTS[name]),
     }
     return subprocess.Popen(
         [sys.executable, "-m", f"services.{name}"],
@@ -131,7 +135,7 @@ def kpi_table(answer: dict[str, object]) -> str:
 
 
 def wait_ready(name: str, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    url = f"http://127.0.0.1:{DEFAULT_PORTS[name]}/health/ready"
+    url = f"http://127.0.0.1:{PORTS[name]}/health/ready"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -143,6 +147,19 @@ def wait_ready(name: str, process: subprocess.Popen[bytes], timeout: float = 90.
             pass
         time.sleep(0.3)
     raise SystemExit(f"{name} did not become ready; see .local/logs/{name}.log")
+
+
+def start_backoffice(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The back office beside the services: the configured provider (OIDC_*), else the mailed link."""
+    office_env = dict(env)
+    if not os.environ.get("OIDC_ISSUER"):
+        office_env["BACKOFFICE_MAIL_LOGIN"] = "1"
+        office_env["BACKOFFICE_MAIL_LOGIN_USERS"] = os.environ.get(
+            "BACKOFFICE_MAIL_LOGIN_USERS", BACKOFFICE_USERS
+        )
+    process = start_service("backoffice", office_env)
+    wait_ready("backoffice", process)
+    return process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     local_kafka.start(LOCAL / "kafka", 9092)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     catcher: subprocess.Popen[bytes] | None = None
+    office: list[subprocess.Popen[bytes]] = []  # the back office, started once the services are ready
     stopping = False
 
     def stop(*_args: object) -> None:
@@ -182,10 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             return
         stopping = True
         print("\nAlles stoppen ...", flush=True)
-        for process in processes.values():
+        for process in [*office, *processes.values()]:
             if process.poll() is None:
                 process.terminate()
-        for process in processes.values():
+        for process in [*office, *processes.values()]:
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
@@ -212,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             processes[name] = start_service(name, env)
         for name, process in processes.items():
             wait_ready(name, process)
+        print("back office starten ...", flush=True)
+        office.append(start_backoffice(env))
         staff = issue_token(env["AUTH_SECRET"], "demo.medewerker@vvsg.be", "staff")
         viewer = issue_token(env["AUTH_SECRET"], "dashboard@vvsg.be", "viewer")
         kpis: dict[str, object] | None = None
@@ -249,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {f'KPI-antwoord {year} (JSON):':<30} {kpi_url}/kpis/{year}")
         if catcher is not None:
             print(f"  {'verzonden mails (mailcatcher):':<30} http://127.0.0.1:{MAIL_WEB_PORT}")
+        print(f"  {'back office:':<30} http://127.0.0.1:{BACKOFFICE_PORT}", end="")
+        if os.environ.get("OIDC_ISSUER"):
+            print(f"  (aanmelden bij {os.environ['OIDC_ISSUER']})")
+        else:
+            users = os.environ.get("BACKOFFICE_MAIL_LOGIN_USERS", BACKOFFICE_USERS).replace(",", ", ")
+            print(f"  (aanmeldlink per mail naar {users}; de mail staat in de mailcatcher)")
         print(f"\nToegangssleutel medewerker (Authorize in /docs):\n  {staff}")
         print(f"Toegangssleutel dashboard (viewer):\n  {viewer}")
         print("\nLogs staan in .local/logs/. Ctrl-C stopt alles.", flush=True)

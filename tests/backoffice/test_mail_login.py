@@ -106,3 +106,26 @@ def test_mail_sign_in_is_off_unless_configured(tmp_path: Path) -> None:
         assert httpx.get(f"{process.url}/aanmelden").status_code == 503  # no provider, no way in
     finally:
         process.stop()
+
+
+def test_bin_up_starts_the_back_office_with_the_mailed_link_when_no_provider_is_configured(
+    mail_catcher: tuple[Catcher, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploy import run_local
+
+    _, smtp_port = mail_catcher
+    port = infra.free_port()
+    monkeypatch.setitem(run_local.PORTS, "backoffice", port)
+    monkeypatch.setattr(run_local, "LOCAL", tmp_path)
+    monkeypatch.delenv("OIDC_ISSUER", raising=False)
+    env = {"AUTH_SECRET": infra.AUTH_SECRET, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
+    process = run_local.start_backoffice(env)
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/aanmelden")
+        assert answer.headers["location"] == "/aanmelden/mail"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert ask_link(client, "demo.medewerker@vvsg.be").status_code == 200
+        assert mail_catcher[0].mails[0]["To"] == "demo.medewerker@vvsg.be"
+    finally:
+        process.terminate()
+        process.wait(20)
