@@ -55,7 +55,10 @@ def test_a_retried_organisation_is_created_once(members: TestClient, database_ur
 
 def test_the_same_key_for_another_request_is_refused(members: TestClient, database_url: str) -> None:
     headers = {"Idempotency-Key": "org-key-2"}
-    assert members.post("/organisations", json={"name": "A", "kind": "andere"}, headers=headers).status_code == 201
+    assert (
+        members.post("/organisations", json={"name": "A", "kind": "andere"}, headers=headers).status_code
+        == 201
+    )
     other = members.post("/organisations", json={"name": "B", "kind": "andere"}, headers=headers)
     assert other.status_code == 422
     assert other.json()["detail"][0]["loc"][-1] == "Idempotency-Key"

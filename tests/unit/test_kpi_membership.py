@@ -67,8 +67,11 @@ def _answer(tmp_path: Path, order: list[events.Event], as_of: date | None) -> di
             session.commit()
         report = kpis.report(session, 2025, as_of, datetime(2026, 2, 1, tzinfo=UTC))
     engine.dispose()
-    return {k["code"]: (k["value"], k["items"]) for k in report["kpis"] if k["code"].startswith("OD1.1-")
-            and k["code"] in END_OF_YEAR}
+    return {
+        k["code"]: (k["value"], k["items"])
+        for k in report["kpis"]
+        if k["code"].startswith("OD1.1-") and k["code"] in END_OF_YEAR
+    }
 
 
 END_OF_YEAR = {
