@@ -36,7 +36,7 @@ def _count(database_url: str, table: str) -> int:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
     finally:
         engine.dispose()
 
