@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka.partitioner import murmur2
@@ -27,6 +28,8 @@ from shared.settings import Settings
 from tests import infra
 
 pytestmark = pytest.mark.integration
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 PAST = {
     "kind": "info_session",
@@ -54,7 +57,9 @@ class Service:
         return dict(self.ok(self.client.post("/sessions", json={**PAST, **changes}), 201))
 
     def upcoming(self, **changes: Any) -> dict[str, Any]:
-        starts = datetime.now(UTC) + timedelta(days=30)
+        # 10:00 in Brussels, a month ahead: "now + 30 days" late in the evening would cross midnight,
+        # and a session over two days needs planned hours.
+        starts = datetime.combine(datetime.now(BRUSSELS).date() + timedelta(days=30), time(10), BRUSSELS)
         return self.schedule(
             starts_at=starts.isoformat(), ends_at=(starts + timedelta(hours=2)).isoformat(), **changes
         )
