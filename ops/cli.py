@@ -8,6 +8,7 @@
     vvsg dlq list members.events | replay members.events --offset 3
     vvsg report --year 2025 --format xlsx --out kpi-2025.xlsx
     vvsg rebuild
+    vvsg backup --service events --to events.dump | restore --service events --from events.dump
     vvsg person export 3f2c... --out persoon.json
     vvsg person erase 3f2c...
 
@@ -229,6 +230,60 @@ def dlq_replay(
     )
     if missing:
         raise typer.Exit(1)
+
+
+# --- backup and restore (ops/backup.py) ----------------------------------------------------------
+
+SERVICE_NAMES: tuple[str, ...] = tuple(DEFAULT_PORTS)
+
+
+def _service_database(service: str) -> str:
+    """DATABASE_URL as the service reads it (the same variable in every service's process), else the
+    service's own default SQLite file."""
+    if service not in SERVICE_NAMES:
+        raise typer.BadParameter(f"onbekende dienst {service!r}; kies uit {', '.join(SERVICE_NAMES)}")
+    return Settings(service_name=service).resolved_database_url()
+
+
+@app.command()
+def backup(
+    service: Annotated[str, typer.Option(help=f"one of {', '.join(SERVICE_NAMES)}")],
+    to: Annotated[Path, typer.Option(help="the backup file (pg_dump's custom format on PostgreSQL)")],
+) -> None:
+    """Back up a service's database (DATABASE_URL): its state, consumer positions, inbox and outbox."""
+    from ops import backup as backups
+
+    database_url = _service_database(service)
+    try:
+        contents = backups.backup(database_url, to)
+    except backups.BackupError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]\nEr is geen back-up geschreven.", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"Back-up van {service} geschreven naar {to} ({to.stat().st_size} bytes): {contents.describe()}.",
+        highlight=False,
+    )
+
+
+@app.command()
+def restore(
+    service: Annotated[str, typer.Option(help=f"one of {', '.join(SERVICE_NAMES)}")],
+    from_: Annotated[Path, typer.Option("--from", help="a file written by `vvsg backup`")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace a database that has tables (stop the service first)")
+    ] = False,
+) -> None:
+    """Restore a service's database (DATABASE_URL) from a backup; a missing database is created. On
+    start the service's consumers resume from the restored positions and its outbox continues."""
+    from ops import backup as backups
+
+    database_url = _service_database(service)
+    try:
+        contents = backups.restore(database_url, from_, replace=replace)
+    except backups.BackupError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]\nEr is niets veranderd.", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"{service} hersteld uit {from_}: {contents.describe()}.", highlight=False)
 
 
 # --- personal data (GDPR) ------------------------------------------------------------------------
