@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, BeforeValidator
 from sqlmodel import Session
 
-from services.kpi import catalogue, documents, explanations, freeze, kpis, pdf, report, series
+from services.kpi import catalogue, documents, explanations, freeze, kpis, pdf, report, series, stream
 from services.kpi.generations import Generation, Generations
 from services.kpi.kpis import KpiReport
 from services.kpi.live import Changes
@@ -202,6 +202,10 @@ async def changes(
         token = await notifier.wait(after, max(0.0, min(left, 1.0)))
         if token != after or left <= 1.0 or await request.is_disconnected():
             return ChangeToken(token=token)
+
+
+# Server-Sent Events of the KPIs a batch changed, and the tickets EventSource opens them with
+router.include_router(stream.router)
 
 
 @router.get("/kpis/{year}", tags=["kpi"])

@@ -1,6 +1,7 @@
 """Tells waiting dashboards that the read models changed: the projector bumps a counter after each
-committed batch that applied something, and `GET /kpis/changes` long-polls on it (fetch with a bearer
-token works everywhere; EventSource cannot send one)."""
+committed batch that applied something. `GET /kpis/changes` long-polls on it (for clients written
+before the stream), and the year feeds of `GET /kpis/{year}/stream` (services/kpi/stream.py) await it
+without any timer."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ class Changes:
 
     def token(self) -> str:
         return f"{self._boot}.{self._version}"
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def token_of(self, version: int) -> str:
+        return f"{self._boot}.{version}"
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -62,3 +70,15 @@ class Changes:
             self._waiters.discard(waiter)
         await asyncio.sleep(settle)
         return self.token()
+
+    async def after(self, version: int) -> int:
+        """The version once it passes `version`: waits on a future the projector's commit resolves,
+        so an idle year feed costs nothing (no timer, no polling)."""
+        while self._version <= version:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.discard(waiter)
+        return self._version

@@ -148,6 +148,8 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         **COMMON,
         **ASYNCAPI,
         ("GET", "/kpis/changes"): READERS,
+        ("POST", "/kpis/stream-tickets"): READERS,
+        ("GET", "/kpis/{year}/stream"): READERS,  # or ?ticket= from stream-tickets (EventSource)
         ("GET", "/kpis/{year}"): READERS,
         ("GET", "/kpis/{year}/series"): READERS,
         ("POST", "/kpis/{year}/freeze"): STAFF,

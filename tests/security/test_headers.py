@@ -101,6 +101,8 @@ def pages(clients: dict[str, TestClient]) -> dict[tuple[str, str, str], dict[str
                         return make_token(infra.LINK_SECRET, purpose, str(uuid.uuid4()))  # type: ignore[arg-type]
                     return values.get(name, str(uuid.uuid4()))
 
+                if route.path.endswith("/stream"):  # an event stream (no page) never ends: not walked
+                    continue
                 url = re.sub(r"\{([^}]+)\}", fill, route.path)
                 if route.path == "/kpis/changes":
                     url += "?wait=0"
