@@ -1,0 +1,299 @@
+"""Nieuwsbrief: the issues and drafts, writing in Markdown with a preview the newsletter service renders,
+a test mail to yourself, sending after a confirmation and following it, the subscribers and bounces.
+Every change goes through the newsletter service's API; the preview is the service's own rendering."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from services.backoffice.services import ServiceError, call, download
+from services.backoffice.session import StaffSession
+from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
+from shared.auth import STAFF
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+
+LABELS = {"title": "Onderwerp", "body": "Tekst (Markdown)", "confirm": "Bevestiging"}
+ISSUE_STATES = {"draft": "Ontwerp", "sending": "Wordt verstuurd", "sent": "Verstuurd"}
+DELIVERY_STATES = {
+    "queued": "in de wachtrij",
+    "sending": "bezig",
+    "sent": "afgeleverd",
+    "bounced": "geweigerd (bounce)",
+    "skipped": "overgeslagen",
+    "failed": "mislukt",
+    "unconfirmed": "nog niet bevestigd",
+}
+SUBSCRIBER_STATES = (
+    ("all", "alle abonnees"),
+    ("active", "actief"),
+    ("pending", "wacht op bevestiging"),
+    ("unsubscribed", "uitgeschreven"),
+    ("bounced", "adres geweigerd (bounce)"),
+)
+SUBSCRIBER_STATE_NAMES = {
+    "active": "actief",
+    "pending": "wacht op bevestiging",
+    "unsubscribed": "uitgeschreven",
+}
+MESSAGES = {
+    "title": "Geef een onderwerp van 1 tot 200 tekens, op één regel.",
+    "body": "Schrijf de tekst van de nieuwsbrief (hoogstens 100 000 tekens).",
+}
+CONFIRM_MISSING = "Vink aan dat je de nieuwsbrief naar alle abonnees wilt versturen."
+NOT_A_DRAFT = "Deze nieuwsbrief is al verstuurd en kan niet meer veranderen."
+NO_ADDRESS = "Je account heeft geen e-mailadres: er kan geen testmail naartoe."
+MAIL_DOWN = "De mailserver antwoordt nu niet; de testmail is niet verstuurd. Probeer het zo opnieuw."
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+
+
+def newsletter_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
+    return call(settings_of(request), staff, "newsletter", method, path, **kwargs)
+
+
+def _refused(error: ServiceError) -> PageProblem:
+    if error.status_code == 403:
+        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
+    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
+        return PageProblem(404, "Niet gevonden", "Deze nieuwsbrief bestaat niet.")
+    return PageProblem(502, "Er ging iets mis", "De nieuwsbriefdienst gaf een onverwacht antwoord.")
+
+
+def _errors(error: ServiceError) -> dict[str, str]:
+    if error.status_code == 409:
+        return {"_form": NOT_A_DRAFT}
+    found = error.field_errors()
+    return {field: MESSAGES.get(field, "Deze waarde is niet geldig.") for field in found} or {
+        "_form": "Dit kon niet worden bewaard. Controleer je invoer."
+    }
+
+
+def _check(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The issue's fields as the API takes them, and the problems it would have with them, found here
+    first so that the form answers in Dutch next to the field."""
+    title, body = values.get("title", "").strip(), values.get("body", "")
+    errors: dict[str, str] = {}
+    if not title or len(title) > 200 or "\n" in title or "\r" in title:
+        errors["title"] = MESSAGES["title"]
+    if not body.strip() or len(body) > 100_000:
+        errors["body"] = MESSAGES["body"]
+    return {"title": title, "body": body}, errors
+
+
+# --- the list -------------------------------------------------------------------------------------
+
+
+@router.get("/nieuwsbrief")
+def issues(request: Request, staff: Staff, offset: int = 0) -> HTMLResponse:
+    try:
+        page = newsletter_api(
+            request, staff, "GET", "/issues", params={"limit": PAGE_SIZE, "offset": max(offset, 0)}
+        )
+        status = newsletter_api(request, staff, "GET", "/mail/status") if staff.role in STAFF else None
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    return render(
+        request,
+        "newsletter.html",
+        "Nieuwsbrief",
+        staff,
+        page=page,
+        status=status,
+        issue_states=ISSUE_STATES,
+        delivery_states=DELIVERY_STATES,
+        may_write=staff.role in STAFF,
+        query="",
+    )
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def _new_form(
+    request: Request, staff: StaffSession, values: dict[str, str], errors: dict[str, str]
+) -> Response:
+    return render(
+        request,
+        "newsletter_form.html",
+        "Nieuwsbrief schrijven",
+        staff,
+        status_code=422 if errors else 200,
+        values=values,
+        errors=errors,
+        labels=LABELS,
+    )
+
+
+@router.get("/nieuwsbrief/nieuw")
+def new_issue(request: Request, staff: Staff) -> Response:
+    if staff.role not in STAFF:
+        raise PageProblem(403, "Geen toegang", "Je rol mag geen nieuwsbrief schrijven.")
+    return _new_form(request, staff, {}, {})
+
+
+@router.post("/nieuwsbrief/nieuw")
+def create_issue(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    body, errors = _check(form.values)
+    if errors:
+        return _new_form(request, form.staff, form.values, errors)
+    try:
+        created = newsletter_api(request, form.staff, "POST", "/issues", json=body)
+    except ServiceError as exc:
+        if exc.status_code == 422:
+            return _new_form(request, form.staff, form.values, _errors(exc))
+        raise _refused(exc) from None
+    return RedirectResponse(f"/nieuwsbrief/{created['id']}?bewaard=1#voorbeeld", status_code=303)
+
+
+def _preview(request: Request, staff: StaffSession, issue_id: str) -> tuple[Markup, str]:
+    """The issue as the newsletter service renders it for subscribers (Markdown with raw HTML switched
+    off, only safe links), its body shown inline; and the plain-text part of the mail."""
+    settings = settings_of(request)
+    html = download(settings, staff, "newsletter", f"/issues/{issue_id}/preview", {}).text
+    text = download(settings, staff, "newsletter", f"/issues/{issue_id}/preview", {"format": "text"}).text
+    found = _BODY.search(html)
+    # the service's rendering is the one thing trusted here; this page allows no script either way
+    return Markup(found.group(1) if found else ""), text
+
+
+def _issue_page(
+    request: Request,
+    staff: StaffSession,
+    issue_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    try:
+        issue = newsletter_api(request, staff, "GET", f"/issues/{issue_id}")
+        preview_html, preview_text = _preview(request, staff, issue_id)
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    return render(
+        request,
+        "newsletter_issue.html",
+        issue["title"],
+        staff,
+        status_code=422 if errors else 200,
+        issue=issue,
+        values=values or issue,
+        errors=errors or {},
+        labels=LABELS,
+        preview_html=preview_html,
+        preview_text=preview_text,
+        issue_states=ISSUE_STATES,
+        delivery_states=DELIVERY_STATES,
+        may_write=staff.role in STAFF,
+        done=done,
+    )
+
+
+DONE = {
+    "bewaard": "Bewaard. Hieronder zie je het voorbeeld.",
+    "test": "De testmail is verstuurd naar {address}.",
+    "verstuurd": "De nieuwsbrief wordt verstuurd. Vernieuw deze pagina om de verzending te volgen.",
+}
+
+
+@router.get("/nieuwsbrief/abonnees")
+def subscribers(
+    request: Request, staff: Staff, q: str = "", state: str = "all", offset: int = 0
+) -> HTMLResponse:
+    if staff.role not in STAFF:
+        raise PageProblem(403, "Geen toegang", "Je rol mag de abonnees niet inzien.")
+    state = state if state in dict(SUBSCRIBER_STATES) else "all"
+    params = {"q": q[:254], "state": state, "limit": PAGE_SIZE, "offset": max(offset, 0)}
+    try:
+        page = newsletter_api(request, staff, "GET", "/subscribers", params=params)
+        status = newsletter_api(request, staff, "GET", "/mail/status")
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    return render(
+        request,
+        "newsletter_subscribers.html",
+        "Abonnees",
+        staff,
+        page=page,
+        q=q,
+        state=state,
+        states=SUBSCRIBER_STATES,
+        state_names=SUBSCRIBER_STATE_NAMES,
+        failures=status.get("failures", {}),
+        query=urlencode({"q": q, "state": state}),
+    )
+
+
+@router.get("/nieuwsbrief/{issue_id}")
+def issue(request: Request, staff: Staff, issue_id: str, gedaan: str = "") -> HTMLResponse:
+    done = DONE.get(gedaan, "").format(address=staff.subject)
+    if "bewaard" in request.query_params:
+        done = DONE["bewaard"]
+    return _issue_page(request, staff, issue_id, done=done)
+
+
+@router.post("/nieuwsbrief/{issue_id}/bewerken")
+def update_issue(request: Request, issue_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    body, errors = _check(form.values)
+    if errors:
+        return _issue_page(request, form.staff, issue_id, values=form.values, errors=errors)
+    try:
+        newsletter_api(request, form.staff, "PATCH", f"/issues/{issue_id}", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            return _issue_page(request, form.staff, issue_id, values=form.values, errors=_errors(exc))
+        raise _refused(exc) from None
+    return RedirectResponse(f"/nieuwsbrief/{issue_id}?bewaard=1#voorbeeld", status_code=303)
+
+
+@router.post("/nieuwsbrief/{issue_id}/test")
+def send_test(request: Request, issue_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    """The preview, mailed to the signed-in person alone: the newsletter service sends to subscribers
+    only, so the back office mails its rendering through the same SMTP server itself."""
+    address = form.staff.subject
+    if "@" not in address:
+        return _issue_page(request, form.staff, issue_id, errors={"_form": NO_ADDRESS})
+    try:
+        issue = newsletter_api(request, form.staff, "GET", f"/issues/{issue_id}")
+        settings = settings_of(request)
+        html = download(settings, form.staff, "newsletter", f"/issues/{issue_id}/preview", {}).text
+        text = download(
+            settings, form.staff, "newsletter", f"/issues/{issue_id}/preview", {"format": "text"}
+        ).text
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = address
+    message["Subject"] = f"[Test] {issue['title']}"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message["Content-Language"] = "nl-BE"
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException):
+        return _issue_page(request, form.staff, issue_id, errors={"_form": MAIL_DOWN})
+    return RedirectResponse(f"/nieuwsbrief/{issue_id}?gedaan=test", status_code=303)
+
+
+@router.post("/nieuwsbrief/{issue_id}/versturen")
+def send_issue(request: Request, issue_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    if form.values.get("confirm") != "ja":
+        return _issue_page(request, form.staff, issue_id, errors={"confirm": CONFIRM_MISSING})
+    try:
+        newsletter_api(request, form.staff, "POST", f"/issues/{issue_id}/send")
+    except ServiceError as exc:
+        if exc.status_code == 409:
+            return _issue_page(request, form.staff, issue_id, errors={"_form": NOT_A_DRAFT})
+        raise _refused(exc) from None
+    return RedirectResponse(f"/nieuwsbrief/{issue_id}?gedaan=verstuurd", status_code=303)

