@@ -19,13 +19,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from functools import cache
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import select
+from sqlalchemy import Executable, Table, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, Session, SQLModel
 
 from shared import events
 from shared.db import transaction
@@ -259,13 +261,9 @@ class TrackedConsumer(Generic[T]):
     def _fresh(
         self, session: Session, items: list[Item[T]], skip: set[int], record: bool = True
     ) -> list[Item[T]]:
-        """Items not applied before: by position (redelivery) and by event id (republished)."""
-        stored = {
-            (row.topic, row.partition): row.next_offset
-            for row in session.execute(
-                select(ConsumerOffset).where(col(ConsumerOffset.consumer) == self.name)
-            ).scalars()
-        }
+        """Items not applied before: by position (redelivery) and by event id (republished). With
+        `record`, the ids of the fresh items join the inbox (one INSERT, executemany)."""
+        stored = self._positions(session)
         candidates = [
             item
             for index, item in enumerate(items)
@@ -273,44 +271,53 @@ class TrackedConsumer(Generic[T]):
             and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
         ]
         ids = {item.event_id for item in candidates if item.event_id}
+        inbox = _INBOX.c
         seen: set[str] = set()
         for chunk in _chunks(sorted(ids), 500):
             seen.update(
                 session.execute(
-                    select(col(ProcessedEvent.event_id)).where(
-                        col(ProcessedEvent.consumer) == self.name,
-                        col(ProcessedEvent.event_id).in_(chunk),
-                    )
+                    select(inbox.event_id).where(inbox.consumer == self.name, inbox.event_id.in_(chunk))
                 ).scalars()
             )
         fresh: list[Item[T]] = []
+        new_ids: list[dict[str, str]] = []
         for item in candidates:
             if item.event_id:
                 if item.event_id in seen:
                     self.stats.duplicates += 1
                     continue
                 seen.add(item.event_id)
-                if record:
-                    session.add(ProcessedEvent(consumer=self.name, event_id=item.event_id))
+                new_ids.append({"consumer": self.name, "event_id": item.event_id})
             fresh.append(item)
+        if record and new_ids:
+            session.execute(insert(_INBOX), new_ids)
         return fresh
 
+    def _positions(self, session: Session) -> dict[tuple[str, int], int]:
+        positions = _POSITIONS.c
+        return {
+            (topic, partition): next_offset
+            for topic, partition, next_offset in session.execute(
+                select(positions.topic, positions.partition, positions.next_offset).where(
+                    positions.consumer == self.name
+                )
+            )
+        }
+
     def _store_positions(self, session: Session, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """The position after the batch's last record per partition: one upsert (executemany) that
+        never moves a stored position back."""
         highest: dict[tuple[str, int], int] = {}
         for r in records:
             key = (r.topic, r.partition)
             highest[key] = max(highest.get(key, -1), r.offset + 1)
-        for (topic, partition), next_offset in highest.items():
-            row = session.get(ConsumerOffset, (self.name, topic, partition))
-            if row is None:
-                session.add(
-                    ConsumerOffset(
-                        consumer=self.name, topic=topic, partition=partition, next_offset=next_offset
-                    )
-                )
-            elif next_offset > row.next_offset:
-                row.next_offset = next_offset
-                session.add(row)
+        if not highest:
+            return
+        rows = [
+            {"consumer": self.name, "topic": topic, "partition": partition, "next_offset": next_offset}
+            for (topic, partition), next_offset in highest.items()
+        ]
+        session.execute(_upsert_positions(session.get_bind().dialect.name), rows)
 
     async def _dead_letter(
         self, producer: RecordSender | None, dead: list[tuple[ConsumerRecord[bytes, bytes], str]]
@@ -350,12 +357,31 @@ class TrackedConsumer(Generic[T]):
 
     def stored_positions(self) -> dict[tuple[str, int], int]:
         with Session(self.engine) as session:
-            return {
-                (row.topic, row.partition): row.next_offset
-                for row in session.execute(
-                    select(ConsumerOffset).where(col(ConsumerOffset.consumer) == self.name)
-                ).scalars()
-            }
+            return self._positions(session)
+
+
+_INBOX = cast(Table, inspect(ProcessedEvent).local_table)
+_POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
+
+
+@cache
+def _upsert_positions(dialect: str) -> Executable:
+    """INSERT a position, or raise the stored one (never lower it): each dialect has its construct."""
+    ins: Any
+    if dialect == "postgresql":
+        ins = postgresql.insert(_POSITIONS)
+    elif dialect == "sqlite":
+        ins = sqlite.insert(_POSITIONS)
+    else:
+        raise NotImplementedError(f"no upsert for {dialect}")
+    return cast(
+        Executable,
+        ins.on_conflict_do_update(
+            index_elements=["consumer", "topic", "partition"],
+            set_={"next_offset": ins.excluded.next_offset},
+            where=_POSITIONS.c.next_offset < ins.excluded.next_offset,
+        ),
+    )
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -661,18 +661,20 @@ def encode(envelope: dict[str, Any]) -> bytes:
 
 
 def decode(value: bytes | None) -> Event:
-    """Parse and validate one record value; raise InvalidEvent with a readable reason."""
+    """Parse and validate one record value; raise InvalidEvent with a readable reason.
+
+    The bytes are parsed once, by pydantic's JSON parser while it validates the envelope (no
+    `json.loads` first, no dict re-read); the payload is then validated against its model."""
     if value is None:
         raise InvalidEvent("empty record value")
     try:
-        raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InvalidEvent("not a JSON object")
-    try:
-        envelope = Envelope.model_validate(raw)
+        envelope = Envelope.model_validate_json(value)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise InvalidEvent(f"not JSON: {first['msg']}") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise InvalidEvent("not a JSON object") from None
         raise InvalidEvent(f"bad envelope: {_summary(exc)}") from None
     model = CATALOGUE.get(envelope.type)
     if model is None:
@@ -682,7 +684,8 @@ def decode(value: bytes | None) -> Event:
         data = upcast(model.model_validate(envelope.data))
     except ValidationError as exc:
         raise InvalidEvent(f"bad data for {model.NAME} v{model.VERSION}: {_summary(exc)}") from None
-    return Event(envelope=envelope, data=data)
+    # both parts are validated models already: building the pair need not check them again
+    return Event.model_construct(envelope=envelope, data=data)
 
 
 def _summary(exc: ValidationError) -> str:
