@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from shared import topics
+from shared.links import make_token
 from tests import infra
 from tests.backoffice.test_browser import accessible, keep, sign_in
 from tests.infra import wait_until
@@ -201,3 +202,140 @@ def test_a_viewer_reads_but_cannot_write_and_a_form_without_its_token_changes_no
     listed = api.get("/issues").json()
     assert listed["total"] == 1
     assert (listed["items"][0]["title"], listed["items"][0]["status"]) == ("Ontwerp", "draft")
+
+
+def test_staff_read_a_sessions_feedback_enter_a_paper_form_and_run_a_survey(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+    tmp_path: Path,
+) -> None:
+    events_service = services("events", f"sqlite:///{tmp_path}/events.db")
+    feedback = services("feedback", f"sqlite:///{tmp_path}/feedback.db")
+    office = backoffice(EVENTS_URL=events_service.url, FEEDBACK_URL=feedback.url)
+    api = feedback.client()
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    planned = events_service.client().post(
+        "/sessions",
+        json={
+            "kind": "info_session",
+            "title": "Infosessie digitale drempels",
+            "theme": "digitale drempels",
+            "lead": "vvsg",
+            "format": "online",
+            "starts_at": f"{yesterday.isoformat()}T10:00:00+01:00",
+            "ends_at": f"{yesterday.isoformat()}T12:00:00+01:00",
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    session_id = planned.json()["id"]
+    assert events_service.client().post(f"/sessions/{session_id}/held").status_code == 200
+    wait_until(
+        lambda: api.get(f"/sessions/{session_id}/summary").json().get("held_on"),
+        30,
+        0.2,
+        "the feedback service to know the session held",
+    )
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", f"/feedback?jaar={yesterday.year}")
+    row = page.locator("tbody tr", has_text="Infosessie digitale drempels")
+    assert row.count() == 1
+    accessible(page, "feedback")
+    keep(page, artefacts, "feedback")
+    row.get_by_role("link").click()
+    assert page.locator("#antwoorden").inner_text().startswith("0")
+
+    page.get_by_role("button", name="Formulier bewaren").click()  # nothing filled in
+    assert "Vul minstens één score of een opmerking in." in page.locator(".summary").inner_text()
+    page.get_by_label("Ontvangen op").fill("2999-01-01")
+    page.get_by_label("Tevredenheid").select_option("4")
+    page.get_by_role("button", name="Formulier bewaren").click()
+    assert page.locator("#fout-received_on").inner_text().startswith("Geef een geldige datum")
+    accessible(page, "papieren formulier met fouten")
+    assert api.get(f"/sessions/{session_id}/summary").json()["responses"] == 0  # nothing stored
+    page.get_by_label("Ontvangen op").fill("")
+    page.get_by_label("Tevredenheid").select_option("4")
+    page.get_by_label("Nut voor het werk").select_option("5")
+    page.get_by_label("Opmerkingen").fill("Heel <b>leerrijk</b>, meer voorbeelden graag")
+    page.get_by_role("button", name="Formulier bewaren").click()
+    assert page.get_by_role("status").inner_text() == "Het papieren formulier is bewaard."
+    assert "1 (0 via de link, 1 op papier)" in page.locator("#antwoorden").inner_text()
+    averages = page.locator("#gemiddelden").inner_text()
+    assert "Tevredenheid\t4.0" in averages and "Nut voor het werk\t5.0" in averages
+    assert "Heel <b>leerrijk</b>" in page.locator("#opmerkingen").inner_text()  # shown as text
+    assert page.locator("#opmerkingen b").count() == 0
+    accessible(page, "feedback van een sessie")
+    keep(page, artefacts, "feedback-sessie")
+
+    # a user survey: open, invite, the answer comes in, export, close
+    page.goto(f"{office.url}/feedback/bevragingen")
+    page.get_by_role("link", name="Bevraging openen").click()
+    page.get_by_label("Titel (verplicht)").fill("Gebruikersbevraging 2026")
+    page.get_by_label("Onderwerp (verplicht)").fill("de werking van het netwerk")
+    page.get_by_label("Vragen (verplicht)").fill("Hoe tevreden ben je?\nKeuze: Welke dag past? | maandag")
+    page.get_by_role("button", name="Bevraging openen").click()
+    assert "minstens twee opties" in page.locator("#fout-questions").inner_text()
+    accessible(page, "bevraging openen met fouten")
+    assert api.get("/surveys").json() == []
+    page.get_by_label("Vragen (verplicht)").fill(
+        "Hoe tevreden ben je?\nKeuze: Welke dag past? | maandag | dinsdag\nOpen: Wat mist er?"
+    )
+    page.get_by_role("button", name="Bevraging openen").click()
+    assert page.get_by_role("status").inner_text().startswith("De bevraging is geopend")
+    survey_id = api.get("/surveys").json()[0]["id"]
+    page.get_by_role("button", name="Uitnodigen").click()
+    assert page.locator("#fout-member_ids").inner_text().startswith("Kies wie je uitnodigt")
+    member_id = str(uuid.uuid4())
+    page.get_by_label("Leden (id's)").fill(member_id)
+    page.get_by_role("button", name="Uitnodigen").click()
+    assert page.get_by_role("status").inner_text().startswith("1 leden uitgenodigd")
+    assert page.locator("#uitgenodigd").inner_text() == "1"
+
+    # the member answers through the personal link the newsletter service would mail
+    request_id = api.get("/requests", params={"subject_type": "survey"}).json()["items"][0]["id"]
+    link = f"{feedback.url}/survey/{make_token(infra.LINK_SECRET, 'survey', request_id)}"
+    answered = httpx.post(link, data={"q1": "5", "q2": "dinsdag", "q3": "=SUM(1)"})
+    assert answered.status_code == 200, answered.text
+    page.reload()
+    assert page.locator("#antwoorden").inner_text().startswith("1")
+    assert "dinsdag" in page.locator("#antwoorden-tabel").inner_text()
+    accessible(page, "bevraging")
+    keep(page, artefacts, "bevraging")
+    exported = page.request.get(f"{office.url}/feedback/bevragingen/{survey_id}/antwoorden.csv")
+    assert exported.status == 200
+    lines = exported.text().lstrip("\ufeff").splitlines()
+    assert lines[0] == "ontvangen op;Hoe tevreden ben je?;Welke dag past?;Wat mist er?"
+    assert lines[1].endswith(";5;dinsdag;'=SUM(1)")  # a formula stays text in a spreadsheet
+
+    page.get_by_role("button", name="Bevraging afsluiten").click()
+    assert page.locator("#fout-confirm").inner_text().startswith("Vink aan")
+    assert api.get(f"/surveys/{survey_id}").json()["closed_on"] is None
+    page.get_by_label("Ik wil deze bevraging afsluiten").check()
+    page.get_by_role("button", name="Bevraging afsluiten").click()
+    assert page.get_by_role("status").inner_text() == "De bevraging is afgesloten."
+    assert api.get(f"/surveys/{survey_id}").json()["closed_on"] is not None
+    page.goto(f"{office.url}/feedback/bevragingen")
+    assert "afgesloten op" in page.locator("tbody").inner_text()
+    accessible(page, "bevragingen")
+
+    # a viewer sees figures, no comments, no forms; a form without its token changes nothing
+    viewer = browser.new_context(locale="nl-BE").new_page()
+    sign_in(viewer, office.url, "vic.viewer", f"/feedback/sessies/{session_id}")
+    assert viewer.locator("#opmerkingen").count() == 0
+    assert viewer.get_by_role("button", name="Formulier bewaren").count() == 0
+    csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
+    paper = {"satisfaction": "1", "comment": "van een lezer", "csrf": csrf}
+    refused = viewer.request.post(
+        f"{office.url}/feedback/sessies/{session_id}/papier", form=paper, max_redirects=0
+    )
+    assert refused.status == 403
+    no_token = page.request.post(
+        f"{office.url}/feedback/sessies/{session_id}/papier", form={"satisfaction": "1"}, max_redirects=0
+    )
+    assert no_token.status == 403
+    survey = {"title": "x", "topic": "y", "questions": "z"}
+    assert page.request.post(f"{office.url}/feedback/bevragingen/nieuw", form=survey).status == 403
+    assert api.get(f"/sessions/{session_id}/summary").json()["responses"] == 1
+    assert len(api.get("/surveys").json()) == 1
