@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.backoffice import feedback, kpi, maillink, members, newsletter, oidc, signin
+from services.backoffice import admin, feedback, kpi, maillink, members, newsletter, oidc, signin
 from services.backoffice.services import ServiceUnavailable
 from services.backoffice.settings import BackofficeSettings
 from services.backoffice.web import HERE, SECTIONS, PageProblem, Staff, current, render, sign_in_address
@@ -17,7 +17,9 @@ SERVICE_DOWN = (
     "Een onderliggende dienst antwoordt nu niet. Er is niets bewaard; probeer het zo dadelijk opnieuw."
 )
 UNAVAILABLE = {
-    href: label for href, label, _ in SECTIONS if href not in ("/leden", "/kpi", "/nieuwsbrief", "/feedback")
+    href: label
+    for href, label, _ in SECTIONS
+    if href not in ("/leden", "/kpi", "/nieuwsbrief", "/feedback", "/beheer")
 }
 
 
@@ -111,6 +113,7 @@ def build(settings: BackofficeSettings) -> FastAPI:
     app.include_router(kpi.router)
     app.include_router(newsletter.router)
     app.include_router(feedback.router)
+    app.include_router(admin.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

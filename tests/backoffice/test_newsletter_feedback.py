@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from ops import dead_letters
 from shared import topics
 from shared.links import make_token
 from tests import infra
@@ -26,6 +27,7 @@ from tests.infra import wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -35,6 +37,12 @@ def mail() -> Iterator[MailCatcher]:
         yield catcher
     finally:
         catcher.stop()
+
+
+def in_thread(work: Coroutine[Any, Any, T]) -> T:
+    """Playwright's sync API keeps an event loop in this thread: Kafka work runs in one of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def contact(bootstrap: str, prefix: str, email: str, consent: bool = True) -> None:
@@ -52,9 +60,7 @@ def contact(bootstrap: str, prefix: str, email: str, consent: bool = True) -> No
         "updated_at": datetime.now(UTC).isoformat(),
     }
     record = (prefix + topics.MEMBERS_CONTACTS, str(member_id).encode(), json.dumps(value).encode())
-    # Playwright's sync API keeps an event loop in this thread: the producer runs in one of its own
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, infra.produce(bootstrap, [record])).result()
+    in_thread(infra.produce(bootstrap, [record]))
 
 
 def test_staff_write_preview_test_mail_and_send_a_newsletter_and_find_the_bounce(
@@ -162,14 +168,26 @@ def test_staff_write_preview_test_mail_and_send_a_newsletter_and_find_the_bounce
     keep(page, artefacts, "nieuwsbrief-abonnees")
 
 
-def test_a_viewer_reads_but_cannot_write_and_a_form_without_its_token_changes_nothing(
+def test_a_viewer_reads_but_cannot_write_a_form_without_its_token_changes_nothing_and_an_admin_replays(
     services: Callable[..., infra.ServiceProcess],
     backoffice: Callable[..., infra.ServiceProcess],
     browser: Any,
+    artefacts: Path,
+    kafka_bootstrap: str,
+    topic_prefix: str,
     tmp_path: Path,
 ) -> None:
     newsletter = services("newsletter", f"sqlite:///{tmp_path}/newsletter.db")
-    office = backoffice(NEWSLETTER_URL=newsletter.url)
+    office = backoffice(NEWSLETTER_URL=newsletter.url, KAFKA_TOPIC_PREFIX=topic_prefix)
+    # a record no consumer can read: the newsletter service puts it on members.contacts.dlq
+    garbage = (topic_prefix + topics.MEMBERS_CONTACTS, b"kapot", b"{geen json")
+    in_thread(infra.produce(kafka_bootstrap, [garbage]))
+    contacts = topic_prefix + topics.MEMBERS_CONTACTS
+
+    def dead() -> list[dead_letters.DeadLetter]:
+        return in_thread(dead_letters.list_dead_letters(kafka_bootstrap, contacts))
+
+    wait_until(lambda: len(dead()) == 1, 30, 0.5, "the dead letter")
     api = newsletter.client()
     draft = api.post("/issues", json={"title": "Ontwerp", "body": "Nog niet klaar."}).json()
 
@@ -202,6 +220,43 @@ def test_a_viewer_reads_but_cannot_write_and_a_form_without_its_token_changes_no
     listed = api.get("/issues").json()
     assert listed["total"] == 1
     assert (listed["items"][0]["title"], listed["items"][0]["status"]) == ("Ontwerp", "draft")
+
+    # Beheer: admins only; the dead letter with its reason, replayed onto its topic
+    viewer.goto(f"{office.url}/beheer")
+    assert viewer.locator("h1").inner_text() == "Geen toegang"
+    staff.goto(f"{office.url}/beheer/members.contacts")
+    assert staff.locator("h1").inner_text() == "Geen toegang"
+    staff_csrf = staff.locator("input[name=csrf]").first.get_attribute("value")
+    refused = staff.request.post(
+        f"{office.url}/beheer/members.contacts/opnieuw",
+        form={"offset": "0", "csrf": staff_csrf},
+        max_redirects=0,
+    )
+    assert refused.status == 403
+    admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(admin, office.url, "an.admin", "/beheer")
+    row = admin.locator("tbody tr", has_text="members.contacts")
+    assert row.locator("td").nth(2).inner_text() == "1"
+    accessible(admin, "beheer")
+    keep(admin, artefacts, "beheer")
+    row.get_by_role("link").click()
+    letter = admin.locator("tbody tr").first
+    assert "newsletter" in letter.inner_text()
+    assert "(geen leesbare JSON)" in letter.inner_text()
+    assert dead()[0].header("dlq-reason") in letter.inner_text()
+    accessible(admin, "dode brieven")
+    keep(admin, artefacts, "beheer-topic")
+    no_token = admin.request.post(
+        f"{office.url}/beheer/members.contacts/opnieuw", form={"offset": "0"}, max_redirects=0
+    )
+    assert no_token.status == 403
+    assert len(dead()) == 1  # nothing replayed
+    admin.get_by_role("button", name="Dode brief 0 opnieuw verwerken").click()
+    assert admin.get_by_role("status").inner_text() == "Dode brief 0 is opnieuw op members.contacts gezet."
+    # still unreadable: the consumer read it again and put it back on the dead-letter topic
+    wait_until(lambda: len(dead()) == 2, 30, 0.5, "the replayed letter to come back")
+    admin.reload()
+    assert admin.locator("tbody tr").count() == 2
 
 
 def test_staff_read_a_sessions_feedback_enter_a_paper_form_and_run_a_survey(
