@@ -1,9 +1,13 @@
 """`GET /dashboard`: one self-contained page (no CDN, no web fonts, inline SVG charts) in Dutch.
 
 The page holds no data: it is public, asks once for a viewer token (kept in the browser's
-localStorage) and reads the JSON API with it — `/kpis/{year}`, `/kpis/{year}/series`,
-`/kpis/{year}/differences` — refreshing whenever `/kpis/changes` reports new events. So the page can be
-cached, bookmarked and opened on a phone, and access stays with the same tokens as the API."""
+localStorage) and reads the API with it. The figures come from `GET /kpis/{year}/stream` (Server-Sent
+Events: every KPI when it opens, then only the KPIs a batch changed, updated in place); EventSource
+cannot send the token, so the page first trades it for a ticket of 60 s (`POST /kpis/stream-tickets`)
+and opens the stream with that — the long-lived token never goes in a URL. The charts and the
+differences with a frozen report come from `/kpis/{year}/series` and `/kpis/{year}/differences`, read
+when the stream opens and a moment after changes. So the page can be cached, bookmarked and opened on
+a phone, and access stays with the same tokens as the API."""
 
 from __future__ import annotations
 
@@ -23,8 +27,9 @@ PAGE = Path(__file__).parent / "static" / "dashboard.html"
 
 @cache
 def security_headers() -> dict[str, str]:
-    """The page loads nothing from elsewhere and runs only its own script (allowed by its hash); the
-    other security headers come from shared.security for every page."""
+    """The page loads nothing from elsewhere and runs only its own script (allowed by its hash); its
+    fetches and its EventSource go to this service only (connect-src 'self'). The other security
+    headers come from shared.security for every page."""
     policy = security.content_security_policy(
         script_src=security.inline_script_hashes(page()),
         connect_src="'self'",
