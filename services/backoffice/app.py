@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.backoffice import admin, feedback, kpi, maillink, members, newsletter, oidc, signin
+from services.backoffice import activities, admin, feedback, kpi, maillink, members, newsletter, oidc, signin
 from services.backoffice.services import ServiceUnavailable
 from services.backoffice.settings import BackofficeSettings
 from services.backoffice.web import HERE, SECTIONS, PageProblem, Staff, current, render, sign_in_address
@@ -19,7 +19,7 @@ SERVICE_DOWN = (
 UNAVAILABLE = {
     href: label
     for href, label, _ in SECTIONS
-    if href not in ("/leden", "/kpi", "/nieuwsbrief", "/feedback", "/beheer")
+    if href not in ("/leden", "/activiteiten", "/kpi", "/nieuwsbrief", "/feedback", "/beheer")
 }
 
 
@@ -110,6 +110,7 @@ def build(settings: BackofficeSettings) -> FastAPI:
     app.include_router(maillink.router)  # before signin: /aanmelden/mail is more specific
     app.include_router(signin.router)
     app.include_router(members.router)
+    app.include_router(activities.router)
     app.include_router(kpi.router)
     app.include_router(newsletter.router)
     app.include_router(feedback.router)

@@ -1,0 +1,724 @@
+"""Activiteiten: the sessions as a list and a month calendar, planning and changing a session
+(reschedule, cancel, mark held, the recording), its registrations with the waiting list, attendance
+as a grid per day, and advice conversations and support trajectories; every action goes through the
+events service's API (member and organisation names come from the members service)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.backoffice.members import MESSAGES, NOT_FOUND
+from services.backoffice.services import ServiceError, ServiceUnavailable, call
+from services.backoffice.session import StaffSession
+from services.backoffice.web import MONTHS, Form, PageProblem, Staff, posted, render, settings_of, templates
+from shared.auth import ACTIVITY_WRITERS, STAFF
+from shared.clock import BRUSSELS, business_today
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+API_PAGE = 1000  # the events service's largest page
+
+# --- what people read (nl-BE): the same words as the KPI report (services/kpi/nl.py) -------------------
+KINDS: tuple[tuple[str, str], ...] = (
+    ("network_meeting_general", "Algemene bijeenkomst netwerk"),
+    ("network_meeting_thematic", "Specifieke bijeenkomst netwerk"),
+    ("info_session", "Infosessie"),
+    ("inspiration_day_physical", "Fysieke inspiratiedag"),
+    ("inspiration_day_online", "Online inspiratiedag"),
+    ("training_multiday", "Meerdaagse opleiding"),
+    ("training_thematic", "Thematische opleiding"),
+    ("training_integrated", "VVSG-opleiding met digitale inclusie"),
+    ("presentation_on_request", "Presentatie op vraag"),
+    ("workshop_on_request", "Workshop op vraag"),
+    ("steering_group", "Stuurgroep"),
+    ("coordination_meeting", "Overleg Vlaamse administratie en Mediawijs"),
+)
+LEADS = (("vvsg", "VVSG"), ("mediawijs", "Mediawijs"), ("joint", "VVSG en Mediawijs"))
+FORMATS = (("physical", "Fysiek"), ("online", "Online"), ("hybrid", "Hybride"))
+STATUSES = {"scheduled": "gepland", "cancelled": "geannuleerd", "held": "gehouden"}
+ORGANISATION_KINDS = (
+    ("lokaal_bestuur", "Lokaal bestuur"),
+    ("intergemeentelijk_samenwerkingsverband", "Intergemeentelijk samenwerkingsverband"),
+    ("middenveldorganisatie", "Middenveldorganisatie"),
+    ("kennisinstelling", "Kennisinstelling"),
+    ("bovenlokale_overheid", "Bovenlokale overheid"),
+    ("andere", "Andere"),
+)
+CHANNELS = (("mail", "E-mail"), ("meeting", "Gesprek"), ("phone", "Telefoon"), ("online", "Online"))
+STAGES = (("starting", "Startend"), ("growing", "Groeiend"), ("experienced", "Ervaren"))
+NAMES: dict[str, dict[str, str]] = {
+    "kind": dict(KINDS),
+    "lead": dict(LEADS),
+    "format": dict(FORMATS),
+    "status": STATUSES,
+    "organisation_kind": {**dict(ORGANISATION_KINDS), "onbekend": "Onbekend"},
+    "channel": dict(CHANNELS),
+    "stage": dict(STAGES),
+}
+WEEKDAYS = (
+    ("ma", "maandag"),
+    ("di", "dinsdag"),
+    ("wo", "woensdag"),
+    ("do", "donderdag"),
+    ("vr", "vrijdag"),
+    ("za", "zaterdag"),
+    ("zo", "zondag"),
+)
+LABELS = {
+    "kind": "Soort",
+    "title": "Titel",
+    "theme": "Thema",
+    "lead": "Trekker",
+    "format": "Vorm",
+    "location": "Plaats",
+    "online_link": "Link om online deel te nemen",
+    "description": "Korte beschrijving",
+    "starts_at": "Begint op",
+    "ends_at": "Eindigt op",
+    "planned_hours": "Geplande uren",
+    "capacity": "Aantal plaatsen",
+    "requested_by_organisation_id": "Aangevraagd door",
+    "registration_deadline": "Inschrijven kan tot",
+    "cancelled_on": "Geannuleerd op",
+    "held_on": "Gehouden op",
+    "url": "Adres van de opname",
+    "member_id": "Lid",
+    "organisation_id": "Organisatie",
+    "organisation_kind": "Soort organisatie",
+    "given_on": "Datum",
+    "topic": "Onderwerp",
+    "channel": "Kanaal",
+    "with_mediawijs": "Samen met Mediawijs",
+    "started_on": "Gestart op",
+    "stage": "Fase",
+    "methodology": "Methodiek",
+}
+FIELD_MESSAGES = {
+    "starts_at": "Geef een geldige datum en tijd binnen de jaren van het programma.",
+    "ends_at": "Geef een datum en tijd die na het begin ligt.",
+    "planned_hours": "Geef de geplande uren: meer dan 0 en niet meer dan de tijd tussen begin en einde "
+    "(verplicht voor een sessie over meerdere dagen).",
+    "capacity": "Geef een aantal plaatsen van minstens 1, of laat het leeg (geen grens).",
+    "requested_by_organisation_id": "Kies de organisatie die erom vroeg: verplicht voor een sessie op vraag.",
+    "online_link": "Geef een webadres dat begint met https:// of http://.",
+    "url": "Geef een webadres dat begint met https:// of http://.",
+    "location": "Geef het adres van de zaal of 'online', zonder e-mailadres of telefoonnummer.",
+    "description": "Hoogstens 500 tekens, zonder e-mailadres of telefoonnummer.",
+    "title": "Geef een titel op één regel.",
+    "theme": "Geef een thema op één regel.",
+    "topic": "Geef een onderwerp op één regel.",
+    "methodology": "Geef een methodiek op één regel.",
+    "registration_deadline": "Geef een geldige datum en tijd.",
+    "cancelled_on": "Geef een geldige datum binnen de jaren van het programma.",
+    "held_on": "Geef een datum vanaf het begin van de sessie en niet in de toekomst.",
+    "member_id": "Dit lid kan niet ingeschreven worden (onbekend of gewist).",
+    "given_on": "Geef een geldige datum die niet in de toekomst ligt.",
+    "started_on": "Geef een geldige datum die niet in de toekomst ligt.",
+}
+TYPE_MESSAGES = {
+    **MESSAGES,
+    "datetime_parsing": "Geef een geldige datum en tijd.",
+    "datetime_from_date_parsing": "Geef een geldige datum en tijd.",
+    "float_parsing": "Geef een getal, zoals 2,5.",
+    "int_parsing": "Geef een geheel getal.",
+    "url_parsing": "Geef een webadres dat begint met https:// of http://.",
+}
+# what the events service refuses with 409, per action: the state of the session does not allow it
+CONFLICTS = {
+    "plan": "Dit kan niet: het botst met wat al bewaard is.",
+    "verplaatsen": "Deze sessie kan niet meer verplaatst worden (ze is gehouden of geannuleerd, "
+    "of er is al aanwezigheid op een dag die wegvalt).",
+    "annuleren": "Deze sessie kan niet geannuleerd worden: ze is al gehouden of geannuleerd.",
+    "gehouden": "Deze sessie kan (nog) niet als gehouden gemarkeerd worden: ze is nog niet begonnen, "
+    "is geannuleerd of is al gehouden.",
+    "opname": "Een geannuleerde sessie heeft geen opname.",
+    "inschrijven": "Inschrijven kan niet: de sessie is geannuleerd of dit lid is al ingeschreven.",
+    "uitschrijven": "Deze inschrijving kan niet geannuleerd worden: ze is al geannuleerd, de sessie is "
+    "gehouden of geannuleerd, of er is al aanwezigheid voor bewaard.",
+    "aanwezigheid": "Aanwezigheid kan pas vanaf het begin van de sessie, en niet voor een geannuleerde.",
+}
+
+
+def _moment(value: object) -> str:
+    if not value:
+        return "–"
+    local = datetime.fromisoformat(str(value)).astimezone(BRUSSELS)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+
+
+def _hour(value: object) -> str:
+    return datetime.fromisoformat(str(value)).astimezone(BRUSSELS).strftime("%H:%M")
+
+
+def _hours(value: object) -> str:
+    number = float(str(value))
+    return f"{number:g}".replace(".", ",")
+
+
+templates.filters["moment"] = _moment
+templates.filters["uur"] = _hour
+templates.filters["uren"] = _hours
+
+
+def dutch_errors(error: ServiceError, action: str) -> dict[str, str]:
+    if error.status_code == 409:
+        return {"_form": CONFLICTS.get(action, CONFLICTS["plan"])}
+    if error.status_code == 404:
+        return {"_form": NOT_FOUND}
+    found = error.field_errors()
+    if not found:
+        return {"_form": "Dit kon niet worden bewaard. Controleer je invoer."}
+    errors: dict[str, str] = {}
+    for field, kind in found.items():
+        if kind in ("missing", "string_too_short"):
+            errors[field] = MESSAGES[kind]
+        else:
+            errors[field] = FIELD_MESSAGES.get(field) or TYPE_MESSAGES.get(
+                kind, "Deze waarde is niet geldig."
+            )
+    return errors
+
+
+def _refused(error: ServiceError) -> PageProblem:
+    if error.status_code == 403:
+        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen. Er is niets bewaard.")
+    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
+        return PageProblem(404, "Niet gevonden", NOT_FOUND)
+    return PageProblem(502, "Er ging iets mis", "De activiteitendienst gaf een onverwacht antwoord.")
+
+
+def events_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
+    return call(settings_of(request), staff, "events", method, path, **kwargs)
+
+
+def members_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
+    return call(settings_of(request), staff, "members", method, path, **kwargs)
+
+
+def _clean(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The filled-in fields of a form as the API takes them (an empty optional field is left out)."""
+    return {name: values[name].strip() for name in fields if values.get(name, "").strip()}
+
+
+def _number(body: dict[str, Any], name: str) -> None:
+    """A decimal comma as people in Belgium write it; what is still no number goes as typed (a 422)."""
+    if name in body:
+        body[name] = body[name].replace(",", ".")
+
+
+def _organisations(request: Request, staff: StaffSession) -> list[tuple[str, str]]:
+    """The organisations to choose from, or none when the members service does not answer this role."""
+    try:
+        page = members_api(request, staff, "GET", "/organisations", params={"limit": 1000})
+    except (ServiceError, ServiceUnavailable):  # names are a help here, not a must
+        return []
+    return [(o["id"], o["name"]) for o in page["items"]]
+
+
+def _parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _all_sessions(request: Request, staff: StaffSession, **params: Any) -> list[dict[str, Any]]:
+    """Every session matching the service's own filters, page after page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = events_api(
+            request, staff, "GET", "/sessions", params={**params, "limit": API_PAGE, "offset": len(found)}
+        )
+        found.extend(page["items"])
+        if len(found) >= page["total"] or not page["items"]:
+            return found
+
+
+def _local_day(value: str) -> date:
+    return datetime.fromisoformat(value).astimezone(BRUSSELS).date()
+
+
+def _days(session: dict[str, Any]) -> list[date]:
+    """The Brussels days a session runs on (one ending at midnight ends the day before)."""
+    first = _local_day(session["starts_at"])
+    last = (
+        (datetime.fromisoformat(session["ends_at"]) - timedelta(microseconds=1)).astimezone(BRUSSELS).date()
+    )
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _local_input(value: str) -> str:
+    """A moment as a datetime-local field shows it: Brussels time, to the minute."""
+    return datetime.fromisoformat(value).astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+
+
+# --- list and calendar ------------------------------------------------------------------------------
+
+
+@router.get("/activiteiten")
+def sessions(
+    request: Request, staff: Staff, kind: str = "", van: str = "", tot: str = "", offset: int = 0
+) -> HTMLResponse:
+    kind = kind if kind in NAMES["kind"] else ""
+    start, end = _parse_day(van), _parse_day(tot)
+    errors: dict[str, str] = {}
+    if van and start is None:
+        errors["van"] = "Geef een geldige datum."
+    if tot and end is None:
+        errors["tot"] = "Geef een geldige datum."
+    if start and end and end < start:
+        errors["tot"] = "Deze datum ligt voor de datum 'Van'."
+    offset = max(offset, 0)
+    try:
+        if (start or end) and not errors:
+            # the service filters by year only: the days are chosen here, from the years they fall in
+            if start and end and end.year - start.year < 5:
+                rows = [
+                    s
+                    for year in range(start.year, end.year + 1)
+                    for s in _all_sessions(request, staff, kind=kind, year=year)
+                ]
+            else:
+                rows = _all_sessions(request, staff, kind=kind)
+            rows = [
+                s
+                for s in rows
+                if (start is None or _local_day(s["starts_at"]) >= start)
+                and (end is None or _local_day(s["starts_at"]) <= end)
+            ]
+            page = {
+                "items": rows[offset : offset + PAGE_SIZE],
+                "total": len(rows),
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            }
+        else:
+            params = {"kind": kind, "limit": PAGE_SIZE, "offset": offset}
+            page = events_api(request, staff, "GET", "/sessions", params=params)
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    return render(
+        request,
+        "activities.html",
+        "Activiteiten",
+        staff,
+        status_code=422 if errors else 200,
+        page=page,
+        kind=kind,
+        van=van,
+        tot=tot,
+        errors=errors,
+        kinds=KINDS,
+        names=NAMES,
+        may_write=staff.role in ACTIVITY_WRITERS,
+        query=urlencode({"kind": kind, "van": van, "tot": tot}),
+        month=business_today().strftime("%Y-%m"),
+    )
+
+
+@router.get("/activiteiten/kalender")
+def month_calendar(request: Request, staff: Staff, maand: str = "") -> HTMLResponse:
+    today = business_today()
+    try:
+        year, month = (int(part) for part in maand.split("-")) if maand else (today.year, today.month)
+        first = date(year, month, 1)
+        if not 2000 <= year <= 2100:
+            raise ValueError(maand)
+    except ValueError:
+        raise PageProblem(
+            404, "Niet gevonden", "Deze maand bestaat niet; kies een maand als 2026-03."
+        ) from None
+    try:
+        rows = _all_sessions(request, staff, year=year)
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for session in rows:
+        for day in _days(session):
+            if day.month == month and day.year == year:
+                by_day.setdefault(day, []).append(session)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    following = (first + timedelta(days=32)).replace(day=1).strftime("%Y-%m")
+    return render(
+        request,
+        "activities_calendar.html",
+        f"Kalender {MONTHS[month - 1]} {year}",
+        staff,
+        weeks=weeks,
+        month=month,
+        by_day=by_day,
+        today=today,
+        weekdays=WEEKDAYS,
+        month_name=f"{MONTHS[month - 1]} {year}",
+        previous=previous,
+        previous_name=f"{MONTHS[int(previous[5:]) - 1]} {previous[:4]}",
+        following=following,
+        following_name=f"{MONTHS[int(following[5:]) - 1]} {following[:4]}",
+        names=NAMES,
+        may_write=staff.role in ACTIVITY_WRITERS,
+    )
+
+
+# --- planning a session -----------------------------------------------------------------------------
+
+PLAN_FIELDS = (
+    "kind",
+    "title",
+    "theme",
+    "lead",
+    "format",
+    "location",
+    "online_link",
+    "description",
+    "starts_at",
+    "ends_at",
+    "planned_hours",
+    "capacity",
+    "requested_by_organisation_id",
+    "registration_deadline",
+)
+
+
+def _plan_form(
+    request: Request, staff: StaffSession, values: dict[str, Any], errors: dict[str, str]
+) -> HTMLResponse:
+    return render(
+        request,
+        "session_form.html",
+        "Sessie plannen",
+        staff,
+        status_code=422 if errors else 200,
+        values=values,
+        errors=errors,
+        labels=LABELS,
+        kinds=KINDS,
+        leads=LEADS,
+        formats=FORMATS,
+        organisations=_organisations(request, staff),
+    )
+
+
+@router.get("/activiteiten/nieuw")
+def new_session(request: Request, staff: Staff) -> HTMLResponse:
+    if staff.role not in ACTIVITY_WRITERS:
+        raise PageProblem(403, "Geen toegang", "Je rol mag geen sessies plannen.")
+    return _plan_form(request, staff, {"lead": "vvsg", "format": "physical"}, {})
+
+
+@router.post("/activiteiten/nieuw")
+def plan_session(request: Request, form: Form = Depends(posted(*ACTIVITY_WRITERS))) -> Response:  # noqa: B008
+    body = _clean(form.values, PLAN_FIELDS)
+    _number(body, "planned_hours")
+    for name in ("kind", "title", "theme", "lead", "format", "starts_at", "ends_at"):
+        body.setdefault(name, "")  # so that the service names every missing field at once
+    try:
+        created = events_api(request, form.staff, "POST", "/sessions", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            return _plan_form(request, form.staff, form.values, dutch_errors(exc, "plan"))
+        raise _refused(exc) from None
+    return RedirectResponse(f"/activiteiten/{created['id']}?bewaard=1", status_code=303)
+
+
+# --- advice conversations and support trajectories (before /activiteiten/{id}) -------------------
+
+
+def _support_page(
+    request: Request,
+    staff: StaffSession,
+    which: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    path = "/advice" if which == "advies" else "/trajectories"
+    try:
+        rows = events_api(request, staff, "GET", path, params={"limit": API_PAGE})
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    organisations = _organisations(request, staff)
+    return render(
+        request,
+        "activities_support.html",
+        "Adviesgesprekken" if which == "advies" else "Ondersteuningstrajecten",
+        staff,
+        status_code=422 if errors else 200,
+        which=which,
+        rows=list(reversed(rows["items"])),  # the newest first
+        total=rows["total"],
+        values=values or {},
+        errors=errors or {},
+        labels=LABELS,
+        organisations=organisations,
+        organisation_names=dict(organisations),
+        channels=CHANNELS,
+        stages=STAGES,
+        names=NAMES,
+        may_write=staff.role in STAFF,
+        done=done,
+    )
+
+
+@router.get("/activiteiten/advies")
+def advice(request: Request, staff: Staff, bewaard: str = "") -> HTMLResponse:
+    return _support_page(request, staff, "advies", done="Het adviesgesprek is bewaard." if bewaard else "")
+
+
+@router.post("/activiteiten/advies")
+def log_advice(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    body = _clean(form.values, ("organisation_id", "given_on", "topic", "channel"))
+    body["with_mediawijs"] = form.values.get("with_mediawijs") == "ja"
+    for name in ("organisation_id", "topic", "channel"):
+        body.setdefault(name, "")
+    try:
+        events_api(request, form.staff, "POST", "/advice", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            return _support_page(request, form.staff, "advies", form.values, dutch_errors(exc, "plan"))
+        raise _refused(exc) from None
+    return RedirectResponse("/activiteiten/advies?bewaard=1", status_code=303)
+
+
+@router.get("/activiteiten/trajecten")
+def trajectories(request: Request, staff: Staff, bewaard: str = "") -> HTMLResponse:
+    done = "Het traject is bewaard." if bewaard else ""
+    return _support_page(request, staff, "trajecten", done=done)
+
+
+@router.post("/activiteiten/trajecten")
+def start_trajectory(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    body = _clean(form.values, ("organisation_id", "started_on", "stage", "methodology", "description"))
+    for name in ("organisation_id", "stage", "methodology", "description"):
+        body.setdefault(name, "")
+    try:
+        events_api(request, form.staff, "POST", "/trajectories", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            return _support_page(request, form.staff, "trajecten", form.values, dutch_errors(exc, "plan"))
+        raise _refused(exc) from None
+    return RedirectResponse("/activiteiten/trajecten?bewaard=1", status_code=303)
+
+
+# --- one session: facts, changes, registrations -----------------------------------------------------
+
+
+def _people(request: Request, staff: StaffSession, registrations: list[dict[str, Any]]) -> dict[str, str]:
+    """Member names by id, for the roles that may read them (a viewer sees no personal data)."""
+    names: dict[str, str] = {}
+    if staff.role not in ACTIVITY_WRITERS:
+        return names
+    for registration in registrations:
+        member_id = registration["member_id"]
+        if member_id and member_id not in names:
+            try:
+                found = members_api(request, staff, "GET", f"/members/{member_id}")
+                names[member_id] = f"{found['first_name']} {found['last_name']}"
+            except (ServiceError, ServiceUnavailable):
+                names[member_id] = "lid (naam niet beschikbaar)"
+    return names
+
+
+def _session_page(
+    request: Request,
+    staff: StaffSession,
+    session_id: str,
+    *,
+    done: str = "",
+    errors: dict[str, str] | None = None,
+    form_name: str = "",
+    values: dict[str, Any] | None = None,
+    search: str = "",
+    promoted: tuple[str, ...] = (),
+) -> HTMLResponse:
+    try:
+        found = events_api(request, staff, "GET", f"/sessions/{session_id}")
+        registrations = events_api(
+            request, staff, "GET", f"/sessions/{session_id}/registrations", params={"status": "all"}
+        )
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    may_write = staff.role in ACTIVITY_WRITERS
+    people = _people(request, staff, registrations)
+    organisations = _organisations(request, staff) if may_write else []
+    candidates: list[dict[str, Any]] | None = None
+    if search and may_write:
+        try:
+            candidates = members_api(
+                request, staff, "GET", "/members", params={"q": search[:100], "limit": 10}
+            )["items"]
+        except (ServiceError, ServiceUnavailable):
+            candidates = []
+    for registration in registrations:
+        registration["name"] = (
+            people.get(registration["member_id"], "lid")
+            if registration["member_id"]
+            else "deelnemer van buiten het netwerk"
+        )
+    active = [r for r in registrations if r["status"] == "registered"]
+    moved_up = [r["name"] for r in registrations if r["id"] in promoted]
+    if moved_up:
+        done = f"{done} Van de wachtlijst kreeg een plaats: {', '.join(moved_up)}.".strip()
+    return render(
+        request,
+        "session.html",
+        found["title"],
+        staff,
+        status_code=422 if errors else 200,
+        session=found,
+        seated=[r for r in active if not r["waitlisted"]],
+        waiting=[r for r in active if r["waitlisted"]],
+        cancelled=[r for r in registrations if r["status"] != "registered"],
+        promoted=promoted,
+        candidates=candidates,
+        search=search,
+        organisations=organisations,
+        organisation_names=dict(organisations),
+        organisation_kinds=ORGANISATION_KINDS,
+        names=NAMES,
+        labels=LABELS,
+        errors=errors or {},
+        form_name=form_name,
+        values=values or {},
+        starts_input=_local_input(found["starts_at"]),
+        ends_input=_local_input(found["ends_at"]),
+        may_write=may_write,
+        open_for_change=found["status"] == "scheduled",
+        done=done,
+        today=business_today().isoformat(),
+    )
+
+
+@router.get("/activiteiten/{session_id}")
+def session(
+    request: Request,
+    staff: Staff,
+    session_id: str,
+    bewaard: str = "",
+    zoek: str = "",
+    opgeschoven: str = "",
+) -> HTMLResponse:
+    return _session_page(
+        request,
+        staff,
+        session_id,
+        done=DONE.get(bewaard, "Bewaard.") if bewaard else "",
+        search=zoek.strip(),
+        promoted=tuple(part for part in opgeschoven.split(",") if part)[:50],
+    )
+
+
+DONE = {
+    "ingeschreven": "Ingeschreven.",
+    "op de wachtlijst": "De sessie is volzet: de inschrijving staat op de wachtlijst.",
+    "uitgeschreven": "De inschrijving is geannuleerd.",
+}
+# the session's own actions: (the API path, the form fields it takes)
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "verplaatsen": ("reschedule", ("starts_at", "ends_at", "planned_hours", "location", "online_link")),
+    "annuleren": ("cancel", ("cancelled_on",)),
+    "gehouden": ("held", ("held_on",)),
+    "opname": ("recording", ("url",)),
+}
+
+
+@router.post("/activiteiten/{session_id}/inschrijven")
+def register(
+    request: Request,
+    session_id: str,
+    form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
+) -> Response:
+    body = _clean(form.values, ("member_id", "organisation_id", "organisation_kind"))
+    if not body:
+        errors = {"organisation_kind": "Kies een lid, of de soort organisatie van een deelnemer van buiten."}
+        if form.values.get("form") == "lid":
+            errors = {"member_id": "Kies een lid om in te schrijven."}
+        return _session_page(
+            request, form.staff, session_id, errors=errors, form_name=form.values.get("form", "")
+        )
+    try:
+        made = events_api(request, form.staff, "POST", f"/sessions/{session_id}/registrations", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            errors = dutch_errors(exc, "inschrijven")
+            if "member_id" in errors and "member_id" not in body:
+                errors = {"organisation_kind": errors.pop("member_id"), **errors}
+            return _session_page(
+                request,
+                form.staff,
+                session_id,
+                errors=errors,
+                form_name=form.values.get("form", ""),
+                values=form.values,
+            )
+        raise _refused(exc) from None
+    where = "op de wachtlijst" if made["waitlisted"] else "ingeschreven"
+    return RedirectResponse(f"/activiteiten/{session_id}?bewaard={where}", status_code=303)
+
+
+@router.post("/activiteiten/{session_id}/inschrijvingen/{registration_id}/annuleren")
+def cancel_registration(
+    request: Request,
+    session_id: str,
+    registration_id: str,
+    form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
+) -> Response:
+    try:
+        answer = events_api(
+            request, form.staff, "POST", f"/sessions/{session_id}/registrations/{registration_id}/cancel"
+        )
+    except ServiceError as exc:
+        if exc.status_code == 409:
+            return _session_page(request, form.staff, session_id, errors=dutch_errors(exc, "uitschrijven"))
+        raise _refused(exc) from None
+    moved = ",".join(r["id"] for r in answer["promoted"])
+    return RedirectResponse(
+        f"/activiteiten/{session_id}?{urlencode({'bewaard': 'uitgeschreven', 'opgeschoven': moved})}",
+        status_code=303,
+    )
+
+
+@router.post("/activiteiten/{session_id}/{action}")
+def session_action(
+    request: Request,
+    session_id: str,
+    action: str,
+    form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
+) -> Response:
+    if action not in ACTIONS:
+        raise PageProblem(404, "Niet gevonden", NOT_FOUND)
+    path, fields = ACTIONS[action]
+    body = _clean(form.values, fields)
+    _number(body, "planned_hours")
+    if action == "annuleren" and form.values.get("confirm") != "ja":
+        return _session_page(
+            request,
+            form.staff,
+            session_id,
+            errors={"confirm": "Vink aan dat je deze sessie wilt annuleren."},
+            form_name=action,
+            values=form.values,
+        )
+    if action in ("verplaatsen", "opname"):
+        for name in fields[:2] if action == "verplaatsen" else fields:
+            body.setdefault(name, "")
+    try:
+        events_api(request, form.staff, "POST", f"/sessions/{session_id}/{path}", json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            return _session_page(
+                request,
+                form.staff,
+                session_id,
+                errors=dutch_errors(exc, action),
+                form_name=action,
+                values=form.values,
+            )
+        raise _refused(exc) from None
+    return RedirectResponse(f"/activiteiten/{session_id}?bewaard=1", status_code=303)

@@ -1,0 +1,220 @@
+"""The Activiteiten screens in Debian's Chromium against the real events and members services on Kafka
+and a real Keycloak: plan a session (with a field error first), register four people at capacity three
+(one waits, one cancels, the waiting one moves up), reschedule, add the recording, mark it held, find it
+in the list and the month calendar; every screen passes axe-core; a viewer, a form without its CSRF
+token and an anonymous post are refused and change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.backoffice.web import MONTHS
+from shared.clock import business_today
+from tests import infra
+from tests.backoffice.test_browser import accessible, keep, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+PEOPLE = (("Lotte", "Peeters"), ("Jan", "Janssens"), ("Ann", "Maes"), ("Tom", "Claes"))
+
+
+@pytest.fixture
+def network(
+    services: Callable[..., infra.ServiceProcess], tmp_path: Path
+) -> tuple[infra.ServiceProcess, infra.ServiceProcess]:
+    """The members and events services on this test's topics: events learns the members from Kafka."""
+    members = services("members", f"sqlite:///{tmp_path}/members.db")
+    events = services("events", f"sqlite:///{tmp_path}/events.db")
+    return members, events
+
+
+def test_staff_plan_a_session_fill_it_past_capacity_and_run_it(
+    network: tuple[infra.ServiceProcess, infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+) -> None:
+    members, events = network
+    organisation = members.client().post(
+        "/organisations", json={"name": "Gemeente Zoersel", "kind": "lokaal_bestuur"}
+    )
+    for first, last in PEOPLE:
+        made = members.client().post(
+            "/members",
+            json={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first.lower()}.{last.lower()}@zoersel.be",
+                "organisation_id": organisation.json()["id"],
+            },
+        )
+        assert made.status_code == 201, made.text
+    office = backoffice(MEMBERS_URL=members.url, EVENTS_URL=events.url)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", "/activiteiten/nieuw")
+    accessible(page, "sessie plannen")
+
+    yesterday = business_today() - timedelta(days=1)
+    page.get_by_label("Soort (verplicht)").select_option(label="Infosessie")
+    page.get_by_label("Titel (verplicht)").fill("Digitale drempels in het OCMW")
+    page.get_by_label("Thema (verplicht)").fill("Toegankelijkheid")
+    page.get_by_label("Plaats", exact=True).fill("Gemeentehuis Zoersel")
+    page.get_by_label("Begint op (verplicht)").fill(f"{yesterday}T14:00")
+    page.get_by_label("Eindigt op (verplicht)").fill(f"{yesterday}T10:00")
+    page.get_by_label("Aantal plaatsen").fill("3")
+    page.get_by_role("button", name="Plannen").click()
+    assert page.locator("#fout-ends_at").inner_text() == "Geef een datum en tijd die na het begin ligt."
+    assert page.locator("#veld-ends_at").get_attribute("aria-invalid") == "true"
+    assert page.locator("#veld-title").input_value() == "Digitale drempels in het OCMW"  # typed text stays
+    accessible(page, "sessie plannen met fout")
+    keep(page, artefacts, "sessie-plannen-fout")
+    assert events.client().get("/sessions").json()["total"] == 0  # nothing was planned
+    page.get_by_label("Begint op (verplicht)").fill(f"{yesterday}T09:30")
+    page.get_by_label("Eindigt op (verplicht)").fill(f"{yesterday}T12:00")
+    page.get_by_role("button", name="Plannen").click()
+    assert page.locator("h1").inner_text() == "Digitale drempels in het OCMW"
+    facts = page.locator("dl.facts").inner_text()
+    assert "Infosessie" in facts and "2,5" in facts and "gepland" in facts
+    session_id = page.url.split("/activiteiten/")[1].split("?")[0]
+    detail = f"{office.url}/activiteiten/{session_id}"
+
+    # four people for three seats: the fourth waits
+    for first, last in PEOPLE:
+        page.goto(f"{detail}?zoek={last}")
+        page.get_by_role("button", name=f"{first} {last} inschrijven").click()
+    assert "wachtlijst" in page.get_by_role("status").inner_text()
+    assert page.locator("ol.waiting li").count() == 1
+    assert "Tom Claes" in page.locator("ol.waiting").inner_text()
+    accessible(page, "sessie met wachtlijst")
+    keep(page, artefacts, "sessie-wachtlijst")
+
+    # an outside participant joins the queue behind Tom
+    page.get_by_label("Soort organisatie (verplicht)").select_option(label="Middenveldorganisatie")
+    page.get_by_role("button", name="Deelnemer inschrijven").click()
+    assert page.locator("ol.waiting li").count() == 2
+
+    # Lotte cancels: Tom moves up, the outside participant still waits
+    page.get_by_role("button", name="Inschrijving van Lotte Peeters annuleren").click()
+    notice = page.get_by_role("status").inner_text()
+    assert "Van de wachtlijst kreeg een plaats: Tom Claes." in notice
+    seated = page.locator("table").first.inner_text()
+    assert "Tom Claes" in seated and "Lotte Peeters" not in seated
+    assert page.locator("ol.waiting li").count() == 1
+    assert "deelnemer van buiten het netwerk" in page.locator("ol.waiting").inner_text()
+    accessible(page, "sessie na annulering")
+    listed = events.client().get(f"/sessions/{session_id}").json()
+    assert (listed["registered"], listed["waitlisted"]) == (3, 1)
+
+    # reschedule: a planned-hours error first, then an hour later
+    page.get_by_label("Geplande uren").fill("9")
+    page.get_by_role("button", name="Verplaatsen").click()
+    assert page.locator("#fout-planned_hours").inner_text().startswith("Geef de geplande uren")
+    accessible(page, "verplaatsen met fout")
+    page.get_by_label("Begint op (verplicht)").fill(f"{yesterday}T10:30")
+    page.get_by_label("Eindigt op (verplicht)").fill(f"{yesterday}T13:00")
+    page.get_by_label("Geplande uren").fill("2,5")
+    page.get_by_role("button", name="Verplaatsen").click()
+    assert "10:30" in page.locator("dl.facts").inner_text()
+
+    # the recording: a bad address is refused next to the field, a good one is shown
+    page.get_by_label("Adres van de opname").fill("javascript:alert(1)")
+    page.get_by_role("button", name="Opname bewaren").click()
+    assert page.locator("#fout-url").inner_text() == "Geef een webadres dat begint met https:// of http://."
+    page.get_by_label("Adres van de opname").fill("https://video.vvsg.be/drempels")
+    page.get_by_role("button", name="Opname bewaren").click()
+    assert page.get_by_role("link", name="https://video.vvsg.be/drempels").count() == 1
+
+    page.get_by_role("button", name="Gehouden").click()
+    assert "gehouden op" in page.locator("dl.facts").inner_text()
+    assert page.get_by_role("button", name="Verplaatsen").count() == 0
+    assert events.client().get(f"/sessions/{session_id}").json()["status"] == "held"
+    accessible(page, "gehouden sessie")
+    keep(page, artefacts, "sessie-gehouden")
+
+    # the list with its filters, and the month calendar with its neighbours
+    page.goto(f"{office.url}/activiteiten")
+    page.get_by_label("Soort").select_option(label="Infosessie")
+    page.get_by_label("Van", exact=True).fill(str(yesterday))
+    page.get_by_label("Tot en met").fill(str(yesterday))
+    page.get_by_role("button", name="Zoeken").click()
+    assert page.locator("tbody tr").count() == 1
+    assert "Digitale drempels in het OCMW" in page.locator("tbody").inner_text()
+    accessible(page, "activiteiten")
+    keep(page, artefacts, "activiteiten")
+    page.get_by_label("Soort").select_option(label="Stuurgroep")
+    page.get_by_role("button", name="Zoeken").click()
+    assert page.locator("tbody").inner_text() == "Geen sessies gevonden."
+
+    page.goto(f"{office.url}/activiteiten/kalender?maand={yesterday:%Y-%m}")
+    month = f"{MONTHS[yesterday.month - 1]} {yesterday.year}"
+    assert page.locator("h1").inner_text() == f"Kalender {month}"
+    page.get_by_role("link", name="10:30 Digitale drempels in het OCMW").click()
+    assert page.locator("h1").inner_text() == "Digitale drempels in het OCMW"
+    page.go_back()
+    accessible(page, "kalender")
+    keep(page, artefacts, "kalender")
+    page.get_by_role("link", name="Volgende maand").click()
+    assert page.locator("h1").inner_text() != f"Kalender {month}"
+    assert page.get_by_role("link", name="Digitale drempels in het OCMW").count() == 0
+
+
+def test_a_viewer_cannot_plan_a_form_without_its_token_changes_nothing_and_cancelling_asks_first(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    events = services("events", f"sqlite:///{tmp_path}/events.db")
+    office = backoffice(EVENTS_URL=events.url)  # no members service: the screens do without names
+    tomorrow = business_today() + timedelta(days=1)
+    form = {
+        "kind": "network_meeting_general",
+        "title": "Netwerkdag",
+        "theme": "Samen sterker",
+        "lead": "vvsg",
+        "format": "online",
+        "starts_at": f"{tomorrow}T13:00",
+        "ends_at": f"{tomorrow}T16:00",
+    }
+    viewer = browser.new_context(locale="nl-BE").new_page()
+    sign_in(viewer, office.url, "vic.viewer", "/activiteiten")
+    assert viewer.get_by_role("link", name="Sessie plannen").count() == 0
+    accessible(viewer, "activiteiten voor een lezer")
+    viewer.goto(f"{office.url}/activiteiten/nieuw")
+    assert viewer.locator("h1").inner_text() == "Geen toegang"
+    csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
+    refused = viewer.request.post(
+        f"{office.url}/activiteiten/nieuw", form={**form, "csrf": csrf}, max_redirects=0
+    )
+    assert refused.status == 403
+
+    page = browser.new_context(locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", "/activiteiten")
+    no_token = page.request.post(f"{office.url}/activiteiten/nieuw", form=form, max_redirects=0)
+    assert no_token.status == 403
+    assert "Er is niets bewaard" in no_token.text()
+    anonymous = httpx.post(f"{office.url}/activiteiten/nieuw", data={**form, "csrf": csrf})
+    assert anonymous.status_code == 401
+    assert events.client().get("/sessions").json()["total"] == 0
+
+    planned = events.client().post("/sessions", json=form).json()
+    viewer.goto(f"{office.url}/activiteiten/{planned['id']}")
+    assert viewer.locator("h1").inner_text() == "Netwerkdag"
+    assert viewer.get_by_role("button", name="Sessie annuleren").count() == 0  # reading only
+    page.goto(f"{office.url}/activiteiten/{planned['id']}")
+    page.get_by_role("button", name="Sessie annuleren").click()
+    assert page.locator("#fout-confirm").inner_text() == "Vink aan dat je deze sessie wilt annuleren."
+    assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "scheduled"
+    accessible(page, "annuleren zonder bevestiging")
+    page.get_by_label("Ik wil deze sessie annuleren").check()
+    page.get_by_role("button", name="Sessie annuleren").click()
+    assert "geannuleerd op" in page.locator("dl.facts").inner_text()
+    assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "cancelled"
+    assert page.get_by_role("button", name="Lid inschrijven").count() == 0
+    accessible(page, "geannuleerde sessie")
