@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -91,7 +93,10 @@ def article(n: int) -> events.ArticlePublished:
 
 
 def publish(bootstrap: str, prefix: str, records: list[tuple[str, bytes, bytes]]) -> None:
-    asyncio.run(produce(bootstrap, [(prefix + topic, key, value) for topic, key, value in records]))
+    # from a thread of its own: Playwright's sync API keeps an event loop running in this one
+    batch: list[tuple[str, bytes | None, bytes | None]] = [(prefix + t, k, v) for t, k, v in records]
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, produce(bootstrap, batch)).result()
 
 
 @dataclass
@@ -276,3 +281,50 @@ def test_a_year_is_computed_once_per_change_whatever_the_number_of_subscribers()
         assert all(queue.get_nowait() is None for _, queue in few)  # every stream ends
 
     asyncio.run(scenario())
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if executable is None:
+        pytest.skip("no Chromium on this machine (bin/setup installs it)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_the_dashboard_updates_the_changed_card_in_place_from_the_stream(kpi: Running, browser: Any) -> None:
+    token = infra.token("viewer")
+    page = browser.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.add_init_script(f"localStorage.setItem('vvsg-kpi-token', '{token}')")
+    page.goto(f"{kpi.service.url}/dashboard?jaar={YEAR}")
+    articles = f'article.card[data-code="{ARTICLES}"] .value'
+    page.wait_for_selector(f'article.card[data-code="{ARTICLES}"] svg.chart')
+    before = int(page.inner_text(articles).split()[0])
+    other = 'article.card[data-code="OD1.1-bijeenkomsten-algemeen"]'
+    page.eval_on_selector(other, "card => { card.dataset.mark = 'still here'; }")
+    loaded = len(asked)
+
+    publish(kpi.bootstrap, kpi.prefix, kpi_year.envelope_records([article(5)]))
+    page.wait_for_function(
+        f"() => document.querySelector('{articles}').textContent.trim().startsWith('{before + 1}')",
+        timeout=30_000,
+    )
+    # the other cards were left alone (not redrawn) and the answer was not read again
+    assert page.eval_on_selector(other, "card => card.dataset.mark") == "still here"
+    assert not [url for url in asked[loaded:] if url.split("?")[0].endswith(f"/kpis/{YEAR}")], asked
+    # the stream was opened with a ticket: the bearer token itself never went in a URL
+    assert any(f"/kpis/{YEAR}/stream?ticket=" in url for url in asked), asked
+    assert not [url for url in asked if token in url]
+    page.close()
