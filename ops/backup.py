@@ -38,6 +38,24 @@ class BackupError(Exception):
     """A backup or restore that could not be done; nothing was changed."""
 
 
+# a table only this service has: a backup is restored only into the service it was made of, and only a
+# database that is the service's own is backed up under its name (a wrong DATABASE_URL shows here)
+MARKER_TABLES: dict[str, str] = {
+    "members": "organisations",
+    "events": "ev_sessions",
+    "feedback": "fb_requests",
+    "newsletter": "nl_subscribers",
+    "kpi": "kpi_generations",
+}
+
+
+def _marker(service: str) -> str:
+    try:
+        return MARKER_TABLES[service]
+    except KeyError:
+        raise BackupError(f"onbekende dienst {service!r}; kies uit {', '.join(MARKER_TABLES)}") from None
+
+
 @dataclass(frozen=True)
 class Summary:
     """What a database holds that matters for resuming: shown after a backup and a restore."""
@@ -128,18 +146,20 @@ def _pg_backup(url: URL, target: Path) -> None:
     )
 
 
-def _pg_check(source: Path) -> None:
+def _pg_check(source: Path, service: str) -> None:
     result = subprocess.run(
         [str(bin_dir() / "pg_restore"), "--list", str(source)], capture_output=True, text=True, timeout=600
     )
     if result.returncode != 0:
         raise BackupError(f"{source} is geen back-up van pg_dump (--format=custom): {result.stderr.strip()}")
+    if f" TABLE public {_marker(service)} " not in result.stdout:
+        raise BackupError(f"{source} is geen back-up van de dienst {service} (geen tabel {_marker(service)})")
 
 
-def _pg_restore(url: URL, source: Path, replace: bool) -> None:
+def _pg_restore(url: URL, source: Path, service: str, replace: bool) -> None:
     """Restores into a staging database first and swaps it in by renaming: a restore that fails half
     way leaves the service's database as it was."""
-    _pg_check(source)
+    _pg_check(source, service)
     name = url.database
     if not name:
         raise BackupError("de databank-URL noemt geen databank")
@@ -217,19 +237,24 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     dst.close()
 
 
-def _sqlite_check(source: Path) -> None:
+def _sqlite_check(source: Path, service: str) -> None:
     try:
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as connection:
             verdict = connection.execute("PRAGMA quick_check").fetchone()
+            marker = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_marker(service),)
+            ).fetchone()
         connection.close()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{source} is geen SQLite-databank: {exc}") from None
     if not verdict or verdict[0] != "ok":
         raise BackupError(f"{source} is beschadigd: {verdict}")
+    if not marker:
+        raise BackupError(f"{source} is geen back-up van de dienst {service} (geen tabel {_marker(service)})")
 
 
-def _sqlite_restore(url: URL, source: Path, replace: bool) -> None:
-    _sqlite_check(source)
+def _sqlite_restore(url: URL, source: Path, service: str, replace: bool) -> None:
+    _sqlite_check(source, service)
     target = _sqlite_path(url)
     if target.exists() and target.stat().st_size > 0 and not replace:
         raise BackupError(f"{target} bestaat al; kies --replace om het te vervangen (stop eerst de dienst)")
@@ -245,9 +270,23 @@ def _sqlite_restore(url: URL, source: Path, replace: bool) -> None:
 # --- both ----------------------------------------------------------------------------------------
 
 
-def backup(database_url: str, target: Path) -> Summary:
-    """Writes a consistent copy of the database to `target` (replaced only once the copy is complete)."""
+def backup(database_url: str, target: Path, service: str) -> Summary:
+    """Writes a consistent copy of the service's database to `target` (replaced only once the copy is
+    complete). A database without the service's tables is refused: the URL is probably wrong."""
     url = _url(database_url)
+    if url.get_backend_name() == "sqlite" and not _sqlite_path(url).exists():
+        raise BackupError(f"{_sqlite_path(url)} bestaat niet")
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except Exception as exc:  # noqa: BLE001 - an unreachable or missing database: say so, clearly
+        raise BackupError(f"de databank is niet bereikbaar: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        engine.dispose()
+    if _marker(service) not in tables:
+        raise BackupError(
+            f"deze databank is niet die van de dienst {service} (geen tabel {_marker(service)})"
+        )
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, staged_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -257,10 +296,7 @@ def backup(database_url: str, target: Path) -> Summary:
         if url.get_backend_name() == "postgresql":
             _pg_backup(url, staged)
         elif url.get_backend_name() == "sqlite":
-            source = _sqlite_path(url)
-            if not source.exists():
-                raise BackupError(f"{source} bestaat niet")
-            _sqlite_copy(source, staged)
+            _sqlite_copy(_sqlite_path(url), staged)
         else:
             raise BackupError(f"geen back-up voor databanken van het soort {url.get_backend_name()}")
         os.chmod(staged, 0o600)  # personal data: for the owner only
@@ -270,17 +306,17 @@ def backup(database_url: str, target: Path) -> Summary:
     return summary(database_url)
 
 
-def restore(database_url: str, source: Path, *, replace: bool = False) -> Summary:
+def restore(database_url: str, source: Path, service: str, *, replace: bool = False) -> Summary:
     """Restores `source` into the database. A missing or empty database is filled; one with tables only
     with `replace` (and, on PostgreSQL, only when nobody is connected to it). The file is checked first:
-    a file that is not a backup of the right kind changes nothing."""
+    a file that is not a backup of this service's database changes nothing."""
     if not source.is_file():
         raise BackupError(f"{source} bestaat niet")
     url = _url(database_url)
     if url.get_backend_name() == "postgresql":
-        _pg_restore(url, source, replace)
+        _pg_restore(url, source, service, replace)
     elif url.get_backend_name() == "sqlite":
-        _sqlite_restore(url, source, replace)
+        _sqlite_restore(url, source, service, replace)
     else:
         raise BackupError(f"geen herstel voor databanken van het soort {url.get_backend_name()}")
     return summary(database_url)

@@ -255,7 +255,7 @@ def backup(
 
     database_url = _service_database(service)
     try:
-        contents = backups.backup(database_url, to)
+        contents = backups.backup(database_url, to, service)
     except backups.BackupError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]\nEr is geen back-up geschreven.", highlight=False)
         raise typer.Exit(1) from None
@@ -279,7 +279,7 @@ def restore(
 
     database_url = _service_database(service)
     try:
-        contents = backups.restore(database_url, from_, replace=replace)
+        contents = backups.restore(database_url, from_, service, replace=replace)
     except backups.BackupError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]\nEr is niets veranderd.", highlight=False)
         raise typer.Exit(1) from None

@@ -159,6 +159,13 @@ def test_a_restored_service_resumes_its_consumers_and_its_outbox(
         infra.wait_until(lambda: _drained(app), 30, 0.1, "the outbox to be published")
     _lose(database_url)
 
+    # a backup is restored only into the service it was made of
+    wrong = CliRunner().invoke(
+        cli,
+        ["restore", "--service", "members", "--from", str(backup_file)],
+        env={"DATABASE_URL": database_url},
+    )
+    assert wrong.exit_code == 1 and "geen back-up van de dienst members" in wrong.output
     restored = _cli(database_url, "restore", "--service", "events", "--from", str(backup_file))
     assert "hersteld" in restored
     # a second restore over the restored database is refused without --replace, and changes nothing
