@@ -2,7 +2,9 @@
 
 A connection first gets a `snapshot` event with every KPI of the year; after each committed projector
 batch it gets one `change` event with only the KPIs whose answer changed (value, target, status or
-items), and nothing when a batch changed nothing (a redelivered event, a fact of another year).
+items), and nothing when a batch changed nothing (a redelivered event, a fact of another year). When
+the year's KPIs cannot be computed (database away) it gets an `unavailable` event and the stream ends;
+the browser tries again after `retry`.
 
 The work is shared: one feed per subscribed year awaits the projector's change counter (live.Changes),
 computes the year's answer once per change and diffs it against what it sent last, whatever the number
@@ -221,7 +223,12 @@ class Hub:
         if feed is None:
             feed = self.feeds[year] = YearFeed(year, self.changes, self.compute)
             feed.task = asyncio.create_task(feed.run(), name=f"kpi-stream-{year}")
-        await feed.ready.wait()
+        try:
+            await feed.ready.wait()
+        except asyncio.CancelledError:  # the client went away first: a feed nobody follows stops
+            if not feed.subscribers:
+                self._drop(feed)
+            raise
         if feed.failure is not None:
             self._drop(feed)
             raise StreamClosed(f"the KPIs of {year} cannot be computed now: {feed.failure}")
@@ -291,7 +298,17 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
-async def events(hub: Hub, year: int, first: str, queue: asyncio.Queue[Event]) -> AsyncIterator[str]:
+async def events(hub: Hub, year: int) -> AsyncIterator[str]:
+    # subscribed here, not in the route: a response that never starts (the client gone before the
+    # headers) never runs this generator, and must leave no subscriber behind
+    try:
+        first, queue = await hub.subscribe(year)
+    except StreamClosed as exc:
+        # an error event and the end of the stream: EventSource tries again after `retry` (on an
+        # error status it would give up for good)
+        detail = json.dumps({"detail": str(exc)}, ensure_ascii=False)
+        yield f"retry: {RETRY_MS}\nevent: unavailable\ndata: {detail}\n\n"
+        return
     try:
         yield first
         while True:
@@ -327,7 +344,7 @@ def stream_ticket(request: Request, who: Annotated[Principal, Depends(_readers)]
             "(only the KPIs a batch changed), heartbeat comments every 15 s",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        503: {"description": "the service is stopping, or the KPIs cannot be computed now"},
+        503: {"description": "the service is stopping"},
     },
 )
 async def stream(
@@ -336,9 +353,10 @@ async def stream(
     """The year's KPIs as they change. Every connection (a reconnect with Last-Event-ID too) starts
     with a full snapshot, so a client that missed changes while away is right again at once."""
     hub = hub_of(request)
-    first, queue = await hub.subscribe(year)
+    if hub.closed:
+        raise StreamClosed("the service is stopping")
     return StreamingResponse(
-        events(hub, year, first, queue),
+        events(hub, year),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

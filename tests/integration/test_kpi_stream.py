@@ -328,3 +328,33 @@ def test_the_dashboard_updates_the_changed_card_in_place_from_the_stream(kpi: Ru
     assert any(f"/kpis/{YEAR}/stream?ticket=" in url for url in asked), asked
     assert not [url for url in asked if token in url]
     page.close()
+
+
+def test_a_year_that_cannot_be_computed_ends_the_stream_with_an_event_and_leaves_no_feed() -> None:
+    async def scenario() -> None:
+        changes = Changes()
+        changes.attach(asyncio.get_running_loop())
+        started = asyncio.Event()
+
+        def broken(year: int) -> dict[str, Any]:
+            raise RuntimeError("database away")
+
+        hub = stream.Hub(changes, broken)
+        received = [event async for event in stream.events(hub, YEAR)]
+        assert len(received) == 1 and "event: unavailable" in received[0] and "retry: " in received[0]
+        assert "database away" in received[0] and hub.feeds == {}
+
+        def slow(year: int) -> dict[str, Any]:
+            started.set()
+            time.sleep(0.5)
+            return {"year": year, "kpis": []}
+
+        hub = stream.Hub(changes, slow)
+        waiting = asyncio.create_task(hub.subscribe(YEAR))
+        await started.wait()
+        waiting.cancel()  # the client went away before its snapshot
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert hub.feeds == {}
+
+    asyncio.run(scenario())
