@@ -1,0 +1,479 @@
+"""The compose stack started for real under podman, checked end to end (run by bin/compose-smoke).
+
+Starts docker-compose.yml with docker-compose.podman.yml (the locally built images of deploy/images/build)
+as project `vvsg-smoke`, then proves: every service becomes healthy, the `topics` job created the topics
+and exited 0, PostgreSQL's init script created one database per service, a member command sent to the
+members container reaches the KPI answer of the kpi container through Kafka, and a restart of the Kafka
+container loses nothing (a second command after it arrives, the first still counts once). Whatever
+happens, it removes the containers, network and volumes it made (the images stay, as a cache).
+
+Traffic goes only to 127.0.0.1 (the published ports) and to the containers started here. Every wait is
+bounded; the whole run stops by itself.
+
+Podman 4.3 (Debian bookworm) has no systemd here to schedule health checks, and podman-compose ignores
+`service_healthy` with a podman older than 4.6. So this script walks the compose file's `depends_on`
+itself: a service is started (`podman-compose up --no-deps`) once each dependency meets its condition,
+and "healthy" means the container's own health check (`podman healthcheck run`) passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.auth import issue_token
+from shared.clock import business_today
+from shared.topics import all_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "vvsg-smoke"
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.podman.yml")
+SERVICE_PORTS = {"members": 8001, "events": 8002, "feedback": 8003, "newsletter": 8004, "kpi": 8005}
+MEMBERS_KPI = "OD1.1-leden"  # members active today: one more for each member command
+# runc, and ulimits the container may set (crun and the host's own limits fail on this kind of machine)
+CONTAINERS_CONF = (
+    '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n\n[engine]\nruntime = "runc"\n'
+)
+
+START = time.monotonic()
+
+
+class SmokeError(Exception):
+    """A check that failed: the message says which and what was seen."""
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - START:6.1f}s] {message}", flush=True)
+
+
+def ok(message: str) -> None:
+    say(f"OK   {message}")
+
+
+def run(args: list[str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise SmokeError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    return result
+
+
+def wait_until(what: str, probe: Callable[[], bool], timeout: float, every: float = 2.0) -> float:
+    """Call `probe` until it says yes; return the seconds it took, or fail after `timeout`."""
+    began = time.monotonic()
+    while True:
+        if probe():
+            return time.monotonic() - began
+        if time.monotonic() - began > timeout:
+            raise SmokeError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
+
+
+class Stack:
+    """The compose project: podman-compose for up/down, podman for health, exec and restart."""
+
+    def __init__(self, compose: str, env: dict[str, str]) -> None:
+        self.compose = compose
+        self.env = env
+        files: list[str] = []
+        for name in COMPOSE_FILES:
+            files += ["-f", str(ROOT / name)]
+        self.base = [compose, "--in-pod", "false", "-p", PROJECT, *files]
+        merged = self.compose_run(["config"]).stdout
+        self.config: dict[str, Any] = yaml.safe_load(merged)
+
+    def compose_run(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*self.base, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+            cwd=ROOT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SmokeError(
+                f"podman-compose {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+            )
+        return result
+
+    @property
+    def services(self) -> dict[str, dict[str, Any]]:
+        services: dict[str, dict[str, Any]] = self.config["services"]
+        return services
+
+    def container(self, service: str) -> str:
+        names = run(
+            [
+                "podman", "ps", "-a", "--format", "{{.Names}}",
+                "--filter", f"label=io.podman.compose.project={PROJECT}",
+                "--filter", f"label=com.docker.compose.service={service}",
+            ]
+        ).stdout.split()  # fmt: skip
+        if len(names) != 1:
+            raise SmokeError(f"expected one container for {service}, found {names}")
+        return names[0]
+
+    def state(self, service: str) -> dict[str, Any]:
+        inspected = json.loads(run(["podman", "inspect", self.container(service)]).stdout)
+        state: dict[str, Any] = inspected[0]["State"]
+        return state
+
+    def healthy(self, service: str) -> bool:
+        """The container's own health check, run now (nothing schedules it without systemd)."""
+        if not self.state(service).get("Running"):
+            return False
+        return (
+            run(["podman", "healthcheck", "run", self.container(service)], timeout=60, check=False).returncode
+            == 0
+        )
+
+    def completed(self, service: str) -> bool:
+        state = self.state(service)
+        if state.get("Status") != "exited":
+            return False
+        if state.get("ExitCode") != 0:
+            logs = run(["podman", "logs", self.container(service)], check=False)
+            raise SmokeError(
+                f"{service} exited with {state.get('ExitCode')}:\n{logs.stdout[-2000:]}{logs.stderr[-2000:]}"
+            )
+        return True
+
+    def meets(self, service: str, condition: str) -> bool:
+        if condition == "service_healthy":
+            return self.healthy(service)
+        if condition == "service_completed_successfully":
+            return self.completed(service)
+        return bool(self.state(service).get("Running"))
+
+    def start_order(self) -> list[str]:
+        """The services in an order where each comes after everything it depends on."""
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in seen:
+                return
+            seen.add(name)
+            for dependency in self.services[name].get("depends_on", {}):
+                visit(dependency)
+            order.append(name)
+
+        for name in sorted(self.services):
+            visit(name)
+        return order
+
+    def up(self, timeout: float) -> None:
+        """Start service by service, each once its dependencies meet their conditions; then all healthy."""
+        for name in self.start_order():
+            depends = self.services[name].get("depends_on", {})
+            for dependency, spec in depends.items():
+                condition = (
+                    spec.get("condition", "service_started") if isinstance(spec, dict) else "service_started"
+                )
+                took = wait_until(
+                    f"{dependency} {condition}", partial(self.meets, dependency, condition), timeout
+                )
+                if took > 0.5:
+                    say(f"     {dependency}: {condition} after {took:.0f} s")
+            self.compose_run(["up", "-d", "--no-deps", "--no-build", name])
+            say(f"     started {name} ({self.container(name)})")
+        for name, spec in self.services.items():
+            if "healthcheck" in spec:
+                wait_until(f"{name} healthy", partial(self.healthy, name), timeout)
+                ok(f"{name} healthy (its own health check: {' '.join(spec['healthcheck']['test'][1:])[:70]})")
+
+    def logs(self, service: str) -> str:
+        result = run(["podman", "logs", self.container(service)], check=False)
+        return result.stdout + result.stderr
+
+    def down(self) -> None:
+        """Remove every container, network and volume of the project, whatever state it is in."""
+        subprocess.run(
+            [*self.base, "down", "-v", "-t", "10"],
+            capture_output=True,
+            env=self.env,
+            cwd=ROOT,
+            timeout=180,
+            check=False,
+        )
+        cleanup_leftovers()
+
+
+def cleanup_leftovers() -> list[str]:
+    """Containers, volumes and networks labelled with the project (an earlier run cut short): removed."""
+    label = f"label=io.podman.compose.project={PROJECT}"
+    removed: list[str] = []
+    for kind, listing in (
+        ("container", ["podman", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]),
+        ("volume", ["podman", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]),
+        ("network", ["podman", "network", "ls", "--filter", label, "--format", "{{.Name}}"]),
+    ):
+        for name in run(listing, check=False).stdout.split():
+            remove = ["podman", "rm", "-f", "-v"] if kind == "container" else ["podman", kind, "rm", "-f"]
+            run([*remove, name], check=False)
+            removed.append(f"{kind} {name}")
+    return removed
+
+
+def http(
+    method: str, url: str, token: str | None = None, body: dict[str, Any] | None = None
+) -> tuple[int, Any]:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")[:500]
+    except (OSError, ValueError) as error:
+        return 0, str(error)
+
+
+def members_kpi(year: int, token: str) -> int | None:
+    status, answer = http("GET", f"http://127.0.0.1:{SERVICE_PORTS['kpi']}/kpis/{year}", token)
+    if status != 200:
+        return None
+    values = {kpi["code"]: kpi["value"] for kpi in answer["kpis"]}
+    value = values.get(MEMBERS_KPI)
+    return int(value) if value is not None else None
+
+
+def wait_for_count(expected: int, year: int, token: str, timeout: float) -> float:
+    seen: list[int | None] = [None]
+
+    def probe() -> bool:
+        seen[0] = members_kpi(year, token)
+        return seen[0] == expected
+
+    try:
+        return wait_until(f"{MEMBERS_KPI} = {expected}", probe, timeout, every=1.0)
+    except SmokeError as error:
+        raise SmokeError(f"{error}; last seen {seen[0]}") from None
+
+
+def add_member(token: str, organisation_id: str, n: int) -> str:
+    status, member = http(
+        "POST",
+        f"http://127.0.0.1:{SERVICE_PORTS['members']}/members",
+        token,
+        {
+            "first_name": "Smoke",
+            "last_name": f"Test {n}",
+            "email": f"smoke{n}.{secrets.token_hex(3)}@example.org",
+            "organisation_id": organisation_id,
+        },
+    )
+    if status != 201:
+        raise SmokeError(f"POST /members answered {status}: {member}")
+    return str(member["id"])
+
+
+async def topic_names(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+def podman_compose() -> str:
+    """podman-compose 1.x, the OS package's or (too old: 1.0.3 has no --no-deps here) a pinned pip one."""
+    found = shutil.which("podman-compose")
+    if found:
+        version = run([found, "--version"], check=False).stdout
+        if "podman-compose version 1." in version and "version 1.0." not in version:
+            return found
+    venv = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vvsg-compose" / "venv"
+    tool = venv / "bin" / "podman-compose"
+    if not tool.exists():
+        say(f"installing podman-compose 1.6.0 from PyPI into {venv}")
+        run([sys.executable, "-m", "venv", str(venv)])
+        run([str(venv / "bin" / "pip"), "install", "-q", "podman-compose==1.6.0"], timeout=300)
+    return str(tool)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--timeout", type=float, default=240, help="seconds any one wait may take")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running (for a look around)")
+    args = parser.parse_args(argv)
+
+    taken = [port for port in SERVICE_PORTS.values() if port_taken(port)]
+    if taken:
+        print(
+            f"FAIL ports {taken} are in use; docker-compose.yml publishes the services there", file=sys.stderr
+        )
+        return 2
+    gone = cleanup_leftovers()
+    if gone:
+        say(f"removed what an earlier run left: {', '.join(gone)}")
+
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="vvsg-containers-", delete=False)  # noqa: SIM115
+    conf.write(CONTAINERS_CONF)
+    conf.close()
+    os.environ["CONTAINERS_CONF"] = conf.name  # for podman here and under podman-compose
+    auth_secret = secrets.token_hex(32)
+    kafka_port = free_port()
+    env = {
+        **os.environ,
+        "AUTH_SECRET": auth_secret,
+        "LINK_SECRET": secrets.token_hex(32),
+        "KAFKA_HOST_PORT": str(kafka_port),
+        "POSTGRES_HOST_PORT": str(free_port()),
+        "MAILPIT_UI_HOST_PORT": str(free_port()),
+        "MAILPIT_SMTP_HOST_PORT": str(free_port()),
+    }
+    stack = Stack(podman_compose(), env)
+    failed = False
+    try:
+        say(
+            f"compose project {PROJECT} ({' + '.join(COMPOSE_FILES)}), start order: "
+            + " -> ".join(stack.start_order())
+        )
+        stack.up(args.timeout)
+
+        # the one-shot topic job and the database init
+        if stack.state("topics").get("ExitCode") != 0:
+            raise SmokeError("topics did not exit 0")
+        expected = {spec.name for spec in all_topics()}
+        present = asyncio.run(topic_names(f"127.0.0.1:{kafka_port}"))
+        if not expected <= present:
+            raise SmokeError(f"topics missing after the topics job: {sorted(expected - present)}")
+        ok(f"topics job exited 0; its {len(expected)} topics exist (asked on 127.0.0.1:{kafka_port})")
+        databases = run(
+            [
+                "podman",
+                "exec",
+                stack.container("postgres"),
+                "psql",
+                "-U",
+                "vvsg",
+                "-d",
+                "postgres",
+                "-Atc",
+                "SELECT datname FROM pg_database",
+            ]
+        ).stdout.split()
+        if not set(SERVICE_PORTS) <= set(databases):
+            raise SmokeError(f"init-databases.sql did not run: databases {databases}")
+        if "10-init-databases.sql" not in stack.logs("postgres"):
+            raise SmokeError("the postgres log does not show the init script")
+        ok(
+            "postgres ran 10-init-databases.sql: databases "
+            + ", ".join(sorted(set(SERVICE_PORTS) & set(databases)))
+        )
+        for service, port in SERVICE_PORTS.items():
+            status, _ = http("GET", f"http://127.0.0.1:{port}/health/ready")
+            if status != 200:
+                raise SmokeError(f"{service}: /health/ready on 127.0.0.1:{port} answered {status}")
+        ok("every service answers /health/ready 200 on its published port")
+
+        # a member command through members -> Kafka -> kpi
+        staff = issue_token(auth_secret, "compose-smoke", "staff")
+        viewer = issue_token(auth_secret, "compose-smoke", "viewer")
+        year = business_today().year
+        status, organisation = http(
+            "POST",
+            f"http://127.0.0.1:{SERVICE_PORTS['members']}/organisations",
+            staff,
+            {"name": "Gemeente Rooktest", "kind": "lokaal_bestuur"},
+        )
+        if status != 201:
+            raise SmokeError(f"POST /organisations answered {status}: {organisation}")
+        before = members_kpi(year, viewer)
+        if before != 0:
+            raise SmokeError(f"{MEMBERS_KPI} before any member: {before}, expected 0")
+        first = add_member(staff, organisation["id"], 1)
+        took = wait_for_count(1, year, viewer, args.timeout)
+        ok(f"POST /members ({first}) -> GET /kpis/{year} on kpi shows {MEMBERS_KPI} = 1 after {took:.1f} s")
+
+        # restart the broker; nothing may be lost, nothing counted twice
+        began = time.monotonic()
+        run(["podman", "restart", "-t", "20", stack.container("kafka")], timeout=120)
+        wait_until("kafka healthy after its restart", partial(stack.healthy, "kafka"), args.timeout)
+        ok(f"kafka container restarted (same volume), healthy again after {time.monotonic() - began:.0f} s")
+        second = add_member(staff, organisation["id"], 2)
+        took = wait_for_count(2, year, viewer, args.timeout)
+        ok(f"POST /members ({second}) after the restart -> {MEMBERS_KPI} = 2 after {took:.1f} s")
+        time.sleep(5)
+        settled = members_kpi(year, viewer)
+        if settled != 2:
+            raise SmokeError(
+                f"{MEMBERS_KPI} moved to {settled} after settling; expected 2 (each member once)"
+            )
+        for name in SERVICE_PORTS:
+            wait_until(f"{name} healthy after the broker restart", partial(stack.healthy, name), args.timeout)
+        ok(f"5 s later still {MEMBERS_KPI} = 2 (the first member counted once); every service healthy")
+    except (SmokeError, subprocess.TimeoutExpired) as error:
+        failed = True
+        print(f"FAIL {error}", file=sys.stderr)
+        for service in stack.services:
+            try:
+                tail = stack.logs(service)[-1500:]
+            except SmokeError:
+                continue
+            print(f"---- last lines of {service}'s log\n{tail}", file=sys.stderr)
+    finally:
+        if args.keep and not failed:
+            say(f"--keep: the stack stays up; remove it with: {' '.join(stack.base)} down -v")
+        else:
+            stack.down()
+            left = cleanup_leftovers()
+            say(
+                "cleaned up: containers, network and volumes of the project removed"
+                + (f" ({left})" if left else "")
+            )
+        os.unlink(conf.name)
+    say(f"{'FAILED' if failed else 'PASSED'} in {time.monotonic() - START:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
