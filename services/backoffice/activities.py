@@ -628,6 +628,136 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# --- attendance: a grid per day ----------------------------------------------------------------------
+
+
+def _cell(registration_id: str, day: date) -> str:
+    return f"{registration_id}-{day.isoformat()}"
+
+
+def _attendance_page(
+    request: Request,
+    staff: StaffSession,
+    session_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    if staff.role not in ACTIVITY_WRITERS:
+        raise PageProblem(403, "Geen toegang", "Je rol mag geen aanwezigheden invullen.")
+    try:
+        found = events_api(request, staff, "GET", f"/sessions/{session_id}")
+        registrations = events_api(request, staff, "GET", f"/sessions/{session_id}/registrations")
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    seated = [r for r in registrations if not r["waitlisted"]]
+    people = _people(request, staff, seated)
+    days = _days(found)
+    per_day = round(found["planned_hours"] / len(days), 2)
+    today = business_today()
+    rows = []
+    for registration in seated:
+        recorded = {d["day"]: d for d in registration["days"]}
+        cells = []
+        for day in days:
+            key = _cell(registration["id"], day)
+            earlier = recorded.get(day.isoformat())
+            if values is not None:  # what was posted stays as it was typed
+                attended = values.get(f"aanwezig-{key}") == "ja"
+                hours = values.get(f"uren-{key}", "")
+            else:
+                attended = bool(earlier and earlier["attended"])
+                hours = _hours(earlier["hours"] if earlier and earlier["attended"] else per_day)
+            cells.append({"key": key, "day": day, "open": day <= today, "attended": attended, "hours": hours})
+        name = (
+            people.get(registration["member_id"], "lid")
+            if registration["member_id"]
+            else "deelnemer van buiten"
+        )
+        rows.append({"registration": registration, "name": name, "cells": cells})
+    started = datetime.fromisoformat(found["starts_at"]) <= datetime.now(BRUSSELS)
+    return render(
+        request,
+        "session_attendance.html",
+        f"Aanwezigheid: {found['title']}",
+        staff,
+        status_code=422 if errors else 200,
+        session=found,
+        days=days,
+        rows=rows,
+        errors=errors or {},
+        per_day=per_day,
+        started=started and found["status"] != "cancelled",
+        done=done,
+    )
+
+
+@router.get("/activiteiten/{session_id}/aanwezigheid")
+def attendance(request: Request, staff: Staff, session_id: str, bewaard: str = "") -> HTMLResponse:
+    done = f"De aanwezigheid is bewaard ({bewaard} wijzigingen)." if bewaard.isdigit() else ""
+    return _attendance_page(request, staff, session_id, done=done)
+
+
+@router.post("/activiteiten/{session_id}/aanwezigheid")
+def record_attendance(
+    request: Request,
+    session_id: str,
+    form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
+) -> Response:
+    try:
+        found = events_api(request, form.staff, "GET", f"/sessions/{session_id}")
+        registrations = events_api(request, form.staff, "GET", f"/sessions/{session_id}/registrations")
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    today = business_today()
+    changes: list[tuple[str, str, dict[str, Any]]] = []
+    errors: dict[str, str] = {}
+    # every cell is checked before anything is sent, so that a typing error changes nothing
+    for registration in (r for r in registrations if not r["waitlisted"]):
+        recorded = {d["day"]: d for d in registration["days"]}
+        for day in _days(found):
+            if day > today:
+                continue
+            key = _cell(registration["id"], day)
+            attended = form.values.get(f"aanwezig-{key}") == "ja"
+            earlier = recorded.get(day.isoformat())
+            if not attended:
+                if earlier and earlier["attended"]:
+                    changes.append((key, registration["id"], {"attended": False, "day": day.isoformat()}))
+                continue
+            typed = form.values.get(f"uren-{key}", "").strip().replace(",", ".")
+            try:
+                hours = float(typed)
+            except ValueError:
+                errors[key] = "Geef de uren als een getal, zoals 2,5."
+                continue
+            if not 0 < hours <= found["planned_hours"]:
+                errors[key] = f"Geef meer dan 0 en hoogstens {_hours(found['planned_hours'])} uren."
+                continue
+            if earlier is None or not earlier["attended"] or abs(earlier["hours"] - hours) > 0.001:
+                body = {"attended": True, "hours": hours, "day": day.isoformat()}
+                changes.append((key, registration["id"], body))
+    if errors:
+        errors = {"_form": "Niet alle uren zijn geldig; er is niets bewaard.", **errors}
+        return _attendance_page(request, form.staff, session_id, values=form.values, errors=errors)
+    for key, registration_id, body in changes:
+        path = f"/sessions/{session_id}/registrations/{registration_id}/attendance"
+        try:
+            events_api(request, form.staff, "PUT", path, json=body)
+        except ServiceError as exc:
+            if exc.status_code not in (409, 422):
+                raise _refused(exc) from None
+            problem = dutch_errors(exc, "aanwezigheid")
+            errors[key] = problem.get("_form") or next(iter(problem.values()))
+    if errors:
+        errors = {"_form": "Niet alles kon bewaard worden; de andere vakjes zijn wel bewaard.", **errors}
+        return _attendance_page(request, form.staff, session_id, values=form.values, errors=errors)
+    return RedirectResponse(
+        f"/activiteiten/{session_id}/aanwezigheid?bewaard={len(changes)}", status_code=303
+    )
+
+
 @router.post("/activiteiten/{session_id}/inschrijven")
 def register(
     request: Request,

@@ -130,8 +130,35 @@ def test_staff_plan_a_session_fill_it_past_capacity_and_run_it(
     page.get_by_role("button", name="Opname bewaren").click()
     assert page.get_by_role("link", name="https://video.vvsg.be/drempels").count() == 1
 
+    # attendance: a grid for the one day, prefilled with the planned hours; a typing error saves nothing
+    page.get_by_role("link", name="Aanwezigheid invullen").click()
+    assert page.get_by_label("uren – Jan Janssens").input_value() == "2,5"
+    accessible(page, "aanwezigheid")
+    keep(page, artefacts, "aanwezigheid")
+    page.get_by_label("aanwezig – Jan Janssens").check()
+    page.get_by_label("aanwezig – Ann Maes").check()
+    page.get_by_label("uren – Ann Maes").fill("twee")
+    page.get_by_role("button", name="Aanwezigheid bewaren").click()
+    assert "er is niets bewaard" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("uren – Ann Maes").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("aanwezig – Jan Janssens").is_checked()  # what was ticked stays
+    accessible(page, "aanwezigheid met fout")
+    hours = {
+        r["member_id"]: r["hours"]
+        for r in events.client().get(f"/sessions/{session_id}/registrations").json()
+    }
+    assert set(hours.values()) == {0}
+    page.get_by_label("uren – Ann Maes").fill("2")
+    page.get_by_role("button", name="Aanwezigheid bewaren").click()
+    assert page.get_by_role("status").inner_text() == "De aanwezigheid is bewaard (2 wijzigingen)."
+    assert page.get_by_label("uren – Ann Maes").input_value() == "2"
+    assert page.get_by_label("aanwezig – Ann Maes").is_checked()
+    assert not page.get_by_label("aanwezig – Tom Claes").is_checked()
+    page.get_by_role("link", name="Terug naar de sessie").click()
+
     page.get_by_role("button", name="Gehouden").click()
     assert "gehouden op" in page.locator("dl.facts").inner_text()
+    assert "2 (4,5 deelnemersuren)" in page.locator("dl.facts").inner_text()
     assert page.get_by_role("button", name="Verplaatsen").count() == 0
     assert events.client().get(f"/sessions/{session_id}").json()["status"] == "held"
     accessible(page, "gehouden sessie")
@@ -162,6 +189,29 @@ def test_staff_plan_a_session_fill_it_past_capacity_and_run_it(
     page.get_by_role("link", name="Volgende maand").click()
     assert page.locator("h1").inner_text() != f"Kalender {month}"
     assert page.get_by_role("link", name="Digitale drempels in het OCMW").count() == 0
+
+    # an advice conversation and a support trajectory for the organisation
+    page.goto(f"{office.url}/activiteiten/advies")
+    page.get_by_label("Organisatie (verplicht)").select_option(label="Gemeente Zoersel")
+    page.get_by_label("Kanaal (verplicht)").select_option(label="Telefoon")
+    page.get_by_role("button", name="Bewaren").click()
+    assert page.locator("#fout-topic").inner_text() == "Vul dit veld in."
+    accessible(page, "adviesgesprek met fout")
+    page.get_by_label("Onderwerp (verplicht)").fill("Digitale balie in het sociaal huis")
+    page.get_by_role("button", name="Bewaren").click()
+    assert "Digitale balie in het sociaal huis" in page.locator("tbody").inner_text()
+    assert "Gemeente Zoersel" in page.locator("tbody").inner_text()
+    accessible(page, "adviesgesprekken")
+    page.goto(f"{office.url}/activiteiten/trajecten")
+    page.get_by_label("Organisatie (verplicht)").select_option(label="Gemeente Zoersel")
+    page.get_by_label("Fase (verplicht)").select_option(label="Startend")
+    page.get_by_label("Methodiek (verplicht)").fill("Quickscan digitale inclusie")
+    page.get_by_label("Beschrijving (verplicht)").fill("Een jaar begeleiding van het lokaal bestuur.")
+    page.get_by_role("button", name="Bewaren").click()
+    assert page.get_by_role("status").inner_text() == "Het traject is bewaard."
+    assert "Quickscan digitale inclusie" in page.locator("tbody").inner_text()
+    accessible(page, "trajecten")
+    assert events.client().get("/trajectories").json()["total"] == 1
 
 
 def test_a_viewer_cannot_plan_a_form_without_its_token_changes_nothing_and_cancelling_asks_first(
