@@ -587,6 +587,7 @@ def _session_page(
         form_name=form_name,
         values=values or {},
         starts_input=_local_input(found["starts_at"]),
+        month=_local_day(found["starts_at"]).strftime("%Y-%m"),
         ends_input=_local_input(found["ends_at"]),
         may_write=may_write,
         open_for_change=found["status"] == "scheduled",
