@@ -344,6 +344,10 @@ def stream_ticket(request: Request, who: Annotated[Principal, Depends(_readers)]
             "(only the KPIs a batch changed), heartbeat comments every 15 s",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
+        # declared here: errors.route_errors finds the role check by shared.auth's dependency, and
+        # this route's check (bearer token or ticket) is its own
+        401: {"description": "no token or ticket, or one that is not valid (any more)"},
+        403: {"description": "the token's role may not read KPIs"},
         503: {"description": "the service is stopping"},
     },
 )

@@ -129,6 +129,9 @@ def test_no_server_error_and_every_answer_matches_its_schema(
         if path == "/kpis/changes":  # a long poll: answer at once instead of waiting up to 60 s
             case.query = {**(case.query or {}), "wait": 0}
         CASES[service] += 1
+        if path == "/kpis/{year}/stream":  # opened, it never ends: fuzzed without a token (the ticket)
+            case.call_and_validate(checks=checks)
+            return
         case.call_and_validate(headers=headers, checks=checks)
 
     fuzz()
