@@ -18,6 +18,7 @@ from services.backoffice.web import Form, PageProblem, Staff, posted, render, se
 from shared.auth import STAFF
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
 
 QUESTIONS = {
     "satisfaction": "Tevredenheid",
@@ -70,24 +71,27 @@ def _rate(summary: dict[str, Any] | None) -> str:
 
 
 @router.get("/feedback")
-def sessions(request: Request, staff: Staff, jaar: int | None = None) -> HTMLResponse:
+def sessions(request: Request, staff: Staff, jaar: int | None = None, pagina: int = 0) -> HTMLResponse:
+    """The year's held sessions, the most recent first, a page at a time (one summary call each)."""
     year = jaar or date.today().year
     if not 2000 <= year <= 2100:
         raise PageProblem(404, "Niet gevonden", "Kies een jaar tussen 2000 en 2100.")
     settings = settings_of(request)
+    page = max(pagina, 0)
+    held: dict[str, Any] = {"items": [], "total": 0}
     try:
-        held = call(
-            settings,
-            staff,
-            "events",
-            "GET",
-            "/sessions",
-            params={"status": "held", "year": year, "limit": 200},
-        )
+        query = {"status": "held", "year": year, "limit": 1}
+        total = call(settings, staff, "events", "GET", "/sessions", params=query)["total"]
+        # the events service lists oldest first: this page is a window counted from the end
+        end = total - PAGE_SIZE * page
+        start = max(end - PAGE_SIZE, 0)
+        if end > 0:
+            query |= {"offset": start, "limit": end - start}
+            held = call(settings, staff, "events", "GET", "/sessions", params=query)
     except ServiceError as exc:
         raise _refused(exc) from None
     rows = []
-    for session in reversed(held["items"]):  # the most recent first
+    for session in reversed(held["items"]):
         try:
             summary = feedback_api(request, staff, "GET", f"/sessions/{session['id']}/summary")
         except ServiceError as exc:
@@ -95,7 +99,17 @@ def sessions(request: Request, staff: Staff, jaar: int | None = None) -> HTMLRes
                 raise _refused(exc) from None
             summary = None
         rows.append((session, summary, _rate(summary)))
-    return render(request, "feedback.html", "Feedback", staff, year=year, rows=rows, questions=QUESTIONS)
+    return render(
+        request,
+        "feedback.html",
+        "Feedback",
+        staff,
+        year=year,
+        rows=rows,
+        questions=QUESTIONS,
+        older=page + 1 if end - PAGE_SIZE > 0 else None,
+        newer=page - 1 if page > 0 else None,
+    )
 
 
 def _session_page(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+from datetime import date
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
@@ -231,6 +232,101 @@ def subscribers(
         failures=status.get("failures", {}),
         query=urlencode({"q": q, "state": state}),
     )
+
+
+# --- articles and good practices (the communications log) -----------------------------------------
+
+LOG_LABELS = {
+    "title": "Titel",
+    "magazine": "Tijdschrift",
+    "published_on": "Verschenen op",
+    "url": "Adres (https://…)",
+}
+LOG_LABELS |= {f"p_{name}": label for name, label in LOG_LABELS.items()}
+LOG_MESSAGES = {
+    "title": "Geef een titel (hoogstens 500 tekens, op één regel).",
+    "magazine": "Geef de naam van het tijdschrift (hoogstens 500 tekens).",
+    "published_on": "Geef een geldige datum.",
+    "url": "Geef een volledig adres dat met http:// of https:// begint.",
+}
+LOG_CONFLICT = {
+    "artikel": "Dit artikel staat er al (zelfde titel, tijdschrift en dag).",
+    "praktijk": "Er staat al een goede praktijk met dit adres.",
+}
+
+
+def _log_page(
+    request: Request,
+    staff: StaffSession,
+    year: int,
+    *,
+    form: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    if not 2000 <= year <= 2100:
+        raise PageProblem(404, "Niet gevonden", "Kies een jaar tussen 2000 en 2100.")
+    try:
+        articles = newsletter_api(request, staff, "GET", "/articles", params={"year": year})
+        practices = newsletter_api(request, staff, "GET", "/good-practices", params={"year": year})
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    return render(
+        request,
+        "newsletter_log.html",
+        f"Artikels en goede praktijken {year}",
+        staff,
+        status_code=422 if errors else 200,
+        year=year,
+        articles=articles,
+        practices=practices,
+        form=form,
+        values=values or {},
+        errors=errors or {},
+        labels=LOG_LABELS,
+        may_write=staff.role in STAFF,
+        done=done,
+    )
+
+
+@router.get("/nieuwsbrief/communicatie")
+def communications(
+    request: Request, staff: Staff, jaar: int | None = None, bewaard: str = ""
+) -> HTMLResponse:
+    year = jaar or date.today().year
+    return _log_page(request, staff, year, done="Bewaard." if bewaard else "")
+
+
+@router.post("/nieuwsbrief/communicatie/{kind}")
+def record(request: Request, kind: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    """An article in a magazine, or a good practice published online."""
+    if kind not in LOG_CONFLICT:
+        raise PageProblem(404, "Niet gevonden", "Dit bestaat niet.")
+    # the good practice's fields carry a prefix: both forms are on one page, and ids are unique
+    prefix = "" if kind == "artikel" else "p_"
+    fields = ("title", "published_on", "url") + (("magazine",) if kind == "artikel" else ())
+    given = {name: form.values.get(prefix + name, "").strip() for name in fields}
+    body = {name: value for name, value in given.items() if value}
+    path = "/articles" if kind == "artikel" else "/good-practices"
+    try:
+        newsletter_api(request, form.staff, "POST", path, json=body)
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            errors = (
+                {"_form": LOG_CONFLICT[kind]}
+                if exc.status_code == 409
+                else {
+                    prefix + f: LOG_MESSAGES.get(f, "Deze waarde is niet geldig.") for f in exc.field_errors()
+                }
+            )
+            return _log_page(
+                request, form.staff, date.today().year, form=kind, values=form.values, errors=errors
+            )
+        raise _refused(exc) from None
+    # the service took the date, so it reads as one; without it the record is of today
+    year = date.fromisoformat(body["published_on"]).year if "published_on" in body else date.today().year
+    return RedirectResponse(f"/nieuwsbrief/communicatie?jaar={year}&bewaard=1", status_code=303)
 
 
 @router.get("/nieuwsbrief/{issue_id}")

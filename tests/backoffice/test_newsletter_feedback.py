@@ -170,6 +170,31 @@ def test_newsletter_written_previewed_tested_sent_and_followed_roles_refused_dea
     accessible(page, "abonnees")
     keep(page, artefacts, "nieuwsbrief-abonnees")
 
+    # articles and good practices: the communications log
+    page.goto(f"{office.url}/nieuwsbrief")
+    page.get_by_role("link", name="Artikels en goede praktijken").click()
+    article = page.locator("form", has_text="Artikel toevoegen")
+    article.get_by_label("Titel (verplicht)").fill("Digitale inclusie in je gemeente")
+    article.get_by_label("Adres (https://…)").fill("javascript:alert(1)")
+    article.get_by_role("button", name="Artikel bewaren").click()
+    assert page.locator("#fout-url").inner_text().startswith("Geef een volledig adres")
+    assert page.locator("#veld-title").input_value() == "Digitale inclusie in je gemeente"
+    accessible(page, "artikel met fout")
+    assert api.get("/articles").json() == []
+    page.locator("#veld-url").fill("https://www.vvsg.be/lokaal/digitale-inclusie")
+    page.get_by_role("button", name="Artikel bewaren").click()
+    assert page.get_by_role("status").inner_text() == "Bewaard."
+    assert "Digitale inclusie in je gemeente" in page.locator("#artikels").inner_text()
+    page.locator("#veld-p_title").fill("Digibank in Zoersel")
+    page.get_by_role("button", name="Goede praktijk bewaren").click()
+    assert page.locator("#fout-p_url").inner_text().startswith("Geef een volledig adres")
+    page.locator("#veld-p_url").fill("https://www.zoersel.be/digibank")
+    page.get_by_role("button", name="Goede praktijk bewaren").click()
+    assert "Digibank in Zoersel" in page.locator("#praktijken").inner_text()
+    accessible(page, "artikels en goede praktijken")
+    keep(page, artefacts, "nieuwsbrief-communicatie")
+    assert [p["title"] for p in api.get("/good-practices").json()] == ["Digibank in Zoersel"]
+
     # a viewer reads but writes nothing; a form without its token changes nothing
     contacts = topic_prefix + topics.MEMBERS_CONTACTS
 
@@ -190,6 +215,7 @@ def test_newsletter_written_previewed_tested_sent_and_followed_roles_refused_dea
         ("/nieuwsbrief/nieuw", {"title": "Van een lezer", "body": "x"}),
         (f"/nieuwsbrief/{draft['id']}/versturen", {"confirm": "ja"}),
         (f"/nieuwsbrief/{draft['id']}/bewerken", {"title": "Gewijzigd", "body": "x"}),
+        ("/nieuwsbrief/communicatie/artikel", {"title": "Van een lezer", "magazine": "Lokaal"}),
     ):
         refused = viewer.request.post(f"{office.url}{path}", form={**form, "csrf": csrf}, max_redirects=0)
         assert refused.status == 403, path
@@ -207,10 +233,12 @@ def test_newsletter_written_previewed_tested_sent_and_followed_roles_refused_dea
     assert api.get("/issues").json()["total"] == 2  # the one sent and the draft
     unchanged = api.get(f"/issues/{draft['id']}").json()
     assert (unchanged["title"], unchanged["status"]) == ("Ontwerp", "draft")
+    assert len(api.get("/articles").json()) == 1  # the one staff recorded
 
     # Beheer: admins only; the dead letter with its reason, replayed onto its topic
     viewer.goto(f"{office.url}/beheer")
     assert viewer.locator("h1").inner_text() == "Geen toegang"
+    assert viewer.locator("nav.main").get_by_role("link", name="Beheer").count() == 0  # admins only
     staff.goto(f"{office.url}/beheer/members.contacts")
     assert staff.locator("h1").inner_text() == "Geen toegang"
     staff_csrf = staff.locator("input[name=csrf]").first.get_attribute("value")
@@ -222,6 +250,7 @@ def test_newsletter_written_previewed_tested_sent_and_followed_roles_refused_dea
     assert refused.status == 403
     admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
     sign_in(admin, office.url, "an.admin", "/beheer")
+    assert admin.locator("nav.main a[aria-current=page]").inner_text() == "Beheer"
     row = admin.locator("tbody tr", has_text="members.contacts")
     assert row.locator("td").nth(2).inner_text() == "1"
     accessible(admin, "beheer")
