@@ -161,8 +161,8 @@ def _pg_restore(url: URL, source: Path, service: str, replace: bool) -> None:
     way leaves the service's database as it was."""
     _pg_check(source, service)
     name = url.database
-    if not name:
-        raise BackupError("de databank-URL noemt geen databank")
+    if not name or '"' in name or "\x00" in name:  # the name goes quoted into CREATE/DROP DATABASE
+        raise BackupError(f"de databank-URL noemt geen bruikbare databanknaam: {name!r}")
     staging = f"{name[:50]}_restoring"
     admin = _admin(url)
     try:
