@@ -773,6 +773,20 @@ def register(
         return _session_page(
             request, form.staff, session_id, errors=errors, form_name=form.values.get("form", "")
         )
+    if "member_id" in body:  # the events service takes any id; the members service knows who exists
+        try:
+            members_api(request, form.staff, "GET", f"/members/{body['member_id']}")
+        except ServiceError as exc:
+            if exc.status_code not in (404, 422):
+                raise _refused(exc) from None
+            return _session_page(
+                request,
+                form.staff,
+                session_id,
+                errors={"member_id": "Er is geen lid met dit id."},
+                form_name="lid",
+                values=form.values,
+            )
     try:
         made = events_api(request, form.staff, "POST", f"/sessions/{session_id}/registrations", json=body)
     except ServiceError as exc:

@@ -98,6 +98,10 @@ def test_staff_plan_a_session_fill_it_past_capacity_and_run_it(
     page.get_by_label("Soort organisatie (verplicht)").select_option(label="Middenveldorganisatie")
     page.get_by_role("button", name="Deelnemer inschrijven").click()
     assert page.locator("ol.waiting li").count() == 2
+    page.get_by_label("Of het id van het lid").fill("0b7e6f3a-4c1d-4e5f-9a8b-123456789abc")
+    page.get_by_role("button", name="Lid inschrijven").click()
+    assert page.locator("#fout-member_id").inner_text() == "Er is geen lid met dit id."
+    assert events.client().get(f"/sessions/{session_id}").json()["waitlisted"] == 2  # nobody added
 
     # Lotte cancels: Tom moves up, the outside participant still waits
     page.get_by_role("button", name="Inschrijving van Lotte Peeters annuleren").click()
