@@ -1,7 +1,8 @@
 """The Activiteiten screens in Debian's Chromium against the real events and members services on Kafka
 and a real Keycloak: plan a session (with a field error first), register four people at capacity three
-(one waits, one cancels, the waiting one moves up), reschedule, add the recording, mark it held, find it
-in the list and the month calendar; every screen passes axe-core; a viewer, a form without its CSRF
+(one waits, one cancels, the waiting one moves up), reschedule, tick attendance in the grid (one day,
+and two days of a training), add the recording, mark it held, find it in the list and the month
+calendar, log advice and a trajectory; every screen passes axe-core; a viewer, a form without its CSRF
 token and an anonymous post are refused and change nothing."""
 
 from __future__ import annotations
@@ -272,3 +273,39 @@ def test_a_viewer_cannot_plan_a_form_without_its_token_changes_nothing_and_cance
     assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "cancelled"
     assert page.get_by_role("button", name="Lid inschrijven").count() == 0
     accessible(page, "geannuleerde sessie")
+
+    # a training over two days: one column per day, each prefilled with half the planned hours
+    first = business_today() - timedelta(days=2)
+    training = (
+        events.client()
+        .post(
+            "/sessions",
+            json={
+                **form,
+                "kind": "training_multiday",
+                "title": "Opleiding digitale inclusie",
+                "starts_at": f"{first}T09:00",
+                "ends_at": f"{first + timedelta(days=1)}T17:00",
+                "planned_hours": 12,
+            },
+        )
+        .json()
+    )
+    outside = {"organisation_kind": "middenveldorganisatie"}
+    events.client().post(f"/sessions/{training['id']}/registrations", json=outside)
+    page.goto(f"{office.url}/activiteiten/{training['id']}/aanwezigheid")
+    assert page.locator("thead th").count() == 3  # the participant and two days
+    boxes = page.get_by_role("checkbox")
+    assert boxes.count() == 2
+    assert [page.locator("input[inputmode=decimal]").nth(i).input_value() for i in range(2)] == ["6", "6"]
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.locator("input[inputmode=decimal]").nth(1).fill("5,5")
+    page.get_by_role("button", name="Aanwezigheid bewaren").click()
+    assert page.get_by_role("status").inner_text() == "De aanwezigheid is bewaard (2 wijzigingen)."
+    (registration,) = events.client().get(f"/sessions/{training['id']}/registrations").json()
+    assert [(d["day"], d["hours"]) for d in registration["days"]] == [
+        (str(first), 6.0),
+        (str(first + timedelta(days=1)), 5.5),
+    ]
+    accessible(page, "aanwezigheid over twee dagen")
