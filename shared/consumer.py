@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import Executable, Table, insert, inspect, select
+from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -271,14 +271,9 @@ class TrackedConsumer(Generic[T]):
             and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
         ]
         ids = {item.event_id for item in candidates if item.event_id}
-        inbox = _INBOX.c
         seen: set[str] = set()
         for chunk in _chunks(sorted(ids), 500):
-            seen.update(
-                session.execute(
-                    select(inbox.event_id).where(inbox.consumer == self.name, inbox.event_id.in_(chunk))
-                ).scalars()
-            )
+            seen.update(session.execute(_KNOWN_IDS, {"consumer": self.name, "ids": chunk}).scalars())
         fresh: list[Item[T]] = []
         new_ids: list[dict[str, str]] = []
         for item in candidates:
@@ -362,6 +357,10 @@ class TrackedConsumer(Generic[T]):
 
 _INBOX = cast(Table, inspect(ProcessedEvent).local_table)
 _POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
+# which of the ids in `ids` a consumer has processed: one statement, built once
+_KNOWN_IDS = select(_INBOX.c.event_id).where(
+    _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @cache

@@ -684,8 +684,7 @@ def decode(value: bytes | None) -> Event:
         data = upcast(model.model_validate(envelope.data))
     except ValidationError as exc:
         raise InvalidEvent(f"bad data for {model.NAME} v{model.VERSION}: {_summary(exc)}") from None
-    # both parts are validated models already: building the pair need not check them again
-    return Event.model_construct(envelope=envelope, data=data)
+    return Event(envelope=envelope, data=data)
 
 
 def _summary(exc: ValidationError) -> str:
