@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import time
 import uuid
 from collections import Counter
@@ -358,3 +359,39 @@ def test_a_year_that_cannot_be_computed_ends_the_stream_with_an_event_and_leaves
         assert hub.feeds == {}
 
     asyncio.run(scenario())
+
+
+def test_a_service_asked_to_stop_ends_its_open_streams_and_stops_at_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """uvicorn waits for every open response before it stops: without the stream's own SIGTERM hook
+    an open dashboard would hold a stopping service until it is killed."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    infra.create_topics(kafka_bootstrap, prefix)
+    service = ServiceProcess(
+        "kpi",
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/kpi.db",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": prefix,
+            "KPI_STREAM_HEARTBEAT_SECONDS": "1",  # so that the loop below looks at the time every second
+        },
+        tmp_path,
+    )
+    try:
+        service.start()
+        with service.client("viewer") as client, _stream(client) as response:
+            received = read_events(response)
+            assert next_data(received)[0].kind == "snapshot"
+            assert service.process is not None
+            asked = time.monotonic()
+            service.process.terminate()
+            for event in received:  # ends when the stream ends; a heartbeat a second meanwhile
+                assert event.data is None
+                assert time.monotonic() - asked < 10, "the stream is still open 10 s after SIGTERM"
+            # uvicorn stops gracefully, then raises again the signal it caught (hence -SIGTERM)
+            assert service.process.wait(10) == -signal.SIGTERM
+            assert time.monotonic() - asked < 10
+    finally:
+        service.stop()
+        infra.delete_topics(kafka_bootstrap, prefix)
