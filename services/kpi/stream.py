@@ -157,6 +157,7 @@ class YearFeed:
         self.ready = asyncio.Event()
         self.failure: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
+        self.waiting = 0  # subscribers waiting for the first answer (not in `subscribers` yet)
 
     def _take(self, answer: dict[str, Any], version: int) -> list[dict[str, Any]]:
         fresh = {kpi["code"]: kpi for kpi in answer["kpis"]}
@@ -173,6 +174,10 @@ class YearFeed:
         seen = self.changes.version
         try:
             self._take(await asyncio.to_thread(self.compute, self.year), seen)
+        except asyncio.CancelledError:  # stopped before its first answer: release whoever waits for it
+            self.failure = StreamClosed("the stream was stopped")
+            self.ready.set()
+            raise
         except Exception as exc:  # the subscribers waiting get a 503
             log.exception("KPI stream: cannot compute %d", self.year)
             self.failure = exc
@@ -223,12 +228,15 @@ class Hub:
         if feed is None:
             feed = self.feeds[year] = YearFeed(year, self.changes, self.compute)
             feed.task = asyncio.create_task(feed.run(), name=f"kpi-stream-{year}")
+        feed.waiting += 1
         try:
             await feed.ready.wait()
-        except asyncio.CancelledError:  # the client went away first: a feed nobody follows stops
-            if not feed.subscribers:
+        except asyncio.CancelledError:  # the client went away first: a feed nobody follows or awaits stops
+            if not feed.subscribers and feed.waiting == 1:
                 self._drop(feed)
             raise
+        finally:
+            feed.waiting -= 1
         if feed.failure is not None:
             self._drop(feed)
             raise StreamClosed(f"the KPIs of {year} cannot be computed now: {feed.failure}")
