@@ -6,6 +6,7 @@ events service's API (member and organisation names come from the members servic
 from __future__ import annotations
 
 import calendar
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -775,9 +776,10 @@ def register(
         )
     if "member_id" in body:  # the events service takes any id; the members service knows who exists
         try:
-            members_api(request, form.staff, "GET", f"/members/{body['member_id']}")
-        except ServiceError as exc:
-            if exc.status_code not in (404, 422):
+            # only an id goes into the members service's path (never "../organisations")
+            members_api(request, form.staff, "GET", f"/members/{uuid.UUID(body['member_id'])}")
+        except (ValueError, ServiceError) as exc:
+            if isinstance(exc, ServiceError) and exc.status_code not in (404, 422):
                 raise _refused(exc) from None
             return _session_page(
                 request,

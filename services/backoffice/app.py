@@ -16,11 +16,6 @@ from shared.service import BodyLimit, secure
 SERVICE_DOWN = (
     "Een onderliggende dienst antwoordt nu niet. Er is niets bewaard; probeer het zo dadelijk opnieuw."
 )
-UNAVAILABLE = {
-    href: label
-    for href, label, _ in SECTIONS
-    if href not in ("/leden", "/activiteiten", "/kpi", "/nieuwsbrief", "/feedback", "/beheer")
-}
 
 
 class SecurityHeaders:
@@ -83,7 +78,9 @@ def build(settings: BackofficeSettings) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, staff: Staff) -> HTMLResponse:
-        return render(request, "home.html", "Overzicht", staff, cards=SECTIONS)
+        # Beheer is for admins only: the menu (base.html) and the cards leave it out for the others
+        cards = [card for card in SECTIONS if card[0] != "/beheer" or staff.role == "admin"]
+        return render(request, "home.html", "Overzicht", staff, cards=cards)
 
     @app.get("/static/backoffice.css", include_in_schema=False)
     def stylesheet() -> FileResponse:
@@ -93,19 +90,6 @@ def build(settings: BackofficeSettings) -> FastAPI:
     @app.get("/health/ready", include_in_schema=False)
     def live() -> dict[str, str]:
         return {"status": "ok"}  # no state of its own: ready as soon as it answers
-
-    for href, label in UNAVAILABLE.items():
-
-        def not_yet(request: Request, staff: Staff, label: str = label) -> HTMLResponse:
-            return render(
-                request,
-                "message.html",
-                label,
-                staff,
-                text=f"{label} is nog niet beschikbaar in de back office. Dit scherm volgt later.",
-            )
-
-        app.add_api_route(href, not_yet, methods=["GET"], include_in_schema=False)
 
     app.include_router(maillink.router)  # before signin: /aanmelden/mail is more specific
     app.include_router(signin.router)

@@ -16,6 +16,8 @@ from services.backoffice.services import ServiceError, call
 from services.backoffice.session import StaffSession
 from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
 from shared.auth import STAFF
+from shared.clock import business_today
+from shared.spreadsheet import safe_text
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -73,7 +75,7 @@ def _rate(summary: dict[str, Any] | None) -> str:
 @router.get("/feedback")
 def sessions(request: Request, staff: Staff, jaar: int | None = None, pagina: int = 0) -> HTMLResponse:
     """The year's held sessions, the most recent first, a page at a time (one summary call each)."""
-    year = jaar or date.today().year
+    year = jaar or business_today().year
     if not 2000 <= year <= 2100:
         raise PageProblem(404, "Niet gevonden", "Kies een jaar tussen 2000 en 2100.")
     settings = settings_of(request)
@@ -176,7 +178,7 @@ def paper_form(request: Request, session_id: str, form: Form = Depends(posted(*S
         except ValueError:
             errors["received_on"] = DATE_PROBLEM
         else:
-            if received > date.today():
+            if received > business_today():
                 errors["received_on"] = DATE_PROBLEM
             body["received_on"] = received.isoformat()
     if not errors and not any(name in body for name in (*QUESTIONS, "comment")):
@@ -398,11 +400,11 @@ def export(request: Request, staff: Staff, survey_id: str) -> Response:
         raise _refused(exc) from None
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["ontvangen op", *(q["text"] for q in found["questions"])])
+    # every cell, the questions staff typed included, as text a spreadsheet never runs
+    writer.writerow(["ontvangen op", *(safe_text(q["text"]) for q in found["questions"])])
     for answer in answers:
-        cells = [str(answer["answers"].get(q["key"], "")) for q in found["questions"]]
-        # a cell a spreadsheet would read as a formula is kept as text
-        writer.writerow([answer["received_on"], *("'" + c if c and c[0] in "=+-@" else c for c in cells)])
+        cells = [safe_text(str(answer["answers"].get(q["key"], ""))) for q in found["questions"]]
+        writer.writerow([answer["received_on"], *cells])
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -3,7 +3,6 @@ service), and freezing the year behind an explicit confirmation."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +12,7 @@ from services.backoffice.services import ServiceError, call, download
 from services.backoffice.session import StaffSession
 from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
 from shared.auth import STAFF
+from shared.clock import business_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,7 @@ FROZEN_ALREADY = "Dit jaar is al afgesloten."
 
 
 def _year(jaar: int | None) -> int:
-    year = jaar or date.today().year
+    year = jaar or business_today().year
     if not 2000 <= year <= 2100:
         raise PageProblem(404, "Niet gevonden", "Kies een jaar tussen 2000 en 2100.")
     return year

@@ -19,6 +19,7 @@ from services.backoffice.services import ServiceError, call, download
 from services.backoffice.session import StaffSession
 from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
 from shared.auth import STAFF
+from shared.clock import business_today
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -294,7 +295,7 @@ def _log_page(
 def communications(
     request: Request, staff: Staff, jaar: int | None = None, bewaard: str = ""
 ) -> HTMLResponse:
-    year = jaar or date.today().year
+    year = jaar or business_today().year
     return _log_page(request, staff, year, done="Bewaard." if bewaard else "")
 
 
@@ -321,11 +322,11 @@ def record(request: Request, kind: str, form: Form = Depends(posted(*STAFF))) ->
                 }
             )
             return _log_page(
-                request, form.staff, date.today().year, form=kind, values=form.values, errors=errors
+                request, form.staff, business_today().year, form=kind, values=form.values, errors=errors
             )
         raise _refused(exc) from None
     # the service took the date, so it reads as one; without it the record is of today
-    year = date.fromisoformat(body["published_on"]).year if "published_on" in body else date.today().year
+    year = date.fromisoformat(body["published_on"]).year if "published_on" in body else business_today().year
     return RedirectResponse(f"/nieuwsbrief/communicatie?jaar={year}&bewaard=1", status_code=303)
 
 
