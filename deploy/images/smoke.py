@@ -29,14 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -98,7 +97,7 @@ def free_port() -> int:
 def port_taken(port: int) -> bool:
     with socket.socket() as probe:
         try:
-            probe.bind(("0.0.0.0", port))
+            probe.bind(("127.0.0.1", port))  # a listener on all interfaces holds this one too
         except OSError:
             return True
     return False
@@ -273,13 +272,15 @@ def http(
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = str(uuid.uuid4())
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=15) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")[:500]
-    except (OSError, ValueError) as error:
+        answer = httpx.request(method, url, content=data, headers=headers, timeout=15)
+    except httpx.HTTPError as error:
+        return 0, str(error)
+    if answer.is_error:
+        return answer.status_code, answer.text[:500]
+    try:
+        return answer.status_code, answer.json() if answer.content else None
+    except ValueError as error:
         return 0, str(error)
 
 
@@ -426,11 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         ok("every service answers /health/ready 200 on its published port")
         mail_ui = f"http://127.0.0.1:{env['MAILPIT_UI_HOST_PORT']}/"
         try:
-            with urllib.request.urlopen(mail_ui, timeout=10) as page:
-                if page.status != 200 or b"<html" not in page.read(2000).lower():
-                    raise SmokeError(f"the mail catcher's page {mail_ui} answered {page.status}")
-        except OSError as error:
+            page = httpx.get(mail_ui, timeout=10)
+        except httpx.HTTPError as error:
             raise SmokeError(f"the mail catcher's page {mail_ui}: {error}") from error
+        if page.status_code != 200 or b"<html" not in page.content[:2000].lower():
+            raise SmokeError(f"the mail catcher's page {mail_ui} answered {page.status_code}")
         ok(f"mail catcher (service mailpit) page answers 200 on {mail_ui}")
 
         # a member command through members -> Kafka -> kpi
