@@ -164,6 +164,7 @@ def _pg_restore(url: URL, source: Path, service: str, replace: bool) -> None:
     if not name or '"' in name or "\x00" in name:  # the name goes quoted into CREATE/DROP DATABASE
         raise BackupError(f"de databank-URL noemt geen bruikbare databanknaam: {name!r}")
     staging = f"{name[:50]}_restoring"
+    replaced = f"{name[:50]}_replaced"  # the old database, kept until the restored one has its name
     admin = _admin(url)
     try:
         with admin.connect() as connection:
@@ -209,8 +210,17 @@ def _pg_restore(url: URL, source: Path, service: str, replace: bool) -> None:
                         raise BackupError(
                             f"databank {name} heeft nog {others} verbinding(en): stop eerst de dienst"
                         )
-                    connection.execute(text(f'DROP DATABASE "{name}"'))
-                connection.execute(text(f'ALTER DATABASE "{staging}" RENAME TO "{name}"'))
+                    # set aside, not dropped: the old database goes only once the restored one has its name
+                    # (a rename fails, harmlessly, if the service connected again in between)
+                    connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{replaced}"'))
+                try:
+                    connection.execute(text(f'ALTER DATABASE "{staging}" RENAME TO "{name}"'))
+                except Exception:
+                    if exists:
+                        connection.execute(text(f'ALTER DATABASE "{replaced}" RENAME TO "{name}"'))
+                    raise
+                if exists:
+                    connection.execute(text(f'DROP DATABASE "{replaced}"'))
         except BaseException:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{staging}"'))

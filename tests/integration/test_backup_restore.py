@@ -173,6 +173,9 @@ def test_a_restored_service_resumes_its_consumers_and_its_outbox(
         env={"DATABASE_URL": database_url},
     )
     assert refused.exit_code == 1 and "--replace" in refused.output
+    # with --replace it is restored again over it: the old set aside, the new swapped in, the old dropped
+    replaced = _cli(database_url, "restore", "--service", "events", "--from", str(backup_file), "--replace")
+    assert "hersteld" in replaced
 
     app = build_events(settings)
     with _running(app) as client:
