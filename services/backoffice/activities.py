@@ -14,10 +14,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.backoffice.members import MESSAGES, NOT_FOUND
-from services.backoffice.services import ServiceError, ServiceUnavailable, call
+from services.backoffice.members import MESSAGES, NOT_FOUND, members_api
+from services.backoffice.services import ServiceError, ServiceUnavailable
 from services.backoffice.session import StaffSession
-from services.backoffice.web import MONTHS, Form, PageProblem, Staff, posted, render, settings_of, templates
+from services.backoffice.web import (
+    MONTHS,
+    Form,
+    PageProblem,
+    Staff,
+    api_of,
+    filled,
+    posted,
+    refused,
+    render,
+    templates,
+)
 from shared.auth import ACTIVITY_WRITERS, STAFF
 from shared.clock import BRUSSELS, business_today
 
@@ -187,24 +198,10 @@ def dutch_errors(error: ServiceError, action: str) -> dict[str, str]:
 
 
 def _refused(error: ServiceError) -> PageProblem:
-    if error.status_code == 403:
-        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen. Er is niets bewaard.")
-    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
-        return PageProblem(404, "Niet gevonden", NOT_FOUND)
-    return PageProblem(502, "Er ging iets mis", "De activiteitendienst gaf een onverwacht antwoord.")
+    return refused(error, "De activiteitendienst", NOT_FOUND)
 
 
-def events_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
-    return call(settings_of(request), staff, "events", method, path, **kwargs)
-
-
-def members_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
-    return call(settings_of(request), staff, "members", method, path, **kwargs)
-
-
-def _clean(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
-    """The filled-in fields of a form as the API takes them (an empty optional field is left out)."""
-    return {name: values[name].strip() for name in fields if values.get(name, "").strip()}
+events_api = api_of("events")
 
 
 def _number(body: dict[str, Any], name: str) -> None:
@@ -415,7 +412,7 @@ def new_session(request: Request, staff: Staff) -> HTMLResponse:
 
 @router.post("/activiteiten/nieuw")
 def plan_session(request: Request, form: Form = Depends(posted(*ACTIVITY_WRITERS))) -> Response:  # noqa: B008
-    body = _clean(form.values, PLAN_FIELDS)
+    body = filled(form.values, PLAN_FIELDS)
     _number(body, "planned_hours")
     for name in ("kind", "title", "theme", "lead", "format", "starts_at", "ends_at"):
         body.setdefault(name, "")  # so that the service names every missing field at once
@@ -474,7 +471,7 @@ def advice(request: Request, staff: Staff, bewaard: str = "") -> HTMLResponse:
 
 @router.post("/activiteiten/advies")
 def log_advice(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
-    body = _clean(form.values, ("organisation_id", "given_on", "topic", "channel"))
+    body = filled(form.values, ("organisation_id", "given_on", "topic", "channel"))
     body["with_mediawijs"] = form.values.get("with_mediawijs") == "ja"
     for name in ("organisation_id", "topic", "channel"):
         body.setdefault(name, "")
@@ -495,7 +492,7 @@ def trajectories(request: Request, staff: Staff, bewaard: str = "") -> HTMLRespo
 
 @router.post("/activiteiten/trajecten")
 def start_trajectory(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
-    body = _clean(form.values, ("organisation_id", "started_on", "stage", "methodology", "description"))
+    body = filled(form.values, ("organisation_id", "started_on", "stage", "methodology", "description"))
     for name in ("organisation_id", "stage", "methodology", "description"):
         body.setdefault(name, "")
     try:
@@ -766,7 +763,7 @@ def register(
     session_id: str,
     form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
 ) -> Response:
-    body = _clean(form.values, ("member_id", "organisation_id", "organisation_kind"))
+    body = filled(form.values, ("member_id", "organisation_id", "organisation_kind"))
     if not body:
         errors = {"organisation_kind": "Kies een lid, of de soort organisatie van een deelnemer van buiten."}
         if form.values.get("form") == "lid":
@@ -841,7 +838,7 @@ def session_action(
     if action not in ACTIONS:
         raise PageProblem(404, "Niet gevonden", NOT_FOUND)
     path, fields = ACTIONS[action]
-    body = _clean(form.values, fields)
+    body = filled(form.values, fields)
     _number(body, "planned_hours")
     if action == "annuleren" and form.values.get("confirm") != "ja":
         return _session_page(

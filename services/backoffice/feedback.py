@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.backoffice.services import ServiceError, call
 from services.backoffice.session import StaffSession
-from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
+from services.backoffice.web import Form, PageProblem, Staff, api_of, posted, refused, render, settings_of
 from shared.auth import STAFF
 from shared.clock import business_today
 from shared.spreadsheet import safe_text
@@ -50,16 +50,11 @@ NOBODY_FOUND = "Er zijn (nog) geen actieve leden bij een lokaal bestuur of samen
 NO_ONE = "Kies wie je uitnodigt: vink de leden bij lokale besturen aan of geef id's van leden."
 
 
-def feedback_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
-    return call(settings_of(request), staff, "feedback", method, path, **kwargs)
+feedback_api = api_of("feedback")
 
 
 def _refused(error: ServiceError) -> PageProblem:
-    if error.status_code == 403:
-        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
-    if error.status_code in (404, 422):
-        return PageProblem(404, "Niet gevonden", "Dit bestaat niet (of de feedbackdienst kent het nog niet).")
-    return PageProblem(502, "Er ging iets mis", "De feedbackdienst gaf een onverwacht antwoord.")
+    return refused(error, "De feedbackdienst", "Dit bestaat niet (of de feedbackdienst kent het nog niet).")
 
 
 def _rate(summary: dict[str, Any] | None) -> str:

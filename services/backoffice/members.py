@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.backoffice.services import ServiceError, call
+from services.backoffice.services import ServiceError
 from services.backoffice.session import StaffSession
-from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
+from services.backoffice.web import Form, PageProblem, Staff, api_of, filled, posted, refused, render
 from shared.auth import ACTIVITY_WRITERS, STAFF
 
 router = APIRouter(include_in_schema=False)
@@ -91,25 +91,15 @@ def dutch_errors(error: ServiceError) -> dict[str, str]:
 
 
 def _refused(error: ServiceError) -> PageProblem:
-    if error.status_code == 403:
-        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
-    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
-        return PageProblem(404, "Niet gevonden", NOT_FOUND)
-    return PageProblem(502, "Er ging iets mis", "De ledendienst gaf een onverwacht antwoord.")
+    return refused(error, "De ledendienst", NOT_FOUND)
 
 
-def members_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
-    return call(settings_of(request), staff, "members", method, path, **kwargs)
+members_api = api_of("members")
 
 
 def _organisation_options(request: Request, staff: StaffSession) -> list[tuple[str, str]]:
     page = members_api(request, staff, "GET", "/organisations", params={"limit": 1000})
     return [(o["id"], o["name"]) for o in page["items"]]
-
-
-def _clean(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
-    """The filled-in fields of a form as the API takes them (an empty optional field is left out)."""
-    return {name: values[name].strip() for name in fields if values.get(name, "").strip()}
 
 
 # --- organisations ----------------------------------------------------------------------------------
@@ -182,7 +172,7 @@ def new_organisation(request: Request, staff: Staff) -> HTMLResponse:
 
 @router.post("/organisaties/nieuw")
 def create_organisation(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
-    body = _clean(form.values, ("name", "kind", "nis_code", "registered_on"))
+    body = filled(form.values, ("name", "kind", "nis_code", "registered_on"))
     try:
         created = members_api(request, form.staff, "POST", "/organisations", json=body)
     except ServiceError as exc:
@@ -232,7 +222,7 @@ def update_organisation(
     organisation_id: str,
     form: Form = Depends(posted(*STAFF)),  # noqa: B008
 ) -> Response:
-    body = _clean(form.values, ("name", "kind", "nis_code"))
+    body = filled(form.values, ("name", "kind", "nis_code"))
     try:
         members_api(request, form.staff, "PATCH", f"/organisations/{organisation_id}", json=body)
     except ServiceError as exc:
@@ -313,7 +303,7 @@ def new_member(request: Request, staff: Staff, organisation_id: str = "") -> HTM
 
 @router.post("/leden/nieuw")
 def create_member(request: Request, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
-    body = _clean(form.values, ("first_name", "last_name", "email", "phone", "organisation_id", "joined_on"))
+    body = filled(form.values, ("first_name", "last_name", "email", "phone", "organisation_id", "joined_on"))
     body["newsletter_consent"] = form.values.get("newsletter_consent") == "ja"
     try:
         created = members_api(request, form.staff, "POST", "/members", json=body)
@@ -371,7 +361,7 @@ def edit_member(request: Request, staff: Staff, member_id: str) -> HTMLResponse:
 
 @router.post("/leden/{member_id}/bewerken")
 def update_member(request: Request, member_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
-    body = _clean(form.values, ("first_name", "last_name", "email", "phone"))
+    body = filled(form.values, ("first_name", "last_name", "email", "phone"))
     body["newsletter_consent"] = form.values.get("newsletter_consent") == "ja"
     try:
         members_api(request, form.staff, "PATCH", f"/members/{member_id}", json=body)
@@ -402,7 +392,7 @@ def member_action(
     path, fields = ACTIONS[action]
     try:
         members_api(
-            request, form.staff, "POST", f"/members/{member_id}/{path}", json=_clean(form.values, fields)
+            request, form.staff, "POST", f"/members/{member_id}/{path}", json=filled(form.values, fields)
         )
     except ServiceError as exc:
         if exc.status_code in (409, 422):

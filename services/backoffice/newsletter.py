@@ -8,7 +8,6 @@ import re
 import smtplib
 from datetime import date
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import urlencode
 
 import nh3
@@ -16,9 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from services.backoffice.services import ServiceError, call, download
+from services.backoffice.services import ServiceError, download
 from services.backoffice.session import StaffSession
-from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
+from services.backoffice.web import Form, PageProblem, Staff, api_of, posted, refused, render, settings_of
 from shared.auth import STAFF
 from shared.clock import business_today
 
@@ -60,16 +59,11 @@ PREVIEW_SCHEMES = {"http", "https", "mailto"}
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
 
 
-def newsletter_api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
-    return call(settings_of(request), staff, "newsletter", method, path, **kwargs)
+newsletter_api = api_of("newsletter")
 
 
 def _refused(error: ServiceError) -> PageProblem:
-    if error.status_code == 403:
-        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
-    if error.status_code in (404, 422):  # 422: an id in the address that is no id at all
-        return PageProblem(404, "Niet gevonden", "Deze nieuwsbrief bestaat niet.")
-    return PageProblem(502, "Er ging iets mis", "De nieuwsbriefdienst gaf een onverwacht antwoord.")
+    return refused(error, "De nieuwsbriefdienst", "Deze nieuwsbrief bestaat niet.")
 
 
 def _errors(error: ServiceError) -> dict[str, str]:

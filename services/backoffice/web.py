@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.backoffice.services import Service, ServiceError, call
 from services.backoffice.session import SESSION_COOKIE, StaffSession, cookie_key
 from services.backoffice.settings import BackofficeSettings
 from shared import security
@@ -128,6 +129,31 @@ class PageProblem(Exception):
 def settings_of(request: Request) -> BackofficeSettings:
     settings: BackofficeSettings = request.app.state.settings
     return settings
+
+
+def api_of(service: Service) -> Callable[..., Any]:
+    """A screen's calls to one service, on behalf of the signed-in person: `api(request, staff, method,
+    path, **httpx_arguments)` answers the service's JSON."""
+
+    def api(request: Request, staff: StaffSession, method: str, path: str, **kwargs: Any) -> Any:
+        return call(settings_of(request), staff, service, method, path, **kwargs)
+
+    return api
+
+
+def filled(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The filled-in fields of a form as the APIs take them (an empty optional field is left out)."""
+    return {name: values[name].strip() for name in fields if values.get(name, "").strip()}
+
+
+def refused(error: ServiceError, service_label: str, not_found: str) -> PageProblem:
+    """A service's refusal as a page says it: no access, not found (a 422 is an id in the address that
+    is no id at all), or an unexpected answer of `service_label` ("De ledendienst")."""
+    if error.status_code == 403:
+        return PageProblem(403, "Geen toegang", "Je rol mag dit niet inzien of doen.")
+    if error.status_code in (404, 422):
+        return PageProblem(404, "Niet gevonden", not_found)
+    return PageProblem(502, "Er ging iets mis", f"{service_label} gaf een onverwacht antwoord.")
 
 
 def current(request: Request) -> StaffSession | None:
