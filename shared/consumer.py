@@ -24,13 +24,12 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
 from shared import events
-from shared.db import transaction
+from shared.db import insert_for, transaction
 from shared.outbox import causation_id_var, correlation_id_var
 from shared.topics import dead_letter_topic
 
@@ -366,13 +365,7 @@ _KNOWN_IDS = select(_INBOX.c.event_id).where(
 @cache
 def _upsert_positions(dialect: str) -> Executable:
     """INSERT a position, or raise the stored one (never lower it): each dialect has its construct."""
-    ins: Any
-    if dialect == "postgresql":
-        ins = postgresql.insert(_POSITIONS)
-    elif dialect == "sqlite":
-        ins = sqlite.insert(_POSITIONS)
-    else:
-        raise NotImplementedError(f"no upsert for {dialect}")
+    ins = insert_for(dialect, _POSITIONS)
     return cast(
         Executable,
         ins.on_conflict_do_update(

@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -51,6 +52,16 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def insert_for(dialect: str, table: Table) -> Any:
+    """INSERT with ON CONFLICT for the dialect by name: SQLite's and PostgreSQL's constructs share that API
+    (`on_conflict_do_update`, `on_conflict_do_nothing`, `excluded`), but each dialect has its own."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no INSERT … ON CONFLICT for {dialect}")
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -18,9 +18,9 @@ import os
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
+
+from shared.db import insert_for
 
 PREFIX = "staff-"
 # actors that are no person: the public pages' principal (someone who follows a link in a mail)
@@ -67,10 +67,8 @@ def record(session: Session, subject: str) -> str:
     table = StaffId.__table__  # type: ignore[attr-defined]
     # no autoflush: a pending row's constraint error belongs to the commit (a 409 there), not here
     with session.no_autoflush:
-        if dialect == "postgresql":
-            session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+        if dialect in ("postgresql", "sqlite"):
+            session.execute(insert_for(dialect, table).values(**values).on_conflict_do_nothing())
         elif session.get(StaffId, staff_id) is None:  # pragma: no cover - only SQLite and PostgreSQL run here
             session.execute(insert(table).values(**values))
     return staff_id

@@ -28,7 +28,6 @@ from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from sqlalchemy import Executable, Table, bindparam, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -36,6 +35,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, SQLModel
 
 from shared import events
+from shared.db import insert_for
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -143,17 +143,9 @@ def _upsert(dialect: str, model: type[SQLModel]) -> Executable:
     each dialect has its own construct."""
     found = shape(model)
     others = [name for name in sorted(found.columns) if name != found.key]
-    if dialect == "postgresql":
-        pg = postgresql.insert(found.table)
-        return pg.on_conflict_do_update(
-            index_elements=[found.key], set_={name: pg.excluded[name] for name in others}
-        )
-    if dialect == "sqlite":
-        lite = sqlite.insert(found.table)
-        return lite.on_conflict_do_update(
-            index_elements=[found.key], set_={name: lite.excluded[name] for name in others}
-        )
-    raise NotImplementedError(f"no upsert for {dialect}")
+    ins = insert_for(dialect, found.table)
+    update = {name: ins.excluded[name] for name in others}
+    return cast(Executable, ins.on_conflict_do_update(index_elements=[found.key], set_=update))
 
 
 @cache
