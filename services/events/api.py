@@ -85,7 +85,12 @@ def reschedule_session(session_id: uuid.UUID, body: SessionReschedule, uow: Writ
 def cancel_session(
     session_id: uuid.UUID, uow: WriterWork, body: Annotated[SessionCancel | None, Body()] = None
 ) -> SessionRead:
-    command = sessions.CancelSession(session_id=session_id, cancelled_on=body.cancelled_on if body else None)
+    """Cancels the session; the reason is kept for staff, not published (it may name a person)."""
+    command = sessions.CancelSession(
+        session_id=session_id,
+        cancelled_on=body.cancelled_on if body else None,
+        reason=body.reason if body else None,
+    )
     return uow.commit(views.session(uow.session, sessions.cancel_session(command, uow), uow.actor))
 
 

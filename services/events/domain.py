@@ -58,6 +58,11 @@ def who_did_it(role: str, subject: str | None) -> str | None:
     return subject if role in SEES_WHO_DID_WHAT else None
 
 
+def staff_only(role: str, text: str | None) -> str | None:
+    """Staff-written free text that may name a person (a cancel reason): for staff and admin only."""
+    return text if role in SEES_WHO_DID_WHAT else None
+
+
 # --- time ---------------------------------------------------------------------------------------
 
 

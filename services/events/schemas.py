@@ -41,7 +41,7 @@ class Strict(BaseModel):
 
 
 # What session.scheduled/rescheduled v2 add (shared.events): where, the link to join, a short description
-# and until when one can register. Not stored yet: they travel on the events for the sign-up page.
+# and until when one can register. Stored on the session too: the public agenda (public.py) shows them.
 Location = Annotated[events.Location, AfterValidator(single_line)]
 ShortDescription = Annotated[events.ShortText, AfterValidator(multi_line)]
 
@@ -86,8 +86,19 @@ class SessionReschedule(SessionPractical):
     )
 
 
+# why a session was cancelled: staff-written free text, so it may name a person ("de spreker is ziek")
+CancelReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(multi_line)
+]
+
+
 class SessionCancel(Strict):
     cancelled_on: BusinessDate | None = Field(default=None, description="defaults to today")
+    reason: CancelReason | None = Field(
+        default=None,
+        description="why, for staff (an empty text is no reason); kept with the session, never published "
+        "on the session.cancelled event nor shown on the public agenda",
+    )
 
 
 class SessionHold(Strict):
@@ -116,6 +127,13 @@ class SessionRead(BaseModel):
     cancelled_on: date | None
     held_on: date | None
     recording_url: str | None
+    location: str | None = Field(
+        description=f'the venue\'s address or "{events.ONLINE}"; none: not known yet'
+    )
+    online_link: str | None
+    description: str | None
+    registration_deadline: datetime | None = Field(description="none: registration open until the start")
+    cancel_reason: str | None = Field(description="why it was cancelled; shown to staff and admin only")
     registered: int = Field(description="registrations with a seat")
     waitlisted: int
     participants: int = Field(description="registrations that attended")

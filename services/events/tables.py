@@ -39,6 +39,14 @@ class ActivitySession(SQLModel, table=True):
     cancelled_on: date | None = None
     held_on: date | None = None
     recording_url: str | None = Field(default=None, max_length=2000)
+    # the practical fields of session.scheduled/rescheduled v2, for the public agenda and its sign-up
+    location: str | None = Field(default=None, max_length=300)  # a venue's address, or "online"
+    online_link: str | None = Field(default=None, max_length=2000)
+    description: str | None = Field(default=None, max_length=500)
+    registration_deadline: datetime | None = None  # none: registration open until the session starts
+    # why it was cancelled, for staff; kept off the event (free text may name a person, topics keep it
+    # forever) and off the public pages
+    cancel_reason: str | None = Field(default=None, max_length=500)
     # bumped by every command on the session: its UPDATE takes the row lock that serialises them
     lock_version: int = 0
     created_at: datetime = Field(default_factory=_now)

@@ -32,7 +32,7 @@ class ScheduleSession:
     planned_hours: float | None = None
     capacity: int | None = None
     requested_by_organisation_id: uuid.UUID | None = None
-    # session.scheduled v2: published, not stored (yet)
+    # session.scheduled v2: published and stored
     location: str | None = None
     online_link: str | None = None
     description: str | None = None
@@ -66,6 +66,7 @@ def _deadline(deadline: datetime | None, schedule: domain.Schedule) -> datetime 
 class CancelSession:
     session_id: uuid.UUID
     cancelled_on: date | None = None
+    reason: str | None = None  # stored for staff, not published (it may name a person)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +104,7 @@ def schedule_session(command: ScheduleSession, uow: UnitOfWork) -> ActivitySessi
     domain.check_may_act_on(uow.actor.role, command.lead)
     schedule = domain.plan(command.starts_at, command.ends_at, command.planned_hours)
     domain.check_requested_by(command.kind, command.requested_by_organisation_id)
+    deadline = _deadline(command.registration_deadline, schedule)
     activity = ActivitySession(
         kind=command.kind,
         title=command.title,
@@ -114,6 +116,10 @@ def schedule_session(command: ScheduleSession, uow: UnitOfWork) -> ActivitySessi
         planned_hours=schedule.planned_hours,
         capacity=command.capacity,
         requested_by_organisation_id=command.requested_by_organisation_id,
+        location=command.location,
+        online_link=command.online_link,
+        description=command.description,
+        registration_deadline=deadline,
         created_by=uow.actor.subject,
         updated_by=uow.actor.subject,
     )
@@ -134,7 +140,7 @@ def schedule_session(command: ScheduleSession, uow: UnitOfWork) -> ActivitySessi
             location=command.location,
             online_link=command.online_link,
             description=command.description,
-            registration_deadline=_deadline(command.registration_deadline, schedule),
+            registration_deadline=deadline,
         )
     )
     return activity
@@ -158,8 +164,21 @@ def reschedule_session(command: RescheduleSession, uow: UnitOfWork) -> ActivityS
     planned = command.planned_hours if command.planned_hours is not None else activity.planned_hours
     schedule = domain.plan(command.starts_at, command.ends_at, planned)
     domain.check_reschedule_keeps_attendance(schedule, recorded_days(uow.session, activity.id))
+    deadline = _deadline(command.registration_deadline, schedule)
+    if deadline is None and activity.registration_deadline is not None:
+        # the kept deadline must still close before the session's new end
+        _deadline(activity.registration_deadline, schedule)
     activity.starts_at, activity.ends_at = schedule.starts_at, schedule.ends_at
     activity.planned_hours = schedule.planned_hours
+    # v2: a practical field left out stays as it was
+    if command.location is not None:
+        activity.location = command.location
+    if command.online_link is not None:
+        activity.online_link = command.online_link
+    if command.description is not None:
+        activity.description = command.description
+    if deadline is not None:
+        activity.registration_deadline = deadline
     _touch(activity, uow)
     uow.publish(
         events.SessionRescheduled(
@@ -170,7 +189,7 @@ def reschedule_session(command: RescheduleSession, uow: UnitOfWork) -> ActivityS
             location=command.location,
             online_link=command.online_link,
             description=command.description,
-            registration_deadline=_deadline(command.registration_deadline, schedule),
+            registration_deadline=deadline,
         )
     )
     return activity
@@ -181,6 +200,7 @@ def cancel_session(command: CancelSession, uow: UnitOfWork) -> ActivitySession:
     domain.check_can_cancel(activity.status)
     cancelled_on = domain.business_date(command.cancelled_on, "cancelled_on")
     activity.status, activity.cancelled_on = domain.CANCELLED, cancelled_on
+    activity.cancel_reason = command.reason or None
     _touch(activity, uow)
     uow.publish(events.SessionCancelled(session_id=activity.id, cancelled_on=cancelled_on))
     return activity
