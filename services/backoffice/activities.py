@@ -1,7 +1,8 @@
 """Activiteiten: the sessions as a list and a month calendar, planning and changing a session
 (reschedule, cancel, mark held, the recording), its registrations with the waiting list, attendance
-as a grid per day, and advice conversations and support trajectories; every action goes through the
-events service's API (member and organisation names come from the members service)."""
+as a grid per day or as a CSV file with a preview, and advice conversations and support trajectories;
+every action goes through the events service's API (member and organisation names come from the
+members service)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from services.backoffice import attendance_csv
 from services.backoffice.members import MESSAGES, NOT_FOUND, members_api
 from services.backoffice.services import ServiceError, ServiceUnavailable
 from services.backoffice.session import StaffSession
+from services.backoffice.uploads import read_upload
 from services.backoffice.web import (
     MONTHS,
     Form,
@@ -333,7 +337,14 @@ def month_calendar(request: Request, staff: Staff, maand: str = "") -> HTMLRespo
             404, "Niet gevonden", "Deze maand bestaat niet; kies een maand als 2026-03."
         ) from None
     try:
-        rows = _all_sessions(request, staff, year=year)
+        # The service filters on the year a session starts in, and a session can run into the next year
+        # (30 December to 2 January): the sessions that started the year before are looked at too.
+        rows = [
+            s
+            for starting in (year - 1, year)
+            if starting >= 2000
+            for s in _all_sessions(request, staff, year=starting)
+        ]
     except ServiceError as exc:
         raise _refused(exc) from None
     by_day: dict[date, list[dict[str, Any]]] = {}
@@ -755,6 +766,171 @@ def record_attendance(
     return RedirectResponse(
         f"/activiteiten/{session_id}/aanwezigheid?bewaard={len(changes)}", status_code=303
     )
+
+
+# --- attendance: a CSV file, previewed row by row before anything is written ------------------------
+
+
+def _csv_context(
+    request: Request, staff: StaffSession, session_id: str
+) -> tuple[dict[str, Any], list[attendance_csv.Person], attendance_csv.Session, attendance_csv.Recorded]:
+    """The session, who the file may name (names and addresses from the members service), the days,
+    and the attendance recorded so far."""
+    if staff.role not in ACTIVITY_WRITERS:
+        raise PageProblem(403, "Geen toegang", "Je rol mag geen aanwezigheden invullen.")
+    try:
+        found = events_api(request, staff, "GET", f"/sessions/{session_id}")
+        registrations = events_api(request, staff, "GET", f"/sessions/{session_id}/registrations")
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    people: list[attendance_csv.Person] = []
+    for registration in registrations:
+        name, email = "deelnemer van buiten", None
+        if registration["member_id"]:
+            try:
+                member = members_api(request, staff, "GET", f"/members/{registration['member_id']}")
+                name, email = f"{member['first_name']} {member['last_name']}", member["email"]
+            except (ServiceError, ServiceUnavailable):  # then only the ids can name this person
+                name = "lid (naam niet beschikbaar)"
+        people.append(
+            attendance_csv.Person(
+                registration["id"], registration["member_id"], name, email, not registration["waitlisted"]
+            )
+        )
+    recorded = {
+        r["id"]: {date.fromisoformat(d["day"]): (bool(d["attended"]), float(d["hours"])) for d in r["days"]}
+        for r in registrations
+    }
+    schedule = attendance_csv.Session(tuple(_days(found)), float(found["planned_hours"]), business_today())
+    return found, people, schedule, recorded
+
+
+def _csv_page(
+    request: Request,
+    staff: StaffSession,
+    found: dict[str, Any],
+    *,
+    rows: list[attendance_csv.Row] | None = None,
+    refusal: str = "",
+    errors: dict[int, str] | None = None,
+    notice: str = "",
+) -> HTMLResponse:
+    rows = rows or []
+    all_ok = bool(rows) and not refusal and all(row.ok for row in rows)
+    return render(
+        request,
+        "session_attendance_csv.html",
+        f"CSV nakijken: {found['title']}",
+        staff,
+        status_code=200 if all_ok and not errors else 422,
+        session=found,
+        rows=rows,
+        refusal=refusal,
+        errors=errors or {},
+        notice=notice,
+        all_ok=all_ok,
+        bad=sum(1 for row in rows if not row.ok),
+        changes=sum(1 for row in rows if row.ok and row.change),
+        canonical=attendance_csv.canonical(rows) if all_ok else "",
+        verdicts=attendance_csv.VERDICTS,
+    )
+
+
+def _judged(
+    data: bytes,
+    people: list[attendance_csv.Person],
+    schedule: attendance_csv.Session,
+    recorded: attendance_csv.Recorded,
+) -> list[attendance_csv.Row]:
+    meanings, table = attendance_csv.read_table(data)
+    return attendance_csv.judge(meanings, table, people, schedule, recorded)
+
+
+def _can_record(found: dict[str, Any]) -> bool:
+    started = datetime.fromisoformat(found["starts_at"]) <= datetime.now(BRUSSELS)
+    return started and found["status"] != "cancelled"
+
+
+CHANGED_SINCE = "Sinds het voorbeeld is er iets veranderd: niet alle regels zijn nog in orde. Niets bewaard."
+NOT_YET = "Aanwezigheid invullen kan pas vanaf het begin van de sessie, en niet voor een geannuleerde sessie."
+
+
+@router.get("/activiteiten/{session_id}/aanwezigheid/sjabloon.csv")
+def attendance_template(request: Request, staff: Staff, session_id: str) -> Response:
+    _found, people, schedule, recorded = _csv_context(request, staff, session_id)
+    first = schedule.days[0].isoformat()
+    return Response(
+        attendance_csv.template(people, schedule, recorded),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="aanwezigheid-{first}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/activiteiten/{session_id}/aanwezigheid/csv")
+async def preview_attendance_csv(request: Request, session_id: str) -> Response:
+    """Reads the file and shows a verdict per row; writes nothing."""
+    upload = await read_upload(request, ACTIVITY_WRITERS, attendance_csv.MAX_BYTES + 10_000)
+    return await run_in_threadpool(
+        _preview_csv, request, upload.staff, session_id, upload.files.get("bestand", b"")
+    )
+
+
+def _preview_csv(request: Request, staff: StaffSession, session_id: str, data: bytes) -> HTMLResponse:
+    found, people, schedule, recorded = _csv_context(request, staff, session_id)
+    if not _can_record(found):
+        return _csv_page(request, staff, found, refusal=NOT_YET)
+    if not data:
+        return _csv_page(request, staff, found, refusal="Kies een CSV-bestand om op te laden.")
+    try:
+        rows = _judged(data, people, schedule, recorded)
+    except attendance_csv.FileRefused as exc:
+        return _csv_page(request, staff, found, refusal=str(exc))
+    return _csv_page(request, staff, found, rows=rows)
+
+
+@router.post("/activiteiten/{session_id}/aanwezigheid/csv/bevestigen")
+def confirm_attendance_csv(
+    request: Request,
+    session_id: str,
+    form: Form = Depends(posted(*ACTIVITY_WRITERS)),  # noqa: B008
+) -> Response:
+    """Judges the previewed rows again, against the attendance as it is now, and only when every row is
+    still in order writes the changed ones with the grid's own calls."""
+    found, people, schedule, recorded = _csv_context(request, form.staff, session_id)
+    if not _can_record(found):
+        return _csv_page(request, form.staff, found, refusal=NOT_YET)
+    try:
+        rows = _judged(form.values.get("regels", "").encode("utf-8"), people, schedule, recorded)
+    except attendance_csv.FileRefused as exc:
+        return _csv_page(request, form.staff, found, refusal=str(exc))
+    if not all(row.ok for row in rows):
+        return _csv_page(request, form.staff, found, rows=rows, notice=CHANGED_SINCE)
+    errors: dict[int, str] = {}
+    written = 0
+    for row in rows:
+        if not row.change or row.person is None or row.day is None:
+            continue
+        body: dict[str, Any] = {"attended": row.attended, "day": row.day.isoformat()}
+        if row.attended:
+            body["hours"] = row.hours
+        path = f"/sessions/{session_id}/registrations/{row.person.registration_id}/attendance"
+        try:
+            events_api(request, form.staff, "PUT", path, json=body)
+            written += 1
+        except ServiceError as exc:
+            if exc.status_code not in (409, 422):
+                raise _refused(exc) from None
+            problem = dutch_errors(exc, "aanwezigheid")
+            errors[row.line] = problem.get("_form") or next(iter(problem.values()))
+    if errors:
+        notice = (
+            f"Niet alles kon bewaard worden: {written} wijzigingen zijn bewaard, de regels hieronder niet."
+        )
+        return _csv_page(request, form.staff, found, rows=rows, errors=errors, notice=notice)
+    return RedirectResponse(f"/activiteiten/{session_id}/aanwezigheid?bewaard={written}", status_code=303)
 
 
 @router.post("/activiteiten/{session_id}/inschrijven")

@@ -309,3 +309,214 @@ def test_a_viewer_cannot_plan_a_form_without_its_token_changes_nothing_and_cance
         (str(first + timedelta(days=1)), 5.5),
     ]
     accessible(page, "aanwezigheid over twee dagen")
+
+
+# --- attendance from a CSV file, and the month calendar across a year's end ----------------------------
+
+
+def _upload(page: Any, content: bytes, name: str = "aanwezigheid.csv") -> None:
+    page.set_input_files("#veld-bestand", files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
+    page.get_by_role("button", name="Bestand nakijken").click()
+
+
+def test_attendance_from_a_csv_file_is_previewed_per_row_and_written_only_after_confirming(
+    network: tuple[infra.ServiceProcess, infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+) -> None:
+    members, events = network
+    organisation = members.client().post(
+        "/organisations", json={"name": "Gemeente Zoersel", "kind": "lokaal_bestuur"}
+    )
+    people = {}
+    for first, last in PEOPLE[1:]:  # Jan, Ann and Tom
+        made = members.client().post(
+            "/members",
+            json={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first.lower()}.{last.lower()}@zoersel.be",
+                "organisation_id": organisation.json()["id"],
+            },
+        )
+        assert made.status_code == 201, made.text
+        people[first] = made.json()["id"]
+    first_day = business_today() - timedelta(days=2)
+    second_day = first_day + timedelta(days=1)
+    training = events.client().post(
+        "/sessions",
+        json={
+            "kind": "training_multiday",
+            "title": "Opleiding digitale inclusie",
+            "theme": "Basisvaardigheden",
+            "lead": "vvsg",
+            "format": "physical",
+            "starts_at": f"{first_day}T09:00",
+            "ends_at": f"{second_day}T17:00",
+            "planned_hours": 12,
+            "capacity": 3,
+        },
+    )
+    assert training.status_code == 201, training.text
+    session_id = training.json()["id"]
+    registrations = f"/sessions/{session_id}/registrations"
+    for first in ("Jan", "Ann"):
+        assert events.client().post(registrations, json={"member_id": people[first]}).status_code == 201
+    outside = events.client().post(registrations, json={"organisation_kind": "middenveldorganisatie"}).json()
+    waiting = events.client().post(registrations, json={"member_id": people["Tom"]}).json()
+    assert waiting["waitlisted"] is True
+
+    def recorded() -> dict[str, list[tuple[str, bool, float]]]:
+        return {
+            r["id"]: [(d["day"], d["attended"], d["hours"]) for d in r["days"]]
+            for r in events.client().get(registrations).json()
+        }
+
+    nothing = recorded()
+    assert all(days == [] for days in nothing.values())
+    office = backoffice(MEMBERS_URL=members.url, EVENTS_URL=events.url)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    grid = f"/activiteiten/{session_id}/aanwezigheid"
+    sign_in(page, office.url, "sam.staff", grid)
+
+    # the template: every seated registration on both days, with half the planned hours each
+    template = page.request.get(f"{office.url}{grid}/sjabloon.csv")
+    assert template.status == 200
+    assert template.headers["content-type"].startswith("text/csv")
+    assert "attachment" in template.headers["content-disposition"]
+    lines = template.text().lstrip("\ufeff").splitlines()
+    assert lines[0] == "inschrijving;naam;e-mail;dag;aanwezig;uren"
+    assert len(lines) == 1 + 3 * 2  # Tom waits: he is not on it
+    assert f"jan.janssens@zoersel.be;{first_day};ja;6" in lines[1]
+    assert f"{outside['id']};deelnemer van buiten;;{second_day};ja;6" in lines
+
+    # a formula in a cell: the whole file is refused, with the line and column
+    _upload(page, f'naam;dag;uren\nJan Janssens;{first_day};=HYPERLINK("http://x")\n'.encode())
+    alert = page.get_by_role("alert").inner_text()
+    assert "Regel 2, kolom 'uren'" in alert and "formule" in alert and "Er is niets bewaard." in alert
+    accessible(page, "csv geweigerd")
+    assert recorded() == nothing
+
+    # per-row verdicts; a file with one bad row writes nothing and offers no confirmation
+    mixed = (
+        "naam;e-mail;dag;aanwezig;uren\n"
+        f";jan.janssens@zoersel.be;{first_day};ja;5,5\n"
+        f"Maes Ann;;{second_day:%d/%m/%Y};ja;\n"
+        f"Piet Pieters;;{first_day};ja;3\n"
+        f"Tom Claes;;{first_day};ja;3\n"
+        f"Jan Janssens;;{second_day};ja;twee\n"
+        f"Ann Maes;;{second_day + timedelta(days=1)};ja;2\n"
+    )
+    _upload(page, mixed.encode())
+    rows = page.locator("table.csv-preview tbody tr")
+    assert rows.count() == 6
+    verdicts = [rows.nth(i).locator("td").last.inner_text() for i in range(6)]
+    assert verdicts[0] == "gevonden" and verdicts[1] == "gevonden"
+    assert "Jan Janssens" in rows.nth(0).inner_text() and "Ann Maes" in rows.nth(1).inner_text()
+    assert "6" in rows.nth(1).locator("td").nth(3).inner_text()  # empty hours: the planned hours per day
+    assert verdicts[2].startswith("onbekende persoon")
+    assert verdicts[3].startswith("onbekende persoon") and "wachtlijst" in verdicts[3]
+    assert verdicts[4].startswith("uren ongeldig")
+    assert verdicts[5].startswith("dag ongeldig")
+    assert (
+        "4 van de 6 regels hebben een probleem; er is niets bewaard" in page.get_by_role("alert").inner_text()
+    )
+    assert page.get_by_role("button", name="Aanwezigheid uit het bestand bewaren").count() == 0
+    accessible(page, "csv met fouten")
+    keep(page, artefacts, "aanwezigheid-csv-fouten")
+    assert recorded() == nothing
+
+    # a good file: the preview first, then the confirmation writes the changed rows
+    good = (
+        "e-mail;naam;inschrijving;dag;aanwezig;uren\n"
+        f"jan.janssens@zoersel.be;;;{first_day};ja;5,5\n"
+        f";ann maes;;{second_day:%d/%m/%Y};ja;\n"
+        f";;{outside['id']};{first_day};nee;\n"
+    )
+    _upload(page, good.encode())
+    assert "Alle 3 regels zijn in orde. 2 wijzigingen" in page.get_by_role("status").inner_text()
+    assert recorded() == nothing  # a preview writes nothing
+    accessible(page, "csv voorbeeld")
+    keep(page, artefacts, "aanwezigheid-csv-voorbeeld")
+    page.get_by_role("button", name="Aanwezigheid uit het bestand bewaren").click()
+    assert page.get_by_role("status").inner_text() == "De aanwezigheid is bewaard (2 wijzigingen)."
+    after = recorded()
+    jan = next(r["id"] for r in events.client().get(registrations).json() if r["member_id"] == people["Jan"])
+    ann = next(r["id"] for r in events.client().get(registrations).json() if r["member_id"] == people["Ann"])
+    assert after[jan] == [(str(first_day), True, 5.5)]
+    assert after[ann] == [(str(second_day), True, 6.0)]
+    assert after[outside["id"]] == [] and after[waiting["id"]] == []
+
+    # refused at the HTTP level, each changing nothing: no token, a viewer, nobody signed in, too big,
+    # and a confirmation whose rows were changed after the preview
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    upload = f"{office.url}{grid}/csv"
+    fine = {
+        "name": "a.csv",
+        "mimeType": "text/csv",
+        "buffer": f"naam;dag\nJan Janssens;{second_day}\n".encode(),
+    }
+    no_token = page.request.post(upload, multipart={"bestand": fine}, max_redirects=0)
+    assert no_token.status == 403 and "Er is niets bewaard" in no_token.text()
+    huge = {
+        "name": "groot.csv",
+        "mimeType": "text/csv",
+        "buffer": b"naam;uren\n" + b"Jan Janssens;1\n" * 20_000,
+    }
+    too_big = page.request.post(upload, multipart={"csrf": csrf, "bestand": huge}, max_redirects=0)
+    assert too_big.status == 413 and "te groot" in too_big.text()
+    control = {"name": "a.csv", "mimeType": "text/csv", "buffer": b"naam;uren\nJan\x00Janssens;1\n"}
+    refused_control = page.request.post(upload, multipart={"csrf": csrf, "bestand": control})
+    assert refused_control.status == 422 and "stuurteken" in refused_control.text()
+    confirm = f"{office.url}{grid}/csv/bevestigen"
+    tampered = f"inschrijving;dag;aanwezig;uren\r\n{jan};{second_day};ja;99\r\n"
+    refused_confirm = page.request.post(confirm, form={"csrf": csrf, "regels": tampered}, max_redirects=0)
+    assert refused_confirm.status == 422 and "Niets bewaard" in refused_confirm.text()
+    assert page.request.post(confirm, form={"regels": tampered}, max_redirects=0).status == 403
+    assert httpx.post(f"{office.url}{grid}/csv/bevestigen", data={"regels": tampered}).status_code == 401
+    viewer = browser.new_context(locale="nl-BE").new_page()
+    sign_in(viewer, office.url, "vic.viewer", "/activiteiten")
+    viewer_csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
+    as_viewer = viewer.request.post(upload, multipart={"csrf": viewer_csrf, "bestand": fine}, max_redirects=0)
+    assert as_viewer.status == 403
+    as_viewer = viewer.request.post(confirm, form={"csrf": viewer_csrf, "regels": tampered}, max_redirects=0)
+    assert as_viewer.status == 403
+    assert viewer.request.get(f"{office.url}{grid}/sjabloon.csv").status == 403  # names and addresses
+    assert recorded() == after
+
+
+def test_the_month_calendar_shows_a_session_over_new_year_in_both_months(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    events = services("events", f"sqlite:///{tmp_path}/events.db")
+    office = backoffice(EVENTS_URL=events.url)
+    year = business_today().year
+    planned = events.client().post(
+        "/sessions",
+        json={
+            "kind": "training_multiday",
+            "title": "Winteropleiding",
+            "theme": "Digitale basis",
+            "lead": "mediawijs",
+            "format": "online",
+            "starts_at": f"{year}-12-30T09:00",
+            "ends_at": f"{year + 1}-01-02T17:00",
+            "planned_hours": 20,
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    page = browser.new_context(locale="nl-BE").new_page()
+    sign_in(page, office.url, "vic.viewer", f"/activiteiten/kalender?maand={year}-12")
+    december = page.locator("table.calendar td", has=page.get_by_role("link", name="09:00 Winteropleiding"))
+    assert [cell.locator("strong").inner_text() for cell in december.all()] == ["30", "31"]
+    page.get_by_role("link", name="Volgende maand").click()
+    assert page.locator("h1").inner_text() == f"Kalender januari {year + 1}"
+    january = page.locator("table.calendar td", has=page.get_by_role("link", name="09:00 Winteropleiding"))
+    assert [cell.locator("strong").inner_text() for cell in january.all()] == ["1", "2"]
+    accessible(page, "kalender over de jaarwisseling")
+    page.goto(f"{office.url}/activiteiten/kalender?maand={year + 1}-02")
+    assert page.get_by_role("link", name="09:00 Winteropleiding").count() == 0
