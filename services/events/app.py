@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.events import api, attendance, consumers, people, support
+from services.events import api, attendance, consumers, people, public, support
 from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
@@ -40,6 +40,6 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
         contract=CONTRACT,
         title=CONTRACT.title,
         description="Sessions, registrations and attendance, advice conversations and tailored-support "
-        "trajectories (OD 1.1–3.3).",
-        routers=[api.router, attendance.router, support.router, people.router],
+        "trajectories (OD 1.1–3.3); the public agenda under /agenda.",
+        routers=[api.router, attendance.router, support.router, people.router, public.router],
     )

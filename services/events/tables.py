@@ -47,6 +47,11 @@ class ActivitySession(SQLModel, table=True):
     # why it was cancelled, for staff; kept off the event (free text may name a person, topics keep it
     # forever) and off the public pages
     cancel_reason: str | None = Field(default=None, max_length=500)
+    # what a calendar needs to follow changes: the start before the latest move (schema.org's
+    # previousStartDate; none: never moved) and a revision bumped by each move or cancellation (the
+    # SEQUENCE of the session's iCalendar event, RFC 5545 3.8.7.4)
+    previous_starts_at: datetime | None = None
+    revision: int = 0
     # bumped by every command on the session: its UPDATE takes the row lock that serialises them
     lock_version: int = 0
     created_at: datetime = Field(default_factory=_now)

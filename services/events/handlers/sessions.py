@@ -168,6 +168,9 @@ def reschedule_session(command: RescheduleSession, uow: UnitOfWork) -> ActivityS
     if deadline is None and activity.registration_deadline is not None:
         # the kept deadline must still close before the session's new end
         _deadline(activity.registration_deadline, schedule)
+    if domain.to_utc(activity.starts_at) != schedule.starts_at:
+        activity.previous_starts_at = activity.starts_at
+    activity.revision += 1
     activity.starts_at, activity.ends_at = schedule.starts_at, schedule.ends_at
     activity.planned_hours = schedule.planned_hours
     # v2: a practical field left out stays as it was
@@ -201,6 +204,7 @@ def cancel_session(command: CancelSession, uow: UnitOfWork) -> ActivitySession:
     cancelled_on = domain.business_date(command.cancelled_on, "cancelled_on")
     activity.status, activity.cancelled_on = domain.CANCELLED, cancelled_on
     activity.cancel_reason = command.reason or None
+    activity.revision += 1
     _touch(activity, uow)
     uow.publish(events.SessionCancelled(session_id=activity.id, cancelled_on=cancelled_on))
     return activity

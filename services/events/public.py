@@ -1,0 +1,294 @@
+"""The public agenda, served without signing in: upcoming sessions by month and theme (/agenda), a page
+per session with its schema.org `Event` JSON-LD (/agenda/{id}), its iCalendar file (/agenda/{id}.ics),
+the agenda to subscribe to (/agenda.ics), an Atom feed of upcoming sessions (/agenda.atom) and the
+recordings of past sessions, by theme and searchable (/agenda/opnames).
+
+HTML from autoescaping templates (templates/public), in Dutch, with its CSS inline: no script, nothing
+from elsewhere (the app factory sets the Content-Security-Policy and the other security headers on
+every answer). The read model (agenda.py) decides what the public may see: no personal data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import groupby
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.events import agenda, calendar
+from services.events.agenda import PublicSession
+from shared.limits import public_rate_limit
+from shared.settings import Settings
+from shared.web import SessionDep
+
+# public: no login, so every client address gets a limited number of requests a minute
+router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html", "xml"], default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# pages: always asked again (seats change); feeds: calendar apps and feed readers poll, a few minutes is fine
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
+FEED_HEADERS = {"Cache-Control": "public, max-age=300"}
+ICS = "text/calendar; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
+SEARCH_MAX = 100
+THEME_MAX = 500
+
+T = {
+    "agenda": "Agenda",
+    "recordings": "Opnames",
+    "not_found_title": "Deze sessie vinden we niet",
+    "not_found": "Misschien is de link onvolledig, of staat de sessie niet (meer) in de publieke agenda.",
+    "agenda_description": "De agenda van het netwerk digitale inclusie van VVSG en Mediawijs: "
+    "bijeenkomsten, infosessies, inspiratiedagen en opleidingen.",
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def base_url(request: Request) -> str:
+    """Where people reach these pages: the configured public address, else the one asked for."""
+    settings: Settings = request.app.state.settings
+    return (settings.public_base_url or str(request.base_url)).rstrip("/")
+
+
+def render(name: str, title: str, section: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("description", "")
+    context.setdefault("canonical", "")
+    html = templates.get_template(f"public/{name}").render(
+        site=agenda.SITE, title=title, section=section, now=now(), **context
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def not_found() -> HTMLResponse:
+    return render("message.html", T["not_found_title"], "", 404, text=T["not_found"])
+
+
+def _bounded(value: str | None, limit: int) -> str:
+    return agenda.clean(value or "").replace("\n", " ").strip()[:limit]
+
+
+# --- the agenda -------------------------------------------------------------------------------------
+
+
+@router.get("/agenda")
+def agenda_page(
+    request: Request, db: SessionDep, thema: Annotated[str | None, Query(max_length=THEME_MAX)] = None
+) -> HTMLResponse:
+    theme = _bounded(thema, THEME_MAX) or None
+    moment = now()
+    sessions = agenda.upcoming(db, moment, theme)
+    months = [
+        (month, list(group))
+        for month, group in groupby(sessions, key=lambda s: agenda.month_words(s.starts_at))
+    ]
+    return render(
+        "agenda.html",
+        T["agenda"],
+        "agenda",
+        months=months,
+        themes=agenda.upcoming_themes(db, moment),
+        theme=theme or "",
+        description=T["agenda_description"],
+        canonical=f"{base_url(request)}/agenda",
+    )
+
+
+@router.get("/agenda.ics")
+def agenda_calendar(request: Request, db: SessionDep) -> Response:
+    """The agenda to subscribe to: recent and upcoming sessions, cancelled ones marked so."""
+    sessions = agenda.for_feed(db, now())
+    base = base_url(request)
+    body = calendar.calendar(sessions, [f"{base}/agenda/{s.id}" for s in sessions], name=agenda.SITE)
+    return Response(
+        body, media_type=ICS, headers={**FEED_HEADERS, "Content-Disposition": 'inline; filename="agenda.ics"'}
+    )
+
+
+def _atom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@router.get("/agenda.atom")
+def agenda_feed(request: Request, db: SessionDep) -> Response:
+    """Upcoming sessions as an Atom feed (RFC 4287); a session's entry keeps its id when it changes."""
+    sessions = agenda.upcoming(db, now())
+    base = base_url(request)
+    latest = max((s.updated_at for s in sessions), default=None)
+    body = templates.get_template("public/agenda.atom.xml").render(
+        site=agenda.SITE,
+        base=base,
+        feed_id=f"{base}/agenda.atom",
+        updated=_atom_time(latest or datetime(2021, 1, 1, tzinfo=UTC)),
+        sessions=sessions,
+    )
+    return Response(body, media_type=ATOM, headers=FEED_HEADERS)
+
+
+# --- recordings -------------------------------------------------------------------------------------
+
+
+@router.get("/agenda/opnames")
+def recordings_page(
+    request: Request,
+    db: SessionDep,
+    zoek: Annotated[str | None, Query(max_length=1000)] = None,
+    thema: Annotated[str | None, Query(max_length=THEME_MAX)] = None,
+) -> HTMLResponse:
+    search = _bounded(zoek, SEARCH_MAX)
+    theme = _bounded(thema, THEME_MAX) or None
+    found = [s for s in agenda.recordings(db, search, theme) if s.recording_url]
+    by_theme = [
+        (name, list(group))
+        for name, group in groupby(sorted(found, key=lambda s: s.theme.casefold()), key=lambda s: s.theme)
+    ]
+    return render(
+        "recordings.html",
+        T["recordings"],
+        "opnames",
+        by_theme=by_theme,
+        count=len(found),
+        search=search,
+        themes=agenda.recording_themes(db),
+        theme=theme or "",
+        canonical=f"{base_url(request)}/agenda/opnames",
+    )
+
+
+# --- one session ------------------------------------------------------------------------------------
+
+
+def _session(db: SessionDep, session_id: str) -> PublicSession | None:
+    try:
+        parsed = uuid.UUID(session_id)
+    except ValueError:
+        return None
+    return agenda.one(db, parsed)
+
+
+@router.get("/agenda/{session_id}.ics")
+def session_calendar(session_id: str, request: Request, db: SessionDep) -> Response:
+    session = _session(db, session_id)
+    if session is None:
+        return not_found()
+    body = calendar.calendar([session], [f"{base_url(request)}/agenda/{session.id}"])
+    day = agenda.local(session.starts_at).date().isoformat()
+    disposition = f'attachment; filename="vvsg-sessie-{day}.ics"'
+    return Response(body, media_type=ICS, headers={**FEED_HEADERS, "Content-Disposition": disposition})
+
+
+@router.get("/agenda/{session_id}")
+def session_page(session_id: str, request: Request, db: SessionDep) -> HTMLResponse:
+    session = _session(db, session_id)
+    if session is None:
+        return not_found()
+    url = f"{base_url(request)}/agenda/{session.id}"
+    return render(
+        "session.html",
+        session.title,
+        "agenda",
+        s=session,
+        json_ld=json_ld(session, url, now()),
+        description=f"{session.kind_words} over {session.theme}, {session.when_words}",
+        canonical=url,
+    )
+
+
+# --- schema.org -------------------------------------------------------------------------------------
+
+SCHEMA = "https://schema.org/"
+ORGANISERS = {
+    "vvsg": [{"@type": "Organization", "name": "VVSG", "url": "https://www.vvsg.be"}],
+    "mediawijs": [{"@type": "Organization", "name": "Mediawijs", "url": "https://www.mediawijs.be"}],
+}
+ORGANISERS["joint"] = ORGANISERS["vvsg"] + ORGANISERS["mediawijs"]
+
+
+def _iso(moment: datetime) -> str:
+    return agenda.local(moment).isoformat()
+
+
+def _availability(session: PublicSession, at: datetime) -> str:
+    if session.cancelled or not session.open_for_registration(at):
+        return SCHEMA + "Discontinued"
+    if session.seats_left == 0:
+        return SCHEMA + "SoldOut"
+    if session.seats_left is not None and session.seats_left <= 5:
+        return SCHEMA + "LimitedAvailability"
+    return SCHEMA + "InStock"
+
+
+def _locations(session: PublicSession, url: str) -> Sequence[dict[str, Any]]:
+    places: list[dict[str, Any]] = []
+    if session.format != "online":
+        venue = session.venue
+        places.append(
+            {
+                "@type": "Place",
+                "name": venue or agenda.PLACE_UNKNOWN,
+                "address": venue or agenda.PLACE_UNKNOWN,
+            }
+        )
+    if session.online:
+        # the page, not the link to join: that one goes to the people registered alone
+        places.append({"@type": "VirtualLocation", "url": url})
+    return places
+
+
+def json_ld(session: PublicSession, url: str, at: datetime) -> dict[str, Any]:
+    """The session as a schema.org Event, for search engines and the VVSG website."""
+    if session.cancelled:
+        status = "EventCancelled"
+    elif session.rescheduled:
+        status = "EventRescheduled"
+    else:
+        status = "EventScheduled"
+    mode = {"online": "Online", "physical": "Offline", "hybrid": "Mixed"}.get(session.format, "Offline")
+    locations = _locations(session, url)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "@id": url,
+        "url": url,
+        "name": session.title,
+        "description": session.description or f"{session.kind_words} over {session.theme}",
+        "about": session.theme,
+        "startDate": _iso(session.starts_at),
+        "endDate": _iso(session.ends_at),
+        "eventStatus": SCHEMA + status,
+        "eventAttendanceMode": f"{SCHEMA}{mode}EventAttendanceMode",
+        "location": locations[0] if len(locations) == 1 else list(locations),
+        "organizer": ORGANISERS.get(session.lead, ORGANISERS["vvsg"]),
+        "inLanguage": "nl-BE",
+        "isAccessibleForFree": True,
+        "offers": {
+            "@type": "Offer",
+            "url": url,
+            "price": 0,
+            "priceCurrency": "EUR",
+            "availability": _availability(session, at),
+            "validThrough": _iso(session.closes_at()),
+        },
+    }
+    if session.rescheduled and session.previous_starts_at is not None:
+        data["previousStartDate"] = _iso(session.previous_starts_at)
+    if session.capacity is not None:
+        data["maximumAttendeeCapacity"] = session.capacity
+        data["remainingAttendeeCapacity"] = session.seats_left or 0
+    if session.recording_url:
+        data["recordedIn"] = {"@type": "CreativeWork", "url": session.recording_url}
+    return data
