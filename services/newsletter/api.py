@@ -13,7 +13,15 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
@@ -82,13 +90,27 @@ class IssueUpdate(Strict):
     body: Body | None = None
 
 
+class IssueSchedule(Strict):
+    scheduled_at: AwareDatetime = Field(
+        description="RFC 3339 with an offset (e.g. 2027-01-05T09:00:00+01:00); in the future, at most a "
+        "year ahead"
+    )
+
+
 class IssueRead(BaseModel):
     id: uuid.UUID
     title: str
     body: str
-    status: str
+    status: str = Field(description="draft, scheduled, sending, sent or failed")
     created_at: datetime
     created_by: str | None = Field(description="who wrote it; staff and admin only")
+    scheduled_at: datetime | None = Field(default=None, description="when the sender sends a scheduled issue")
+    scheduled_by: str | None = Field(default=None, description="who scheduled it; staff and admin only")
+    schedule_missed_at: datetime | None = Field(
+        default=None,
+        description="a scheduled sending found no active subscriber at this moment; the issue became a "
+        "draft again",
+    )
     send_requested_at: datetime | None
     sent_at: datetime | None
     recipients: int | None
@@ -241,6 +263,7 @@ def _issue_read(session: Session, issue: Issue, reader: Principal) -> IssueRead:
         {
             **issue.model_dump(),
             "created_by": who_did(issue.created_by, reader),
+            "scheduled_by": who_did(issue.scheduled_by, reader),
             "deliveries": pending_in(session, issue.id),
         }
     )
@@ -310,6 +333,21 @@ def send_issue(issue_id: uuid.UUID, uow: StaffWork, sender: SenderDep) -> IssueR
     answer = uow.commit(_issue_read(uow.session, issue, uow.actor))
     sender.wake()
     return answer
+
+
+@router.post("/issues/{issue_id}/schedule", tags=["issues"])
+def schedule_issue(issue_id: uuid.UUID, body: IssueSchedule, uow: StaffWork) -> IssueRead:
+    """Send a draft at a moment of your choice: the sender queues it then, as `send` does, once (also
+    with two instances of this service, or after a restart). It cannot change while scheduled."""
+    command = handlers.ScheduleIssue(issue_id=issue_id, scheduled_at=body.scheduled_at)
+    return uow.commit(_issue_read(uow.session, handlers.schedule_issue(command, uow), uow.actor))
+
+
+@router.post("/issues/{issue_id}/unschedule", tags=["issues"])
+def unschedule_issue(issue_id: uuid.UUID, uow: StaffWork) -> IssueRead:
+    """A scheduled issue becomes a draft again; 409 once the sender has taken it."""
+    command = handlers.UnscheduleIssue(issue_id=issue_id)
+    return uow.commit(_issue_read(uow.session, handlers.unschedule_issue(command, uow), uow.actor))
 
 
 @router.get("/mail/status", tags=["mail"])

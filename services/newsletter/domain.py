@@ -3,7 +3,7 @@ cause, retry timing and what an SMTP answer means for a mail."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
@@ -39,6 +39,7 @@ class MailStatus(StrEnum):
 
 class IssueStatus(StrEnum):
     DRAFT = "draft"
+    SCHEDULED = "scheduled"  # to be sent at `scheduled_at`; unscheduled, it is a draft again
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # not one mail could be sent (none could be composed): nobody received it
@@ -54,8 +55,31 @@ today = business_today  # the business date, defined once in shared.clock
 
 
 def can_change(status: str) -> bool:
-    """Only a draft may be edited or sent: once queued, every subscriber gets the same issue."""
+    """Only a draft may be edited or scheduled: once queued, every subscriber gets the same issue, and a
+    scheduled issue goes out as it was when it was scheduled (unschedule it to change it)."""
     return status == IssueStatus.DRAFT
+
+
+def can_send(status: str) -> bool:
+    """A draft, or a scheduled issue sent now instead of later."""
+    return status in (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
+
+
+# how far ahead an issue may be scheduled: further is a typing error, not a plan
+SCHEDULE_HORIZON = timedelta(days=366)
+
+
+def check_schedule(moment: datetime, now: datetime) -> datetime:
+    """The moment to send at, in UTC: with its offset (a moment without one is ambiguous), in the
+    future, within the horizon; Invalid otherwise."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise Invalid("scheduled_at", "needs an offset or Z (e.g. 2027-01-05T09:00:00+01:00)")
+    moment = moment.astimezone(UTC)
+    if moment <= now:
+        raise Invalid("scheduled_at", "must lie in the future")
+    if moment > now + SCHEDULE_HORIZON:
+        raise Invalid("scheduled_at", "may lie at most a year ahead")
+    return moment
 
 
 business_day = business_date_of  # the Brussels date of a moment

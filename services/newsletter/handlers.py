@@ -13,8 +13,8 @@ import uuid
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select
-from sqlmodel import col
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
 
 from services.newsletter import domain, subscriptions
 from services.newsletter.domain import IssueStatus, MailStatus, SubscriberStatus
@@ -89,6 +89,20 @@ class SendIssue(BaseModel):
     issue_id: uuid.UUID
 
 
+class ScheduleIssue(BaseModel):
+    issue_id: uuid.UUID
+    scheduled_at: datetime
+
+
+class UnscheduleIssue(BaseModel):
+    issue_id: uuid.UUID
+
+
+class NoRecipients(Conflict):
+    def __init__(self) -> None:
+        super().__init__("there are no active subscribers to send this issue to")
+
+
 def issue(uow: UnitOfWork, issue_id: uuid.UUID) -> Issue:
     found = uow.session.get(Issue, issue_id)
     if found is None:
@@ -119,12 +133,44 @@ def update_issue(command: UpdateIssue, uow: UnitOfWork) -> Issue:
 def send_issue(command: SendIssue, uow: UnitOfWork) -> Issue:
     """Queue the issue for every active subscriber whose address did not bounce; the sender mails
     them in the background (wake it after the commit). `newsletter.sent` follows when every
-    delivery is settled."""
-    session = uow.session
+    delivery is settled. A scheduled issue may be sent now instead of at its moment."""
     sent = issue(uow, command.issue_id)
-    if not domain.can_change(sent.status):
+    if not domain.can_send(sent.status):
         raise Conflict("this issue is being sent or was sent already")
-    now = _now()
+    return queue_issue(
+        uow.session,
+        sent.id,
+        _now(),
+        uow.actor.subject,
+        from_statuses=(IssueStatus.DRAFT, IssueStatus.SCHEDULED),
+    )
+
+
+def queue_issue(
+    session: Session,
+    issue_id: uuid.UUID,
+    now: datetime,
+    requested_by: str | None,
+    *,
+    from_statuses: tuple[IssueStatus, ...],
+) -> Issue:
+    """One delivery per active subscriber whose address did not bounce, and the issue 'sending' — once:
+    the status moves by a conditional update from what the caller expects, so that of two requests, or
+    a request and the scheduled sender (of two instances), only one queues it; the other gets a
+    Conflict (and the deliveries' unique key would refuse a second row for anyone anyway). Called
+    inside the caller's transaction; NoRecipients when nobody would get it."""
+    moved = session.execute(
+        update(Issue)
+        .where(col(Issue.id) == issue_id, col(Issue.status).in_([str(s) for s in from_statuses]))
+        .values(
+            status=IssueStatus.SENDING,
+            send_requested_at=now,
+            send_requested_by=requested_by,
+            schedule_missed_at=None,
+        )
+    )
+    if int(getattr(moved, "rowcount", 0)) != 1:
+        raise Conflict("this issue is being sent or was sent already")
     recipients = list(
         session.execute(
             select(col(Subscriber.id))
@@ -134,12 +180,12 @@ def send_issue(command: SendIssue, uow: UnitOfWork) -> Issue:
         ).scalars()
     )
     if not recipients:
-        raise Conflict("there are no active subscribers to send this issue to")
+        raise NoRecipients()
     session.execute(
         insert(Delivery),
         [
             {
-                "issue_id": sent.id,
+                "issue_id": issue_id,
                 "subscriber_id": sid,
                 "status": MailStatus.QUEUED,
                 "confirmed": True,
@@ -150,10 +196,59 @@ def send_issue(command: SendIssue, uow: UnitOfWork) -> Issue:
             for sid in recipients
         ],
     )
-    sent.status = IssueStatus.SENDING
-    sent.send_requested_at, sent.send_requested_by = now, uow.actor.subject
-    session.add(sent)
-    return sent
+    queued = session.get(Issue, issue_id, populate_existing=True)
+    assert queued is not None  # the update above found it
+    return queued
+
+
+def schedule_issue(command: ScheduleIssue, uow: UnitOfWork) -> Issue:
+    """A draft is sent by the sender at `scheduled_at`, in the name of who scheduled it. A scheduled
+    issue cannot change: unschedule it first (then schedule it again)."""
+    found = issue(uow, command.issue_id)
+    if not domain.can_change(found.status):
+        raise Conflict("only a draft can be scheduled; this issue is scheduled, being sent or sent")
+    moment = domain.check_schedule(command.scheduled_at, _now())
+    _move(
+        uow.session,
+        found.id,
+        IssueStatus.DRAFT,
+        status=IssueStatus.SCHEDULED,
+        scheduled_at=moment,
+        scheduled_by=uow.actor.subject,
+        schedule_missed_at=None,
+    )
+    return _reread(uow.session, found.id)
+
+
+def unschedule_issue(command: UnscheduleIssue, uow: UnitOfWork) -> Issue:
+    """A scheduled issue becomes a draft again, unless the sender took it already (409)."""
+    found = issue(uow, command.issue_id)
+    if found.status != IssueStatus.SCHEDULED:
+        raise Conflict("this issue is not scheduled: it is a draft, being sent or sent")
+    _move(
+        uow.session,
+        found.id,
+        IssueStatus.SCHEDULED,
+        status=IssueStatus.DRAFT,
+        scheduled_at=None,
+        scheduled_by=None,
+    )
+    return _reread(uow.session, found.id)
+
+
+def _move(session: Session, issue_id: uuid.UUID, expected: IssueStatus, **values: object) -> None:
+    """A status change only from the status this request saw: the sender may have moved it meanwhile."""
+    moved = session.execute(
+        update(Issue).where(col(Issue.id) == issue_id, col(Issue.status) == expected).values(**values)
+    )
+    if int(getattr(moved, "rowcount", 0)) != 1:
+        raise Conflict("this issue changed meanwhile (it may be being sent); nothing was changed")
+
+
+def _reread(session: Session, issue_id: uuid.UUID) -> Issue:
+    found = session.get(Issue, issue_id, populate_existing=True)
+    assert found is not None  # moved just now, in this transaction
+    return found
 
 
 # --- communications log (OD 1.3) ----------------------------------------------------------------

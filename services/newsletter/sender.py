@@ -24,6 +24,12 @@ before any byte goes to the server, and the queue goes on.
 One sender per database is assumed (the service runs as one process); a second one would not send
 twice (the claim is conditional) but would mark the first one's in-flight rows as sent when it
 starts.
+
+A scheduled issue is queued by the sender when its moment has come, exactly as a send request queues
+it (handlers.queue_issue): the issue moves from 'scheduled' to 'sending' by a conditional update in the
+same transaction as its deliveries, so that of two senders (or a sender and a 'send now') one queues it
+and the other finds it taken; a sender stopped before that commit leaves it scheduled, and the next
+one (after a restart) queues it. From there on, each mail is the queue's, sent once as above.
 """
 
 from __future__ import annotations
@@ -46,10 +52,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col
 
-from services.newsletter import domain, mail
+from services.newsletter import domain, handlers, mail
 from services.newsletter.domain import Answer, IssueStatus, MailKind, MailStatus, SubscriberStatus
 from services.newsletter.settings import NewsletterSettings
 from services.newsletter.tables import (
@@ -63,6 +69,7 @@ from services.newsletter.tables import (
 )
 from shared import events, staff
 from shared.db import transaction
+from shared.errors import Conflict
 from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -397,6 +404,45 @@ class MailQueue:
 
     # --- issues -----------------------------------------------------------------------------------
 
+    def release_scheduled(self, now: datetime) -> list[uuid.UUID]:
+        """Scheduled issues whose moment has come are queued, each in a transaction of its own. One
+        another sender took first is left alone; one with nobody to send to becomes a draft again with
+        `schedule_missed_at`, so that staff see it was not sent."""
+        with Session(self.engine) as session:
+            due = list(
+                session.execute(
+                    select(col(Issue.id))
+                    .where(col(Issue.status) == IssueStatus.SCHEDULED, col(Issue.scheduled_at) <= now)
+                    .order_by(col(Issue.scheduled_at))
+                ).scalars()
+            )
+        released: list[uuid.UUID] = []
+        for issue_id in due:
+            try:
+                with transaction(self.engine) as session:
+                    issue = session.get(Issue, issue_id)
+                    if issue is None or issue.status != IssueStatus.SCHEDULED:
+                        continue
+                    handlers.queue_issue(
+                        session, issue_id, now, issue.scheduled_by, from_statuses=(IssueStatus.SCHEDULED,)
+                    )
+            except handlers.NoRecipients:
+                with transaction(self.engine) as session:
+                    session.execute(
+                        update(Issue)
+                        .where(col(Issue.id) == issue_id, col(Issue.status) == IssueStatus.SCHEDULED)
+                        .values(status=IssueStatus.DRAFT, schedule_missed_at=now)
+                    )
+                log.warning(
+                    "scheduled newsletter issue %s: no active subscribers, it is a draft again", issue_id
+                )
+                continue
+            except (Conflict, IntegrityError):  # another sender, or a 'send now', queued it first
+                continue
+            log.info("scheduled newsletter issue %s queued", issue_id)
+            released.append(issue_id)
+        return released
+
     def finish_issues(self, now: datetime) -> list[uuid.UUID]:
         """Issues with nothing left to send become 'sent' and announce `newsletter.sent`, once. An
         issue of which not one mail went out but some failed (it could not be composed) becomes
@@ -646,7 +692,9 @@ class Sender:
             await asyncio.wait_for(self._wakeup.wait(), seconds)
 
     async def run_once(self) -> bool:
-        """Send one batch; True when there was something to send."""
+        """Queue the scheduled issues that are due, then send one batch; True when there was something
+        to send."""
+        await asyncio.to_thread(self.queue.release_scheduled, self.clock())
         jobs = await asyncio.to_thread(self.queue.due, self.clock(), self.batch_size)
         try:
             for job in jobs:

@@ -71,7 +71,9 @@ class Bounce(SQLModel, table=True):
 
 
 class Issue(SQLModel, table=True):
-    """A newsletter issue. status: draft, sending (deliveries queued), sent."""
+    """A newsletter issue. status: draft, scheduled (sent by the sender at `scheduled_at`), sending
+    (deliveries queued), sent, failed. `schedule_missed_at`: a scheduled sending found nobody to send
+    to, and the issue became a draft again."""
 
     __tablename__ = "nl_issues"
 
@@ -86,6 +88,9 @@ class Issue(SQLModel, table=True):
     send_requested_by: str | None = Field(default=None, max_length=200)
     sent_at: datetime | None = None
     recipients: int | None = None
+    scheduled_at: datetime | None = None
+    scheduled_by: str | None = Field(default=None, max_length=200)
+    schedule_missed_at: datetime | None = None
 
 
 class Delivery(SQLModel, table=True):
