@@ -1,0 +1,239 @@
+"""The write side on its own: `POST /members` at a fixed open-loop rate against the members service run
+as a process (uvicorn, the real broker, its outbox relay publishing as it goes), on SQLite and then on a
+fresh PostgreSQL database, side by side. Issue 14's goal: 100 commands/s with p99 ≤ 50 ms on both.
+
+    python -m bench.members_write [--rate 100] [--seconds 30] [--databases sqlite,postgresql]
+
+Open loop: the k-th command is sent at start + k/rate whether or not earlier ones were answered, so a
+service that falls behind shows it as queueing in the latencies instead of slowing the client down.
+PostgreSQL comes from --postgres or TEST_POSTGRES_URL (a server; a database is created and dropped
+here); the broker from KAFKA_BOOTSTRAP_SERVERS or one started here (bench.common.broker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench.common import broker, fresh_prefix
+from bench.latency import SECRET, _percentile, _start
+from shared.auth import issue_token
+from shared.db import normalise_url
+
+
+@contextlib.contextmanager
+def postgres_database(server: str) -> Iterator[str]:
+    """A fresh database on the server, dropped at the end (connections and all)."""
+    name = f"bench_members_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
+    rate, keys = args.rate, args.idempotency_keys
+    headers = {"Authorization": f"Bearer {token}"}
+    # enough connections that no command waits in the client's pool (that would be measured too)
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # a command unanswered after --timeout counts as status 0 with that latency: a service that cannot
+    # keep up ends the run in bounded time instead of draining its whole queue
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=args.timeout, limits=limits
+    ) as client:
+        created = await client.post(
+            "/organisations", json={"name": "Gemeente Bench", "kind": "lokaal_bestuur"}
+        )
+        created.raise_for_status()
+        organisation_id = created.json()["id"]
+        run = uuid.uuid4().hex[:6]
+        statuses: dict[int, int] = {}
+
+        async def command(index: int, latencies: list[float]) -> None:
+            body = {
+                "first_name": "Bench",
+                "last_name": f"Lid {index}",
+                "email": f"lid{index}.{run}@bench.example.org",
+                "organisation_id": organisation_id,
+            }
+            extra = {"Idempotency-Key": f"bench-{run}-{index}"} if keys else {}
+            sent = time.perf_counter()
+            try:
+                response = await client.post("/members", json=body, headers=extra)
+                code = response.status_code
+            except httpx.HTTPError:
+                code = 0
+            latencies.append(time.perf_counter() - sent)
+            statuses[code] = statuses.get(code, 0) + 1
+
+        async def phase(first: int, count: int, latencies: list[float]) -> float:
+            started = time.perf_counter()
+            tasks = []
+            for k in range(count):
+                delay = started + k / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(command(first + k, latencies)))
+            sending = time.perf_counter() - started
+            await asyncio.gather(*tasks)
+            return sending
+
+        # a warm-up at the same rate, not measured: connections open, code paths and caches warm
+        warm = int(rate * args.warmup)
+        await phase(0, warm, [])
+        statuses.clear()
+        latencies: list[float] = []
+        total = int(rate * args.seconds)
+        cpu = cpu_seconds(pid)
+        started = time.perf_counter()
+        sending = await phase(warm, total, latencies)
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu
+    return {
+        "commands": total,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        # the rate the client kept sending at, and the rate answers came back (all answered / time)
+        "sent_rate": total / sending if sending else 0.0,
+        "answered_rate": total / elapsed,
+        "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "p95_ms": _percentile(latencies, 0.95) * 1000,
+        "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies) * 1000,
+        # what one command costs the service process in CPU (all its threads), and its share of a core
+        "cpu_ms_per_command": cpu / total * 1000,
+        "cpu_share": cpu / elapsed,
+    }
+
+
+def measure(database: str, database_url: str, bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
+    prefix = fresh_prefix(bootstrap)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "AUTH_SECRET": SECRET,
+        "LINK_SECRET": "bench-link-" + "l" * 40,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+    }
+    with tempfile.TemporaryDirectory(prefix=f"vvsg-bench-write-{database}-") as logs:
+        process, url = _start("members", env, Path(logs))
+        try:
+            token = issue_token(SECRET, "bench@vvsg.be", "staff")
+            if args.profile:
+                # py-spy (not a project dependency) samples whichever thread holds the GIL: where the CPU goes
+                profile = Path(args.profile).with_suffix(f".{database}.txt")
+                spy = subprocess.Popen(
+                    [
+                        args.py_spy,
+                        "record",
+                        "--pid",
+                        str(process.pid),
+                        "--format",
+                        "raw",
+                        "--threads",
+                        "--nonblocking",
+                        "--gil",
+                        "--duration",
+                        str(int(args.warmup + args.seconds)),
+                        "--output",
+                        str(profile),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            result = asyncio.run(_drive(url, token, args, process.pid))
+            if args.profile:
+                spy.wait(30)
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=100.0, help="commands per second (default 100)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds (default 30)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first (default 3)")
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds a command may take (default 20)")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL", ""))
+    parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key each")
+    parser.add_argument("--out", default="", help="also write the figures as JSON here")
+    parser.add_argument("--profile", default="", help="py-spy raw profiles to this path (.<db>.txt)")
+    parser.add_argument("--py-spy", default="py-spy")
+    args = parser.parse_args()
+    wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if "postgresql" in wanted and not args.postgres:
+        raise SystemExit("PostgreSQL wanted but neither --postgres nor TEST_POSTGRES_URL is set")
+    results: dict[str, dict[str, Any]] = {}
+    with broker() as bootstrap:
+        for database in wanted:
+            print(
+                f"{database}: {int(args.rate * args.seconds)} × POST /members at {args.rate:g}/s …",
+                flush=True,
+            )
+            if database == "sqlite":
+                with tempfile.TemporaryDirectory(prefix="vvsg-bench-write-db-") as tmp:
+                    results[database] = measure(database, f"sqlite:///{tmp}/members.db", bootstrap, args)
+            elif database == "postgresql":
+                with postgres_database(args.postgres) as url:
+                    results[database] = measure(database, url, bootstrap, args)
+            else:
+                raise SystemExit(f"unknown database {database!r}")
+    print()
+    print(
+        f"POST /members, open loop at {args.rate:g}/s for {args.seconds:g} s, after {args.warmup:g} s warm-up"
+    )
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("answers (status: count)", lambda r: ", ".join(f"{k}: {v}" for k, v in r["statuses"].items())),
+        ("sent rate /s", lambda r: f"{r['sent_rate']:.1f}"),
+        ("answered rate /s", lambda r: f"{r['answered_rate']:.1f}"),
+        ("p50 ms", lambda r: f"{r['p50_ms']:.1f}"),
+        ("p95 ms", lambda r: f"{r['p95_ms']:.1f}"),
+        ("p99 ms", lambda r: f"{r['p99_ms']:.1f}"),
+        ("max ms", lambda r: f"{r['max_ms']:.1f}"),
+        ("service CPU ms/command", lambda r: f"{r['cpu_ms_per_command']:.1f}"),
+        ("service CPU, cores", lambda r: f"{r['cpu_share']:.2f}"),
+    ]
+    print(f"{'':26}" + "".join(f"{d:>22}" for d in results))
+    for label, cell in rows:
+        print(f"{label:26}" + "".join(f"{cell(r):>22}" for r in results.values()))
+    if args.out:
+        Path(args.out).write_text(
+            json.dumps({"rate": args.rate, "seconds": args.seconds, **results}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
