@@ -1,0 +1,159 @@
+"""The public agenda in Debian's Chromium, served by the events service running as a process on the
+real broker: every public page (the agenda, a session, a cancelled one, the recordings, a search
+without results, a page not found) passes axe-core without a serious or critical violation, asks for
+nothing from elsewhere, runs no script the policy blocks, and fits a phone's width without scrolling
+sideways."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests import infra
+from tests.public.conftest import brussels, in_days
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-output" / "public"  # gitignored
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__violations.push([e.violatedDirective, e.blockedURI || 'inline']));
+"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if executable is None:
+        pytest.skip("no Chromium on this machine (bin/setup installs it)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _fill(base: str) -> dict[str, str]:
+    """A small agenda through the staff API: an open, a full, a cancelled and a recorded session."""
+    staff = infra.auth("staff")
+
+    def schedule(days: int, **changes: Any) -> str:
+        day = in_days(days)
+        body = {
+            "kind": "info_session",
+            "title": "Infosessie digitale drempels",
+            "theme": "digitale drempels",
+            "lead": "vvsg",
+            "format": "hybrid",
+            "location": "Bischoffsheimlaan 1-8, 1000 Brussel",
+            "description": "Hoe een bestuur digitale drempels opspoort.\nMet voorbeelden uit drie gemeenten.",
+            "starts_at": brussels(day, 14),
+            "ends_at": brussels(day, 17),
+            "capacity": 20,
+            "registration_deadline": brussels(day - timedelta(days=1), 12),
+            **changes,
+        }
+        response = httpx.post(f"{base}/sessions", json=body, headers=staff)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    open_one = schedule(12)
+    full = schedule(
+        40, title="Netwerkmoment", kind="network_meeting_thematic", capacity=1, theme="bibliotheken"
+    )
+    httpx.post(f"{base}/sessions/{full}/registrations", json={"organisation_kind": "andere"}, headers=staff)
+    cancelled = schedule(50, title="Opleiding die niet doorgaat", kind="training_thematic", lead="mediawijs")
+    assert httpx.post(f"{base}/sessions/{cancelled}/cancel", json={}, headers=staff).status_code == 200
+    recorded = schedule(
+        -30, title="Webinar digitale kluis", format="online", location="online", theme="e-overheid"
+    )
+    url = "https://video.example.be/kluis"
+    assert (
+        httpx.post(f"{base}/sessions/{recorded}/recording", json={"url": url}, headers=staff).status_code
+        == 200
+    )
+    return {"open": open_one, "full": full, "cancelled": cancelled, "recorded": recorded}
+
+
+def test_every_public_page_is_accessible_self_contained_and_fits_a_phone(
+    services: Callable[..., infra.ServiceProcess],
+    tmp_path: Path,
+    browser: Any,  # last: its event loop must not be running while the other fixtures set up
+) -> None:
+    events = services("events", f"sqlite:///{tmp_path}/events.db", PUBLIC_RATE_PER_MINUTE="10000")
+    ids = _fill(events.url)
+    pages = {
+        "agenda": ("/agenda", "h1"),
+        "agenda per thema": ("/agenda?thema=bibliotheken", "h1"),
+        "sessie": (f"/agenda/{ids['open']}", "h1"),
+        "volzette sessie": (f"/agenda/{ids['full']}", "h1"),
+        "geannuleerde sessie": (f"/agenda/{ids['cancelled']}", "h1"),
+        "opnames": ("/agenda/opnames", "h1"),
+        "opnames zonder resultaat": ("/agenda/opnames?zoek=niets", "h1"),
+        "niet gevonden": ("/agenda/bestaat-niet", "h1"),
+    }
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    problems: dict[str, Any] = {}
+    for name, (path, ready) in pages.items():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
+        try:
+            page = context.new_page()
+            elsewhere: list[str] = []
+            page.on(
+                "request",
+                lambda r, seen=elsewhere: None if r.url.startswith(events.url) else seen.append(r.url),
+            )
+            page.add_init_script(RECORD_VIOLATIONS)
+            page.goto(events.url + path)
+            page.wait_for_selector(ready)
+            results = Axe().run(page)
+            grave = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in results.response["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            blocked = page.evaluate("window.__violations")
+            page.set_viewport_size({"width": 360, "height": 800})
+            sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+            page.screenshot(path=str(ARTEFACTS / f"{name.replace(' ', '-')}-360.png"), full_page=True)
+            found = {"axe": grave, "elsewhere": elsewhere, "blocked": blocked, "sideways": sideways}
+            if any(found.values()):
+                problems[name] = found
+        finally:
+            context.close()
+    assert problems == {}
+
+
+def test_the_pages_read_well_in_the_browser(
+    services: Callable[..., infra.ServiceProcess], tmp_path: Path, browser: Any
+) -> None:
+    events = services("events", f"sqlite:///{tmp_path}/events.db", PUBLIC_RATE_PER_MINUTE="10000")
+    ids = _fill(events.url)
+    page = browser.new_context(locale="nl-BE").new_page()
+    page.goto(f"{events.url}/agenda")
+    page.get_by_label("Thema", exact=True).select_option("bibliotheken")
+    page.get_by_role("button", name="Toon").click()
+    page.wait_for_url("**/agenda?thema=bibliotheken")
+    assert page.locator("h3").all_inner_texts() == ["Netwerkmoment"]
+    page.get_by_role("link", name="Netwerkmoment").click()
+    assert page.locator("dd").nth(5).inner_text() == "Volzet: je kan je op de wachtlijst zetten"
+    page.goto(f"{events.url}/agenda/{ids['cancelled']}")
+    assert page.get_by_role("status").inner_text().startswith("Deze sessie is geannuleerd.")
+    page.goto(f"{events.url}/agenda/opnames")
+    page.get_by_label("Zoeken", exact=True).fill("kluis")
+    page.get_by_role("button", name="Zoek").click()
+    assert page.get_by_role("link", name="Bekijk de opname van Webinar digitale kluis").get_attribute(
+        "href"
+    ) == ("https://video.example.be/kluis")
