@@ -1,6 +1,7 @@
 """The whole system on this machine, without Docker: a local Kafka broker, a mail catcher (SMTP on
 127.0.0.1:1025, the mails on http://127.0.0.1:8025), every service that exists (each on its SQLite
-database under .local/), the demo year, and the addresses to open. Ctrl-C stops everything cleanly.
+database under .local/), the demo year, and the addresses to open (the public agenda's among them).
+Ctrl-C stops everything cleanly.
 
     python -m deploy.run_local [--year 2025] [--no-demo] [--reset]
 """
@@ -32,7 +33,11 @@ ORDER = ["members", "events", "feedback", "newsletter", "kpi"]
 MAIL_SMTP_PORT, MAIL_WEB_PORT = 1025, 8025
 # The demo answers hundreds of feedback forms from this one address, where real people each come from
 # their own: the feedback pages' rate limit per address (60 a minute) would make that take minutes.
-SERVICE_ENV = {"feedback": {"PUBLIC_RATE_PER_MINUTE": "3000"}}
+SERVICE_ENV = {
+    "feedback": {"PUBLIC_RATE_PER_MINUTE": "3000"},
+    # the public agenda's feeds and JSON-LD carry absolute links to its pages
+    "events": {"PUBLIC_BASE_URL": f"http://127.0.0.1:{DEFAULT_PORTS['events']}"},
+}
 PORTS = {**DEFAULT_PORTS, "backoffice": BACKOFFICE_PORT}
 # the back office's way in without an identity provider (OIDC_ISSUER unset): a sign-in link per mail
 BACKOFFICE_USERS = "demo.medewerker@vvsg.be=staff,demo.beheerder@vvsg.be=admin"
@@ -267,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             for year in (args.year, date.today().year):
                 print(f"  {f'KPI-antwoord {year} (JSON):':<30} {kpi_url}/kpis/{year}")
+        if "events" in processes:
+            agenda = f"http://127.0.0.1:{DEFAULT_PORTS['events']}/agenda"
+            print(f"  {'publieke agenda:':<30} {agenda}  (opnames: {agenda}/opnames)")
+            print(f"  {'agenda abonneren:':<30} {agenda}.ics  (Atom-feed: {agenda}.atom)")
         if catcher is not None:
             print(f"  {'verzonden mails (mailcatcher):':<30} http://127.0.0.1:{MAIL_WEB_PORT}")
         print(f"  {'back office:':<30} http://127.0.0.1:{BACKOFFICE_PORT}", end="")
