@@ -117,6 +117,9 @@ def members_on(session: Session, topic: str, day: date) -> set[uuid.UUID]:
             spans.setdefault(key, []).append([date.fromisoformat(data["joined_on"]), None])
         elif kind == "left" and spans.get(key):
             spans[key][-1][1] = date.fromisoformat(data["left_on"])
+        elif kind == "erased" and spans.get(key) and spans[key][-1][1] is None:
+            # erasing a member still in the network ends the membership (domain.anonymise), unannounced
+            spans[key][-1][1] = date.fromisoformat(data["erased_on"])
     found = {
         uuid.UUID(key)
         for key, periods in spans.items()

@@ -27,6 +27,7 @@ from services.backoffice.app import build
 from services.backoffice.session import SESSION_COOKIE, StaffSession, cookie_key
 from services.backoffice.settings import BackofficeSettings
 from shared.auth import Role
+from shared.clock import business_today
 from tests import infra, member_files
 
 pytestmark = pytest.mark.e2e
@@ -119,17 +120,23 @@ def test_the_lists_filter_by_kind_municipality_and_membership_on_a_date(
     member(api, "Bart", "Claes", mediawijs, "2024-03-01")
     assert api.post(f"/members/{an}/leave", json={"left_on": "2024-06-30"}).status_code == 200
     assert api.post(f"/members/{an}/rejoin", json={"joined_on": "2025-01-01"}).status_code == 200
+    cas = member(api, "Cas", "Wouters", mediawijs, "2024-07-01")
+    assert api.post(f"/members/{cas}/erase").status_code == 200  # a member until today, then no more
     client, _ = office_for(service).as_("staff")
 
     assert names_listed(client.get("/leden", params={"kind": "lokaal_bestuur"})) == ["An Peeters"]
     assert names_listed(client.get("/leden", params={"nis_code": "23096"})) == ["An Peeters"]
     # An left in June 2024 and came back in 2025: her first spell counts, and the gap does not
     assert names_listed(client.get("/leden", params={"active_on": "2024-02-01"})) == ["An Peeters"]
-    assert names_listed(client.get("/leden", params={"active_on": "2024-08-01"})) == ["Bart Claes"]
+    on_1_august = names_listed(client.get("/leden", params={"active_on": "2024-08-01"}))
+    assert on_1_august == ["(gewist) (gewist)", "Bart Claes"]
     assert names_listed(client.get("/leden", params={"active_on": "2025-02-01"})) == [
+        "(gewist) (gewist)",
         "Bart Claes",
         "An Peeters",
     ]
+    today = business_today().isoformat()
+    assert names_listed(client.get("/leden", params={"active_on": today})) == ["Bart Claes", "An Peeters"]
     assert names_listed(client.get("/leden", params={"active_on": "2023-12-31"})) == []
 
     wrong = client.get("/leden", params={"nis_code": "230", "active_on": "31/02/2024"})
@@ -458,3 +465,73 @@ def test_staff_export_a_persons_data_and_only_an_admin_erases_it_after_confirmin
     page = admin.get(erased.headers["location"])
     assert "zijn gewist" in page.text and "Peeters" not in page.text
     assert "persoonsgegevens gewist" in page.text  # in the history
+
+
+# --- in the browser -------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_new_member_screens_pass_axe_core_in_chromium(
+    members: infra.ServiceProcess,
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+    tmp_path: Path,
+) -> None:
+    from tests.backoffice.test_browser import accessible, keep, sign_in
+
+    api = members.client()
+    zemst = organisation(api, "Gemeente Zemst", "lokaal_bestuur", "23096")
+    lier = organisation(api, "Stad Lier", "lokaal_bestuur", "12021")
+    an = member(api, "An", "Peeters", zemst, "2024-01-10")
+    moved = api.post(f"/members/{an}/move", json={"organisation_id": lier, "moved_on": "2024-03-01"})
+    assert moved.status_code == 200
+    office = backoffice(MEMBERS_URL=members.url)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "an.admin", "/leden?kind=lokaal_bestuur&active_on=2024-06-01")
+    assert page.locator("table").inner_text().count("An Peeters") == 1
+    accessible(page, "leden gefilterd")
+    page.get_by_label("Gemeente (NIS-code)").fill("230")
+    page.get_by_role("button", name="Zoeken").click()
+    assert page.locator("#fout-nis_code").inner_text() == "Een NIS-code bestaat uit 5 cijfers."
+    accessible(page, "leden met een fout in de filter")
+
+    page.goto(f"{office.url}/leden/{an}")
+    assert "verhuisd van Gemeente Zemst naar Stad Lier" in page.locator("ol").inner_text()
+    accessible(page, "lid met geschiedenis")
+    keep(page, artefacts, "lid-geschiedenis")
+
+    page.goto(f"{office.url}/leden/importeren")
+    accessible(page, "ledenlijst importeren")
+    page.get_by_role("button", name="Voorvertoning tonen").click()  # no file chosen
+    assert "Kies eerst een bestand" in page.locator("#fout-bestand").inner_text()
+    accessible(page, "importeren zonder bestand")
+    listed = tmp_path / "leden.csv"
+    listed.write_bytes(
+        csv_file(
+            "Bart;Claes;bart@example.be;Stad Lier;;;",
+            "Cor;Smet;geen-adres;Stad Lier;;;",
+        )
+    )
+    page.get_by_label("Bestand (verplicht)").set_input_files(str(listed))
+    page.get_by_role("button", name="Voorvertoning tonen").click()
+    assert page.locator("h1").inner_text() == "Voorvertoning van de import"
+    accessible(page, "voorvertoning van de import")
+    keep(page, artefacts, "import-voorvertoning")
+    assert total(api) == 1
+    page.get_by_role("button", name="Bevestigen en 1 rij invoeren").click()
+    assert page.locator("h1").inner_text() == "Import uitgevoerd"
+    accessible(page, "import uitgevoerd")
+    assert total(api) == 2
+
+    page.goto(f"{office.url}/leden/{an}/wissen")
+    accessible(page, "wissen bevestigen")
+    page.get_by_role("button", name="Definitief wissen").click()  # not ticked: nothing erased
+    assert page.locator("#fout-bevestigd").is_visible()
+    accessible(page, "wissen zonder bevestiging")
+    keep(page, artefacts, "wissen-bevestigen")
+    assert api.get(f"/members/{an}").json()["erased_on"] is None
+    page.get_by_label("Ik begrijp dat dit niet ongedaan kan worden").check()
+    page.get_by_role("button", name="Definitief wissen").click()
+    assert "zijn gewist" in page.get_by_role("status").inner_text()
+    assert api.get(f"/members/{an}").json()["erased_on"] is not None
