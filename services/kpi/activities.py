@@ -46,6 +46,11 @@ class KpiActivitySession(SQLModel, table=True):
     recording_url: str | None = Field(default=None, max_length=2000)
     recording_time: datetime | None = None
     recording_event_id: str | None = Field(default=None, max_length=200)
+    # the day it was held: the latest `session.held` (by envelope time, then event id) of the facts,
+    # kept here as they arrive so that "held in year Y up to D" is one indexed range
+    held_on: date | None = Field(default=None, index=True)
+    held_time: datetime | None = None
+    held_event_id: str | None = Field(default=None, max_length=200)
 
 
 class KpiActivitySessionFact(SQLModel, table=True):
@@ -181,9 +186,14 @@ def _recording(store: ReadModels, event: events.Event) -> None:
 
 
 def _session_fact(store: ReadModels, event: events.Event) -> None:
+    data = event.data
+    if isinstance(data, events.SessionHeld):  # a later cancellation never undoes it
+        row = _session_row(store, data.session_id)
+        if _newer(event, row.held_time, row.held_event_id):
+            row.held_on, row.held_time, row.held_event_id = data.held_on, event.time, event.id
+        store.add(row)
     if store.get(KpiActivitySessionFact, event.id) is not None:
         return
-    data = event.data
     if isinstance(data, events.SessionHeld):
         fact = store.new(
             KpiActivitySessionFact,
@@ -318,7 +328,12 @@ HANDLERS: dict[type[events.EventData], Handler] = {
 # The rows these handlers look up, and the events that name them (by the key's field, or by their own
 # id for an `event_id` key): the projection preloads them per batch.
 LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
-    KpiActivitySession: (events.SessionScheduled, events.SessionRescheduled, events.RecordingPublished),
+    KpiActivitySession: (
+        events.SessionScheduled,
+        events.SessionRescheduled,
+        events.RecordingPublished,
+        events.SessionHeld,
+    ),
     KpiActivitySessionFact: (events.SessionHeld, events.SessionCancelled),
     KpiActivityRegistration: (events.RegistrationReceived, events.RegistrationCancelled),
     KpiActivityAttendance: (events.AttendanceRecorded,),
@@ -362,42 +377,25 @@ class HeldSession:
         }
 
 
-def _held_on(facts: list[KpiActivitySessionFact]) -> dict[uuid.UUID, date]:
-    """The day each session was held: the latest `session.held` (a cancellation never undoes it)."""
-    latest: dict[uuid.UUID, KpiActivitySessionFact] = {}
-    for fact in facts:
-        if fact.fact != "held":
-            continue
-        known = latest.get(fact.session_id)
-        if known is None or (naive_utc(fact.event_time), fact.event_id) > (
-            naive_utc(known.event_time),
-            known.event_id,
-        ):
-            latest[fact.session_id] = fact
-    return {session_id: fact.on_date for session_id, fact in latest.items()}
-
-
 def held_sessions(ctx: Context) -> list[HeldSession]:
     """Sessions held in the period (held_on between 1 January and D), in date order. Public: the
     feedback KPIs use it to know which sessions were held."""
 
     def load() -> list[HeldSession]:
         period = ctx.period
-        facts = list(
-            ctx.session.execute(
-                select(KpiActivitySessionFact).where(col(KpiActivitySessionFact.fact) == "held")
-            ).scalars()
-        )
-        held = {sid: day for sid, day in _held_on(facts).items() if period.contains(day)}
-        if not held:
-            return []
-        ids = list(held)
         sessions = {
             row.session_id: row
             for row in ctx.session.execute(
-                select(KpiActivitySession).where(col(KpiActivitySession.session_id).in_(ids))
+                select(KpiActivitySession).where(
+                    col(KpiActivitySession.held_on) >= period.start,
+                    col(KpiActivitySession.held_on) <= period.end,
+                )
             ).scalars()
         }
+        held = {sid: row.held_on for sid, row in sessions.items() if row.held_on is not None}
+        if not held:
+            return []
+        ids = list(held)
         registrations = list(
             ctx.session.execute(
                 select(KpiActivityRegistration).where(col(KpiActivityRegistration.session_id).in_(ids))
@@ -463,13 +461,13 @@ def _hours(kinds: set[str], lead: str | None = None) -> Callable[[Context], Comp
 
 def advice(ctx: Context) -> Computed:
     """OD3.2-advies: advice conversations given in the period; items: the conversations."""
-    rows = ctx.session.execute(
+    rows = ctx.session.scalars(
         select(KpiActivityAdvice).where(
             col(KpiActivityAdvice.given_on) >= ctx.period.start,
             col(KpiActivityAdvice.given_on) <= ctx.period.end,
         )
-    ).scalars()
-    organisations = membership.organisations(ctx)
+    ).all()
+    organisations = membership.organisations(ctx, [row.organisation_id for row in rows])
     items = []
     for row in sorted(rows, key=lambda a: (a.given_on, str(a.advice_id))):
         organisation = organisations.get(row.organisation_id)
@@ -493,13 +491,19 @@ def tailored_support(ctx: Context) -> Computed:
     before 1 January); items: one per organisation with its trajectories."""
     period = ctx.period
     per_organisation: dict[uuid.UUID, list[KpiActivityTrajectory]] = defaultdict(list)
-    for row in ctx.session.execute(select(KpiActivityTrajectory)).scalars():
-        if row.started_on is None or row.organisation_id is None or row.started_on > period.end:
-            continue
-        if row.completed_on is not None and row.completed_on < period.start:
+    rows = ctx.session.execute(
+        select(KpiActivityTrajectory).where(
+            col(KpiActivityTrajectory.started_on) <= period.end,
+            col(KpiActivityTrajectory.organisation_id).is_not(None),
+            col(KpiActivityTrajectory.completed_on).is_(None)
+            | (col(KpiActivityTrajectory.completed_on) >= period.start),
+        )
+    ).scalars()
+    for row in rows:
+        if row.started_on is None or row.organisation_id is None:  # (the query leaves none)
             continue
         per_organisation[row.organisation_id].append(row)
-    organisations = membership.organisations(ctx)
+    organisations = membership.organisations(ctx, per_organisation)
     items: list[tuple[tuple[str, str], dict[str, Any]]] = []
     for organisation_id, trajectories in per_organisation.items():
         organisation = organisations.get(organisation_id)

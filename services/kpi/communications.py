@@ -173,10 +173,10 @@ def articles(ctx: Context) -> Computed:
 def good_practices(ctx: Context) -> Computed:
     """OD1.3-goede-praktijken: `good_practice.published` in the year; items: each practice, with the
     organisation's name where the membership read model knows it."""
-    known = organisations(ctx)
-    rows = ctx.session.execute(
+    rows = ctx.session.scalars(
         select(KpiGoodPractice).where(_in_period(ctx, KpiGoodPractice.published_on))
-    ).scalars()
+    ).all()
+    known = organisations(ctx, [r.organisation_id for r in rows])
     items = []
     for r in sorted(rows, key=lambda r: (r.published_on, r.title)):
         organisation = known.get(r.organisation_id) if r.organisation_id else None

@@ -2,15 +2,27 @@
 how events fill them, and the KPIs computed from them.
 
 Facts are stored with their business dates, never as running totals, so any day can be asked for
-(`as_of`) and the order in which records arrive never matters."""
+(`as_of`) and the order in which records arrive never matters. Folding every fact up to the day asked
+on each request made an answer cost as much as the history (issue 14), so the projector also keeps
+what that fold yields per member, refolded from all of that member's facts whenever one of its events
+arrives (so a late or out-of-order fact corrects it):
+- spells: the days a member is active, from one business day to the next day its state changes, with
+  the organisation it is with (`kpi_member_spells`); likewise in the knowledge-sharing channel
+  (`kpi_knowledge_sharing_spells`). "Active on D" is then one indexed count of the spells around D;
+- changes: the joins and leaves the KPI counts, on their business days, with the organisation at the
+  time (`kpi_member_changes`): "joined and left in year Y up to D" is one indexed GROUP BY.
+The fold is the one the KPIs did per request before (same order: business day, event time, joined
+before moved before left before erased; after an erasure nothing of the member counts)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Index, Table, delete, distinct, func, insert, select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
@@ -20,6 +32,8 @@ from shared.events import LOCAL_GOVERNMENT_KINDS
 
 UNKNOWN_KIND = "onbekend"
 _RANK = {"joined": 0, "moved": 1, "left": 2, "erased": 3}
+OPEN_END = date(9999, 12, 31)  # the end of a spell that has not ended (indexable, unlike NULL)
+_CHUNK = 500  # member ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 
 class KpiOrganisation(SQLModel, table=True):
@@ -60,7 +74,51 @@ class KpiKnowledgeSharingFact(SQLModel, table=True):
     event_time: datetime
 
 
-TABLES = (KpiOrganisation, KpiMembershipFact, KpiKnowledgeSharingFact)
+class KpiMemberSpell(SQLModel, table=True):
+    """A member active from `from_on` to the day before `until_on` (OPEN_END: still active), with the
+    organisation it is with then: derived from the member's facts (see the module's docstring)."""
+
+    __tablename__ = "kpi_member_spells"
+    __table_args__ = (Index("ix_kpi_member_spells_on", "until_on", "from_on", "organisation_id"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    from_on: date = Field(primary_key=True)
+    until_on: date
+    organisation_id: uuid.UUID | None = None
+
+
+class KpiMemberChange(SQLModel, table=True):
+    """A join or a leave the OD1.1-leden items count, on its business day, at the organisation the
+    member joined or left: derived from the member's facts."""
+
+    __tablename__ = "kpi_member_changes"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    on_date: date = Field(index=True)
+    change: str = Field(max_length=20)  # joined | left
+    organisation_id: uuid.UUID | None = None
+
+
+class KpiKnowledgeSharingSpell(SQLModel, table=True):
+    """A member in the knowledge-sharing channel from `from_on` to the day before `until_on`."""
+
+    __tablename__ = "kpi_knowledge_sharing_spells"
+    __table_args__ = (Index("ix_kpi_knowledge_sharing_spells_on", "until_on", "from_on"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    from_on: date = Field(primary_key=True)
+    until_on: date
+
+
+TABLES = (
+    KpiOrganisation,
+    KpiMembershipFact,
+    KpiKnowledgeSharingFact,
+    KpiMemberSpell,
+    KpiMemberChange,
+    KpiKnowledgeSharingSpell,
+)
 
 
 # --- projection ---------------------------------------------------------------------------------
@@ -166,124 +224,232 @@ LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
 }
 
 
+# --- what the facts of one member yield (refolded per batch) -------------------------------------
+
+_MEMBERSHIP_EVENTS = (events.MemberJoined, events.MemberMoved, events.MemberLeft, events.MemberErased)
+_SHARING_EVENTS = (events.KnowledgeSharingJoined, events.KnowledgeSharingLeft, events.MemberErased)
+
+
+def _fact_order(fact: Any) -> tuple[date, datetime, int, str]:
+    """Business day, then event time, then joined < moved < left < erased; the event id last, so that
+    even facts alike in all of that fold the same way every time."""
+    return (fact.on_date, naive_utc(fact.event_time), _RANK.get(fact.fact, 9), fact.event_id)
+
+
+def _days(facts: Sequence[Any]) -> Iterable[tuple[date, date, list[Any]]]:
+    """The facts in fold order, grouped per business day: (day, the next day with a fact or OPEN_END,
+    that day's facts)."""
+    ordered = sorted(facts, key=_fact_order)
+    groups: list[tuple[date, list[Any]]] = []
+    for fact in ordered:
+        if groups and groups[-1][0] == fact.on_date:
+            groups[-1][1].append(fact)
+        else:
+            groups.append((fact.on_date, [fact]))
+    for index, (day, group) in enumerate(groups):
+        following = groups[index + 1][0] if index + 1 < len(groups) else OPEN_END
+        yield day, following, group
+
+
+Rows = list[dict[str, Any]]
+
+
+def fold_member(member_id: uuid.UUID, facts: Sequence[Any]) -> tuple[Rows, Rows]:
+    """One member's spells and counted changes from all its membership facts (any order)."""
+    spells: Rows = []
+    changes: Rows = []
+    active, erased = False, False
+    organisation_id: uuid.UUID | None = None
+    for day, following, group in _days(facts):
+        for fact in group:
+            if erased:
+                break
+            if fact.fact == "joined":
+                active, organisation_id = True, fact.organisation_id
+                changes.append({"on_date": day, "change": "joined", "organisation_id": organisation_id})
+            elif fact.fact == "moved":
+                organisation_id = fact.organisation_id
+            else:  # left or erased: a leave counted once, at the organisation the member was with
+                erased = fact.fact == "erased"
+                if active:
+                    left_from = fact.organisation_id or organisation_id
+                    changes.append({"on_date": day, "change": "left", "organisation_id": left_from})
+                active = False
+        if active:
+            spells.append(
+                {
+                    "member_id": member_id,
+                    "from_on": day,
+                    "until_on": following,
+                    "organisation_id": organisation_id,
+                }
+            )
+    for seq, change in enumerate(changes):
+        change.update(member_id=member_id, seq=seq)
+    return spells, changes
+
+
+def fold_sharing(member_id: uuid.UUID, facts: Sequence[Any]) -> list[dict[str, Any]]:
+    """One member's spells in the knowledge-sharing channel from all its facts (any order)."""
+    spells: Rows = []
+    inside, erased = False, False
+    for day, following, group in _days(facts):
+        for fact in group:
+            if erased:
+                break
+            erased = fact.fact == "erased"
+            inside = fact.fact == "joined"
+        if inside:
+            spells.append({"member_id": member_id, "from_on": day, "until_on": following})
+    return spells
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def _facts_of(
+    connection: Connection, model: type[SQLModel], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Any]]:
+    table = _table(model)
+    wanted = [table.c.member_id, table.c.event_id, table.c.fact, table.c.on_date, table.c.event_time]
+    if "organisation_id" in table.c:
+        wanted.append(table.c.organisation_id)
+    per_member: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in connection.execute(select(*wanted).where(table.c.member_id.in_(ids))):
+        per_member[row.member_id].append(row)
+    return per_member
+
+
+def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID], rows: Rows) -> None:
+    table = _table(model)
+    connection.execute(delete(table).where(table.c.member_id.in_(ids)))
+    if rows:
+        connection.execute(insert(table), rows)
+
+
+def refold(connection: Connection, membership: Iterable[uuid.UUID], sharing: Iterable[uuid.UUID]) -> None:
+    """Derives again the spells and changes of these members from all their stored facts, in the
+    caller's transaction (after the batch's facts are written)."""
+    members = sorted(set(membership))
+    for start in range(0, len(members), _CHUNK):
+        ids = members[start : start + _CHUNK]
+        facts = _facts_of(connection, KpiMembershipFact, ids)
+        spells: Rows = []
+        changes: Rows = []
+        for member_id in ids:
+            member_spells, member_changes = fold_member(member_id, facts.get(member_id, []))
+            spells += member_spells
+            changes += member_changes
+        _replace(connection, KpiMemberSpell, ids, spells)
+        _replace(connection, KpiMemberChange, ids, changes)
+    members = sorted(set(sharing))
+    for start in range(0, len(members), _CHUNK):
+        ids = members[start : start + _CHUNK]
+        facts = _facts_of(connection, KpiKnowledgeSharingFact, ids)
+        rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
+        _replace(connection, KpiKnowledgeSharingSpell, ids, rows)
+
+
+def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
+    """`refold` for the members the batch's membership and knowledge-sharing events name."""
+    membership = {e.data.member_id for e in batch if isinstance(e.data, _MEMBERSHIP_EVENTS)}
+    sharing = {e.data.member_id for e in batch if isinstance(e.data, _SHARING_EVENTS)}
+    if membership or sharing:
+        refold(connection, membership, sharing)
+
+
+def refold_everyone(connection: Connection) -> None:
+    """`refold` for every member with a fact: what a migration adding these tables fills them with."""
+    membership = connection.execute(select(_table(KpiMembershipFact).c.member_id).distinct()).scalars()
+    sharing = connection.execute(select(_table(KpiKnowledgeSharingFact).c.member_id).distinct()).scalars()
+    refold(connection, list(membership), list(sharing))
+
+
 # --- queries ------------------------------------------------------------------------------------
 
 
-class MemberState:
-    __slots__ = ("active", "organisation_id")
-
-    def __init__(self) -> None:
-        self.active = False
-        self.organisation_id: uuid.UUID | None = None
-
-
-def _order(fact: KpiMembershipFact | KpiKnowledgeSharingFact) -> tuple[date, datetime, int]:
-    return (fact.on_date, naive_utc(fact.event_time), _RANK.get(fact.fact, 9))
-
-
-def organisations(ctx: Context) -> dict[uuid.UUID, KpiOrganisation]:
-    return ctx.memo(
-        "organisations",
-        lambda: {o.organisation_id: o for o in ctx.session.execute(select(KpiOrganisation)).scalars()},
-    )
+def organisations(ctx: Context, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, KpiOrganisation]:
+    """The organisations of these ids that the read model knows (loaded once per request)."""
+    known: dict[uuid.UUID, KpiOrganisation | None] = ctx.memo("organisations", dict)
+    missing = sorted({i for i in ids if i is not None and i not in known})
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        found = ctx.session.execute(
+            select(KpiOrganisation).where(col(KpiOrganisation.organisation_id).in_(chunk))
+        ).scalars()
+        known.update({row.organisation_id: row for row in found})
+        for organisation_id in chunk:
+            known.setdefault(organisation_id, None)
+    return {i: row for i, row in known.items() if row is not None}
 
 
 def kind_of(ctx: Context, organisation_id: uuid.UUID | None) -> str:
-    organisation = organisations(ctx).get(organisation_id) if organisation_id else None
+    organisation = organisations(ctx, [organisation_id]).get(organisation_id) if organisation_id else None
     return organisation.kind if organisation else UNKNOWN_KIND
 
 
-def membership_facts(ctx: Context) -> list[KpiMembershipFact]:
-    """Facts up to D, in business order (date, then event time) whatever order they arrived in."""
-
-    def load() -> list[KpiMembershipFact]:
-        rows = ctx.session.execute(
-            select(KpiMembershipFact).where(col(KpiMembershipFact.on_date) <= ctx.period.end)
-        ).scalars()
-        return sorted(rows, key=_order)
-
-    return ctx.memo("membership_facts", load)
+def _kind() -> Any:
+    """The kind of the organisation joined in (UNKNOWN_KIND for none or one not known): kind_of in SQL."""
+    return func.coalesce(col(KpiOrganisation.kind), UNKNOWN_KIND).label("kind")
 
 
-def member_states(ctx: Context) -> dict[uuid.UUID, MemberState]:
-    """Each member on D: active or not, and at which organisation (following moves)."""
+def _organisation_of(model: type[KpiMemberSpell] | type[KpiMemberChange]) -> Any:
+    return col(KpiOrganisation.organisation_id) == col(model.organisation_id)
 
-    def replay() -> dict[uuid.UUID, MemberState]:
-        states: dict[uuid.UUID, MemberState] = {}
-        erased: set[uuid.UUID] = set()
-        for fact in membership_facts(ctx):
-            if fact.member_id in erased:
-                continue
-            state = states.setdefault(fact.member_id, MemberState())
-            if fact.fact == "joined":
-                state.active, state.organisation_id = True, fact.organisation_id
-            elif fact.fact == "moved":
-                state.organisation_id = fact.organisation_id
-            else:  # left or erased
-                state.active = False
-                if fact.fact == "erased":
-                    erased.add(fact.member_id)
-        return states
 
-    return ctx.memo("member_states", replay)
+def _around(model: type[KpiMemberSpell] | type[KpiKnowledgeSharingSpell], day: date) -> Any:
+    """The spells that hold on `day`: started on or before it, ending after it."""
+    return (col(model.until_on) > day) & (col(model.from_on) <= day)
 
 
 def members(ctx: Context) -> Computed:
     """OD1.1-leden: members active on D; items: joined and left during the year per organisation kind."""
-    joined: Counter[str] = Counter()
-    left: Counter[str] = Counter()
-    organisation_of: dict[uuid.UUID, uuid.UUID | None] = {}
-    inside: set[uuid.UUID] = set()
-    erased: set[uuid.UUID] = set()
-    for fact in membership_facts(ctx):
-        if fact.member_id in erased:
-            continue
-        in_year = fact.on_date >= ctx.period.start
-        if fact.fact == "joined":
-            inside.add(fact.member_id)
-            organisation_of[fact.member_id] = fact.organisation_id
-            if in_year:
-                joined[kind_of(ctx, fact.organisation_id)] += 1
-        elif fact.fact == "moved":
-            organisation_of[fact.member_id] = fact.organisation_id
-        else:  # left or erased: counted once, at the organisation the member was with
-            if fact.fact == "erased":
-                erased.add(fact.member_id)
-            if fact.member_id not in inside:
-                continue
-            inside.discard(fact.member_id)
-            if in_year:
-                left[kind_of(ctx, fact.organisation_id or organisation_of.get(fact.member_id))] += 1
-    active = sum(1 for s in member_states(ctx).values() if s.active)
-    kinds = sorted(set(joined) | set(left))
-    return Computed(active, [{"organisation_kind": k, "joined": joined[k], "left": left[k]} for k in kinds])
+    period = ctx.period
+    active = ctx.session.execute(
+        select(func.count()).select_from(KpiMemberSpell).where(_around(KpiMemberSpell, period.end))
+    ).scalar_one()
+    kind = _kind()
+    counted: dict[str, dict[str, int]] = defaultdict(lambda: {"joined": 0, "left": 0})
+    rows = ctx.session.execute(
+        select(kind, col(KpiMemberChange.change), func.count())
+        .select_from(KpiMemberChange)
+        .outerjoin(KpiOrganisation, _organisation_of(KpiMemberChange))
+        .where(col(KpiMemberChange.on_date) >= period.start, col(KpiMemberChange.on_date) <= period.end)
+        .group_by(kind, col(KpiMemberChange.change))
+    )
+    for kind_name, change, count in rows:
+        counted[kind_name][change] += count
+    items = [
+        {"organisation_kind": k, "joined": c["joined"], "left": c["left"]} for k, c in sorted(counted.items())
+    ]
+    return Computed(int(active), items)
 
 
 def local_governments(ctx: Context) -> Computed:
     """OD1.1-besturen: local governments and ISVs with an active member on D; items: per kind."""
-    per_kind: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for state in member_states(ctx).values():
-        if state.active and state.organisation_id is not None:
-            per_kind[kind_of(ctx, state.organisation_id)].add(state.organisation_id)
-    value = sum(len(per_kind.get(k, ())) for k in LOCAL_GOVERNMENT_KINDS)
-    items = [{"organisation_kind": k, "organisations": len(v)} for k, v in sorted(per_kind.items())]
+    kind = _kind()
+    rows = ctx.session.execute(
+        select(kind, func.count(distinct(col(KpiMemberSpell.organisation_id))))
+        .select_from(KpiMemberSpell)
+        .outerjoin(KpiOrganisation, _organisation_of(KpiMemberSpell))
+        .where(_around(KpiMemberSpell, ctx.period.end), col(KpiMemberSpell.organisation_id).is_not(None))
+        .group_by(kind)
+    )
+    per_kind = {kind_name: int(count) for kind_name, count in rows}
+    value = sum(per_kind.get(k, 0) for k in LOCAL_GOVERNMENT_KINDS)
+    items = [{"organisation_kind": k, "organisations": n} for k, n in sorted(per_kind.items())]
     return Computed(value, items)
 
 
 def knowledge_sharing(ctx: Context) -> Computed:
     """OD1.1-kennisdeling: members in the knowledge-sharing channel on D."""
-    facts = ctx.session.execute(
-        select(KpiKnowledgeSharingFact).where(col(KpiKnowledgeSharingFact.on_date) <= ctx.period.end)
-    ).scalars()
-    inside: dict[uuid.UUID, bool] = {}
-    erased: set[uuid.UUID] = set()
-    for fact in sorted(facts, key=_order):
-        if fact.member_id in erased:
-            continue
-        if fact.fact == "erased":
-            erased.add(fact.member_id)
-        inside[fact.member_id] = fact.fact == "joined"
-    return Computed(sum(inside.values()))
+    inside = ctx.session.execute(
+        select(func.count())
+        .select_from(KpiKnowledgeSharingSpell)
+        .where(_around(KpiKnowledgeSharingSpell, ctx.period.end))
+    ).scalar_one()
+    return Computed(int(inside))
 
 
 KPIS = {

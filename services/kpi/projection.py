@@ -1,7 +1,8 @@
 """The KPI projection: `apply(session, events)` routes each domain event of a batch to the read-model
 modules that need it, through a store preloaded for the batch; `projector(...)` is the one consumer that
 runs it, for the live projector and the rebuild alike. Idempotence and ordering are the tracked
-consumer's job (shared.consumer); handlers insert facts keyed by event id or keep the latest version."""
+consumer's job (shared.consumer); handlers insert facts keyed by event id or keep the latest version,
+and what is folded per member from its facts is derived again once the batch's rows are written."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def apply(session: Session, batch: Sequence[events.Event]) -> None:
         for handler in HANDLERS.get(type(event.data), ()):
             handler(store, event)
     store.write()
+    # what is derived per member from all its facts, for the members the batch names (services.kpi.membership)
+    membership.refold_batch(session.connection(), batch)
 
 
 def apply_items(session: Session, items: list[Item[events.Event]]) -> None:
