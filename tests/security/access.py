@@ -70,6 +70,10 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("GET", "/members/{member_id}"): PARTNER,
         ("POST", "/members/{member_id}/erase"): STAFF,
         ("GET", "/people/{member_id}"): STAFF,
+        # the back office's reads (services/members/staff_api.py): ids and dates, and the member list
+        ("GET", "/members/{member_id}/history"): PARTNER,
+        ("GET", "/staff/members"): PARTNER,
+        ("GET", "/staff/organisations"): READERS,
     },
     "events": {
         **COMMON,
