@@ -1,12 +1,13 @@
 """Nieuwsbrief: the issues and drafts, writing in Markdown with a preview the newsletter service renders,
-a test mail to yourself, sending after a confirmation and following it, the subscribers and bounces.
+a test mail to yourself, sending after a confirmation or scheduling it for later (and unscheduling),
+following the sending, the subscribers and bounces.
 Every change goes through the newsletter service's API; the preview is the service's own rendering."""
 
 from __future__ import annotations
 
 import re
 import smtplib
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
@@ -17,15 +18,37 @@ from markupsafe import Markup
 
 from services.backoffice.services import ServiceError, download
 from services.backoffice.session import StaffSession
-from services.backoffice.web import Form, PageProblem, Staff, api_of, posted, refused, render, settings_of
+from services.backoffice.web import (
+    MONTHS,
+    Form,
+    PageProblem,
+    Staff,
+    api_of,
+    posted,
+    refused,
+    render,
+    settings_of,
+    templates,
+)
 from shared.auth import STAFF
-from shared.clock import business_today
+from shared.clock import BRUSSELS, business_today
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 
-LABELS = {"title": "Onderwerp", "body": "Tekst (Markdown)", "confirm": "Bevestiging"}
-ISSUE_STATES = {"draft": "Ontwerp", "sending": "Wordt verstuurd", "sent": "Verstuurd"}
+LABELS = {
+    "title": "Onderwerp",
+    "body": "Tekst (Markdown)",
+    "confirm": "Bevestiging",
+    "scheduled_at": "Versturen op",
+}
+ISSUE_STATES = {
+    "draft": "Ontwerp",
+    "scheduled": "Ingepland",
+    "sending": "Wordt verstuurd",
+    "sent": "Verstuurd",
+    "failed": "Mislukt",
+}
 DELIVERY_STATES = {
     "queued": "in de wachtrij",
     "sending": "bezig",
@@ -55,11 +78,26 @@ CONFIRM_MISSING = "Vink aan dat je de nieuwsbrief naar alle abonnees wilt verstu
 NOT_A_DRAFT = "Deze nieuwsbrief is al verstuurd en kan niet meer veranderen."
 NO_ADDRESS = "Je account heeft geen e-mailadres: er kan geen testmail naartoe."
 MAIL_DOWN = "De mailserver antwoordt nu niet; de testmail is niet verstuurd. Probeer het zo opnieuw."
+SCHEDULE_MISSING = "Geef de dag en het uur waarop de nieuwsbrief vertrekt."
+SCHEDULE_INVALID = "Kies een moment in de toekomst, hoogstens een jaar vooruit."
+NOT_SCHEDULABLE = "Alleen een ontwerp kan ingepland worden; deze nieuwsbrief is ingepland of verstuurd."
+NOT_SCHEDULED = "Deze nieuwsbrief is niet (meer) ingepland: ze wordt al verstuurd of is weer een ontwerp."
 PREVIEW_SCHEMES = {"http", "https", "mailto"}
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
 
 
 newsletter_api = api_of("newsletter")
+
+
+def _moment(value: object) -> str:
+    """A moment as people here read it: Brussels time, '5 januari 2027 om 09:00'."""
+    if not value:
+        return "–"
+    local = datetime.fromisoformat(str(value)).astimezone(BRUSSELS)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} om {local:%H:%M}"
+
+
+templates.filters["tijdstip"] = _moment
 
 
 def _refused(error: ServiceError) -> PageProblem:
@@ -174,6 +212,7 @@ def _issue_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     done: str = "",
+    scheduled_at: str = "",
 ) -> HTMLResponse:
     try:
         issue = newsletter_api(request, staff, "GET", f"/issues/{issue_id}")
@@ -196,6 +235,7 @@ def _issue_page(
         delivery_states=DELIVERY_STATES,
         may_write=staff.role in STAFF,
         done=done,
+        scheduled_at=scheduled_at,
     )
 
 
@@ -203,6 +243,8 @@ DONE = {
     "bewaard": "Bewaard. Hieronder zie je het voorbeeld.",
     "test": "De testmail is verstuurd naar {address}.",
     "verstuurd": "De nieuwsbrief wordt verstuurd. Vernieuw deze pagina om de verzending te volgen.",
+    "ingepland": "De nieuwsbrief is ingepland.",
+    "planning": "De planning is geannuleerd: de nieuwsbrief is weer een ontwerp.",
 }
 
 
@@ -393,3 +435,51 @@ def send_issue(request: Request, issue_id: str, form: Form = Depends(posted(*STA
             return _issue_page(request, form.staff, issue_id, errors={"_form": NOT_A_DRAFT})
         raise _refused(exc) from None
     return RedirectResponse(f"/nieuwsbrief/{issue_id}?gedaan=verstuurd", status_code=303)
+
+
+def _scheduled_at(typed: str) -> str | None:
+    """A datetime-local field's value (Brussels time, to the minute or the second) as the API takes
+    it: with its offset, so that the service never has to guess the time zone."""
+    for shape in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(typed.strip(), shape).replace(tzinfo=BRUSSELS).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+@router.post("/nieuwsbrief/{issue_id}/inplannen")
+def schedule_issue(request: Request, issue_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    moment = _scheduled_at(form.values.get("scheduled_at", ""))
+    if moment is None:
+        return _issue_page(
+            request,
+            form.staff,
+            issue_id,
+            errors={"scheduled_at": SCHEDULE_MISSING},
+            scheduled_at=form.values.get("scheduled_at", "")[:40],
+        )
+    try:
+        newsletter_api(
+            request, form.staff, "POST", f"/issues/{issue_id}/schedule", json={"scheduled_at": moment}
+        )
+    except ServiceError as exc:
+        if exc.status_code in (409, 422):
+            errors = (
+                {"_form": NOT_SCHEDULABLE} if exc.status_code == 409 else {"scheduled_at": SCHEDULE_INVALID}
+            )
+            typed = form.values.get("scheduled_at", "")[:40]
+            return _issue_page(request, form.staff, issue_id, errors=errors, scheduled_at=typed)
+        raise _refused(exc) from None
+    return RedirectResponse(f"/nieuwsbrief/{issue_id}?gedaan=ingepland", status_code=303)
+
+
+@router.post("/nieuwsbrief/{issue_id}/planning-annuleren")
+def unschedule_issue(request: Request, issue_id: str, form: Form = Depends(posted(*STAFF))) -> Response:  # noqa: B008
+    try:
+        newsletter_api(request, form.staff, "POST", f"/issues/{issue_id}/unschedule")
+    except ServiceError as exc:
+        if exc.status_code == 409:
+            return _issue_page(request, form.staff, issue_id, errors={"_form": NOT_SCHEDULED})
+        raise _refused(exc) from None
+    return RedirectResponse(f"/nieuwsbrief/{issue_id}?gedaan=planning", status_code=303)

@@ -20,6 +20,7 @@ import pytest
 
 from ops import dead_letters
 from shared import topics
+from shared.clock import BRUSSELS
 from shared.links import make_token
 from tests import infra
 from tests.backoffice.test_browser import accessible, keep, sign_in
@@ -413,3 +414,93 @@ def test_staff_read_a_sessions_feedback_enter_a_paper_form_and_run_a_survey(
     assert page.request.post(f"{office.url}/feedback/bevragingen/nieuw", form=survey).status == 403
     assert api.get(f"/sessions/{session_id}/summary").json()["responses"] == 1
     assert len(api.get("/surveys").json()) == 1
+
+
+def test_staff_schedule_a_newsletter_unschedule_it_and_it_goes_out_once_when_due(
+    services: Callable[..., infra.ServiceProcess],
+    backoffice: Callable[..., infra.ServiceProcess],
+    browser: Any,
+    artefacts: Path,
+    mail: MailCatcher,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port)}
+    newsletter = services(
+        "newsletter", f"sqlite:///{tmp_path}/newsletter.db", NEWSLETTER_POLL_SECONDS="0.3", **smtp
+    )
+    office = backoffice(NEWSLETTER_URL=newsletter.url, **smtp)
+    reader = "lien@gemeente.example"
+    contact(kafka_bootstrap, topic_prefix, reader)
+    api = newsletter.client()
+    wait_until(lambda: api.get("/subscribers").json()["total"] == 1, 30, 0.2, "the member subscribed")
+    draft = api.post("/issues", json={"title": "Nieuws van januari", "body": "## Gelukkig nieuwjaar"}).json()
+    detail = f"{office.url}/nieuwsbrief/{draft['id']}"
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE").new_page()
+    sign_in(page, office.url, "sam.staff", f"/nieuwsbrief/{draft['id']}")
+    page.get_by_role("button", name="Inplannen").click()
+    assert (
+        page.locator("#fout-scheduled_at").inner_text()
+        == "Geef de dag en het uur waarop de nieuwsbrief vertrekt."
+    )
+    yesterday = (datetime.now(BRUSSELS) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Versturen op (verplicht)").fill(yesterday)
+    page.get_by_role("button", name="Inplannen").click()
+    assert page.locator("#fout-scheduled_at").inner_text().startswith("Kies een moment in de toekomst")
+    assert page.locator("#veld-scheduled_at").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Versturen op (verplicht)").input_value() == yesterday  # what was typed stays
+    accessible(page, "inplannen met fout")
+    assert api.get(f"/issues/{draft['id']}").json()["status"] == "draft"
+
+    later = datetime.now(BRUSSELS).replace(second=0, microsecond=0) + timedelta(days=2)
+    page.get_by_label("Versturen op (verplicht)").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Inplannen").click()
+    assert page.get_by_role("status").inner_text() == "De nieuwsbrief is ingepland."
+    assert f"{later:%H:%M}" in page.locator("#ingepland").inner_text()
+    assert "Ingepland" in page.locator("dl.facts").inner_text()
+    assert page.get_by_role("button", name="Bewaren en voorbeeld bekijken").count() == 0  # fixed now
+    accessible(page, "ingeplande nieuwsbrief")
+    keep(page, artefacts, "nieuwsbrief-ingepland")
+    scheduled = api.get(f"/issues/{draft['id']}").json()
+    assert scheduled["status"] == "scheduled"
+    assert datetime.fromisoformat(scheduled["scheduled_at"]) == later
+    page.goto(f"{office.url}/nieuwsbrief")
+    assert "ingepland voor" in page.locator("tbody").inner_text()
+
+    # refusals change nothing: a viewer, no token, nobody signed in, a moment that is no moment
+    viewer = browser.new_context(locale="nl-BE").new_page()
+    sign_in(viewer, office.url, "vic.viewer", f"/nieuwsbrief/{draft['id']}")
+    assert viewer.get_by_role("button", name="Planning annuleren").count() == 0
+    viewer_csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
+    for path in ("inplannen", "planning-annuleren"):
+        form = {"csrf": viewer_csrf, "scheduled_at": "2027-01-05T09:00"}
+        assert viewer.request.post(f"{detail}/{path}", form=form, max_redirects=0).status == 403
+        assert page.request.post(f"{detail}/{path}", form={"scheduled_at": "2027-01-05T09:00"}).status == 403
+        assert httpx.post(f"{detail}/{path}", data=form).status_code == 401
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    nonsense = page.request.post(f"{detail}/inplannen", form={"csrf": csrf, "scheduled_at": "morgen"})
+    assert nonsense.status == 422  # not a draft any more and no moment: refused before the service
+    assert api.get(f"/issues/{draft['id']}").json() == scheduled
+
+    # unschedule: a draft again; then scheduled a few seconds ahead, it goes out once
+    page.goto(detail)
+    page.get_by_role("button", name="Planning annuleren").click()
+    assert (
+        page.get_by_role("status").inner_text()
+        == "De planning is geannuleerd: de nieuwsbrief is weer een ontwerp."
+    )
+    assert api.get(f"/issues/{draft['id']}").json()["status"] == "draft"
+    accessible(page, "planning geannuleerd")
+    soon = (datetime.now(BRUSSELS) + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%S")
+    posted = page.request.post(
+        f"{detail}/inplannen", form={"csrf": csrf, "scheduled_at": soon}, max_redirects=0
+    )
+    assert posted.status == 303
+    assert mail.to(reader) == []
+    wait_until(lambda: api.get(f"/issues/{draft['id']}").json()["status"] == "sent", 30, 0.2, "sent when due")
+    page.goto(detail)
+    assert "Verstuurd" in page.locator("dl.facts").inner_text()
+    assert "afgeleverd: 1" in page.locator("#verzending").inner_text()
+    assert [m.message["Subject"] for m in mail.to(reader)] == ["Nieuws van januari"]
