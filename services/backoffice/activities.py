@@ -102,6 +102,7 @@ LABELS = {
     "requested_by_organisation_id": "Aangevraagd door",
     "registration_deadline": "Inschrijven kan tot",
     "cancelled_on": "Geannuleerd op",
+    "reason": "Reden van de annulering",
     "held_on": "Gehouden op",
     "url": "Adres van de opname",
     "member_id": "Lid",
@@ -132,6 +133,7 @@ FIELD_MESSAGES = {
     "methodology": "Geef een methodiek op één regel.",
     "registration_deadline": "Geef een geldige datum en tijd.",
     "cancelled_on": "Geef een geldige datum binnen de jaren van het programma.",
+    "reason": "Hoogstens 500 tekens, zonder stuurtekens.",
     "held_on": "Geef een datum vanaf het begin van de sessie en niet in de toekomst.",
     "member_id": "Dit lid kan niet ingeschreven worden (onbekend of gewist).",
     "given_on": "Geef een geldige datum die niet in de toekomst ligt.",
@@ -632,7 +634,7 @@ DONE = {
 # the session's own actions: (the API path, the form fields it takes)
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "verplaatsen": ("reschedule", ("starts_at", "ends_at", "planned_hours", "location", "online_link")),
-    "annuleren": ("cancel", ("cancelled_on",)),
+    "annuleren": ("cancel", ("cancelled_on", "reason")),  # the reason: for staff, never published
     "gehouden": ("held", ("held_on",)),
     "opname": ("recording", ("url",)),
 }

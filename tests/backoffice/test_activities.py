@@ -263,14 +263,30 @@ def test_a_viewer_cannot_plan_a_form_without_its_token_changes_nothing_and_cance
     assert viewer.locator("h1").inner_text() == "Netwerkdag"
     assert viewer.get_by_role("button", name="Sessie annuleren").count() == 0  # reading only
     page.goto(f"{office.url}/activiteiten/{planned['id']}")
+    page.get_by_label("Reden van de annulering").fill("De spreker is ziek.")
     page.get_by_role("button", name="Sessie annuleren").click()
     assert page.locator("#fout-confirm").inner_text() == "Vink aan dat je deze sessie wilt annuleren."
+    assert page.get_by_label("Reden van de annulering").input_value() == "De spreker is ziek."  # kept
     assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "scheduled"
     accessible(page, "annuleren zonder bevestiging")
+    # a reason the events service refuses (over 500 characters) is named next to the field, nothing changes
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    too_long = page.request.post(
+        f"{office.url}/activiteiten/{planned['id']}/annuleren",
+        form={"csrf": csrf, "confirm": "ja", "reason": "x" * 501},
+        max_redirects=0,
+    )
+    assert too_long.status == 422 and "Hoogstens 500 tekens" in too_long.text()
+    assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "scheduled"
     page.get_by_label("Ik wil deze sessie annuleren").check()
     page.get_by_role("button", name="Sessie annuleren").click()
     assert "geannuleerd op" in page.locator("dl.facts").inner_text()
-    assert events.client().get(f"/sessions/{planned['id']}").json()["status"] == "cancelled"
+    assert page.locator("#reden").inner_text() == "De spreker is ziek."
+    cancelled = events.client().get(f"/sessions/{planned['id']}").json()
+    assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "De spreker is ziek.")
+    viewer.reload()
+    assert "geannuleerd" in viewer.locator("dl.facts").inner_text()
+    assert viewer.locator("#reden").count() == 0  # staff free text: not for a viewer
     assert page.get_by_role("button", name="Lid inschrijven").count() == 0
     accessible(page, "geannuleerde sessie")
 
