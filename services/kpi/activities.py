@@ -382,55 +382,70 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
     feedback KPIs use it to know which sessions were held."""
 
     def load() -> list[HeldSession]:
+        # columns, not ORM objects: building an instance per registration and attendance row cost more
+        # than the queries (the year's sessions are indexed by held_on, their rows by session_id)
         period = ctx.period
+        s, r, a = KpiActivitySession, KpiActivityRegistration, KpiActivityAttendance
         sessions = {
             row.session_id: row
             for row in ctx.session.execute(
-                select(KpiActivitySession).where(
-                    col(KpiActivitySession.held_on) >= period.start,
-                    col(KpiActivitySession.held_on) <= period.end,
-                )
-            ).scalars()
+                select(
+                    col(s.session_id),
+                    col(s.held_on),
+                    col(s.kind),
+                    col(s.title),
+                    col(s.theme),
+                    col(s.lead),
+                    col(s.format),
+                    col(s.recording_url),
+                ).where(col(s.held_on) >= period.start, col(s.held_on) <= period.end)
+            )
         }
-        held = {sid: row.held_on for sid, row in sessions.items() if row.held_on is not None}
+        held: dict[uuid.UUID, date] = {sid: row.held_on for sid, row in sessions.items()}
         if not held:
             return []
         ids = list(held)
-        registrations = list(
-            ctx.session.execute(
-                select(KpiActivityRegistration).where(col(KpiActivityRegistration.session_id).in_(ids))
-            ).scalars()
-        )
-        cancelled = {r.registration_id for r in registrations if r.cancelled}
+        registrations = ctx.session.execute(
+            select(
+                col(r.registration_id),
+                col(r.session_id),
+                col(r.cancelled),
+                col(r.version_time).is_not(None).label("received"),
+                col(r.waitlisted),
+            ).where(col(r.session_id).in_(ids))
+        ).all()
+        cancelled = {row.registration_id for row in registrations if row.cancelled}
         seats: dict[uuid.UUID, int] = defaultdict(int)
-        for r in registrations:
-            if not r.cancelled and r.version_time is not None and not r.waitlisted:
-                seats[r.session_id] += 1
+        for row in registrations:
+            if not row.cancelled and row.received and not row.waitlisted:
+                seats[row.session_id] += 1
         hours: dict[uuid.UUID, list[float]] = defaultdict(list)
-        for a in ctx.session.execute(
-            select(KpiActivityAttendance).where(col(KpiActivityAttendance.session_id).in_(ids))
-        ).scalars():
-            if a.attended and a.registration_id not in cancelled:
-                hours[a.session_id].append(a.hours)
+        for row in ctx.session.execute(
+            select(col(a.registration_id), col(a.session_id), col(a.attended), col(a.hours)).where(
+                col(a.session_id).in_(ids)
+            )
+        ):
+            if row.attended and row.registration_id not in cancelled:
+                hours[row.session_id].append(row.hours)
         result = []
         for session_id, day in held.items():
-            row = sessions.get(session_id)
-            if row is None or row.kind is None:  # not scheduled as far as we know yet: no kind to count
+            found = sessions.get(session_id)
+            if found is None or found.kind is None:  # not scheduled as far as we know yet: no kind to count
                 continue
             attended = sorted(hours.get(session_id, []))
             result.append(
                 HeldSession(
                     session_id=session_id,
-                    kind=row.kind,
+                    kind=found.kind,
                     held_on=day,
-                    title=row.title or "",
-                    theme=row.theme,
-                    lead=row.lead,
-                    format=row.format,
+                    title=found.title or "",
+                    theme=found.theme,
+                    lead=found.lead,
+                    format=found.format,
                     participants=len(attended),
                     participant_hours=round(sum(attended), 2),
                     registrations=seats.get(session_id, 0),
-                    recording_url=row.recording_url,
+                    recording_url=found.recording_url,
                 )
             )
         return sorted(result, key=lambda s: (s.held_on, s.title, str(s.session_id)))

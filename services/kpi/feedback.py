@@ -185,17 +185,22 @@ def _in_chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID
         yield ids[start : start + size]
 
 
-def _requests(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
-    def load() -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
+# Requests and responses are read as rows of the columns used (attribute access as on the model), not
+# as ORM objects: building an instance per row cost more than the query.
+
+
+def _requests(ctx: Context) -> dict[uuid.UUID, list[Any]]:
+    def load() -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
-        per_session: dict[uuid.UUID, list[KpiFeedbackRequest]] = defaultdict(list)
+        per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        q = KpiFeedbackRequest
         for chunk in _in_chunks(ids):
             rows = ctx.session.execute(
-                select(KpiFeedbackRequest).where(
-                    col(KpiFeedbackRequest.subject_type) == "session",
-                    col(KpiFeedbackRequest.subject_id).in_(chunk),
+                select(col(q.request_id), col(q.subject_id), col(q.requested_on)).where(
+                    col(q.subject_type) == "session",
+                    col(q.subject_id).in_(chunk),
                 )
-            ).scalars()
+            )
             for row in rows:
                 if _counts_until(ctx, row.requested_on):
                     per_session[row.subject_id].append(row)
@@ -204,17 +209,23 @@ def _requests(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackRequest]]:
     return ctx.memo("feedback.requests", load)
 
 
-def _responses(ctx: Context) -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
-    def load() -> dict[uuid.UUID, list[KpiFeedbackResponse]]:
+def _responses(ctx: Context) -> dict[uuid.UUID, list[Any]]:
+    def load() -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
-        per_session: dict[uuid.UUID, list[KpiFeedbackResponse]] = defaultdict(list)
+        per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        q = KpiFeedbackResponse
         for chunk in _in_chunks(ids):
             rows = ctx.session.execute(
-                select(KpiFeedbackResponse).where(
-                    col(KpiFeedbackResponse.subject_type) == "session",
-                    col(KpiFeedbackResponse.subject_id).in_(chunk),
+                select(
+                    col(q.request_id),
+                    col(q.subject_id),
+                    col(q.received_on),
+                    *(col(getattr(q, rating)) for rating in RATINGS),
+                ).where(
+                    col(q.subject_type) == "session",
+                    col(q.subject_id).in_(chunk),
                 )
-            ).scalars()
+            )
             for row in rows:
                 if _counts_until(ctx, row.received_on):
                     per_session[row.subject_id].append(row)

@@ -9,6 +9,8 @@ arrives (so a late or out-of-order fact corrects it):
 - spells: the days a member is active, from one business day to the next day its state changes, with
   the organisation it is with (`kpi_member_spells`); likewise in the knowledge-sharing channel
   (`kpi_knowledge_sharing_spells`). "Active on D" is then one indexed count of the spells around D;
+- per organisation, the union of its members' spells (`kpi_organisation_spells`): "organisations with
+  an active member on D" counts organisations, not members;
 - changes: the joins and leaves the KPI counts, on their business days, with the organisation at the
   time (`kpi_member_changes`): "joined and left in year Y up to D" is one indexed GROUP BY.
 The fold is the one the KPIs did per request before (same order: business day, event time, joined
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, delete, distinct, func, insert, select
+from sqlalchemy import Connection, Index, Table, delete, func, insert, select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
@@ -79,7 +81,10 @@ class KpiMemberSpell(SQLModel, table=True):
     organisation it is with then: derived from the member's facts (see the module's docstring)."""
 
     __tablename__ = "kpi_member_spells"
-    __table_args__ = (Index("ix_kpi_member_spells_on", "until_on", "from_on", "organisation_id"),)
+    __table_args__ = (
+        Index("ix_kpi_member_spells_on", "until_on", "from_on", "organisation_id"),
+        Index("ix_kpi_member_spells_organisation", "organisation_id", "from_on", "until_on"),
+    )
 
     member_id: uuid.UUID = Field(primary_key=True)
     from_on: date = Field(primary_key=True)
@@ -100,6 +105,18 @@ class KpiMemberChange(SQLModel, table=True):
     organisation_id: uuid.UUID | None = None
 
 
+class KpiOrganisationSpell(SQLModel, table=True):
+    """An organisation with at least one active member from `from_on` to the day before `until_on`:
+    the union of its members' spells, derived again whenever one of them changes."""
+
+    __tablename__ = "kpi_organisation_spells"
+    __table_args__ = (Index("ix_kpi_organisation_spells_on", "until_on", "from_on", "organisation_id"),)
+
+    organisation_id: uuid.UUID = Field(primary_key=True)
+    from_on: date = Field(primary_key=True)
+    until_on: date
+
+
 class KpiKnowledgeSharingSpell(SQLModel, table=True):
     """A member in the knowledge-sharing channel from `from_on` to the day before `until_on`."""
 
@@ -117,6 +134,7 @@ TABLES = (
     KpiKnowledgeSharingFact,
     KpiMemberSpell,
     KpiMemberChange,
+    KpiOrganisationSpell,
     KpiKnowledgeSharingSpell,
 )
 
@@ -328,9 +346,15 @@ def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID]
         connection.execute(insert(table), rows)
 
 
-def refold(connection: Connection, membership: Iterable[uuid.UUID], sharing: Iterable[uuid.UUID]) -> None:
-    """Derives again the spells and changes of these members from all their stored facts, in the
-    caller's transaction (after the batch's facts are written)."""
+def refold(
+    connection: Connection,
+    membership: Iterable[uuid.UUID],
+    sharing: Iterable[uuid.UUID],
+    organisations: bool = True,
+) -> None:
+    """Derives again the spells and changes of these members from all their stored facts, and the spells
+    of the organisations they were or are with (unless `organisations` is false: a migration before the
+    table existed), in the caller's transaction (after the batch's facts are written)."""
     members = sorted(set(membership))
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
@@ -341,14 +365,56 @@ def refold(connection: Connection, membership: Iterable[uuid.UUID], sharing: Ite
             member_spells, member_changes = fold_member(member_id, facts.get(member_id, []))
             spells += member_spells
             changes += member_changes
+        member_spells_table = _table(KpiMemberSpell)
+        affected = set(
+            connection.execute(
+                select(member_spells_table.c.organisation_id).where(member_spells_table.c.member_id.in_(ids))
+            ).scalars()
+        ) | {spell["organisation_id"] for spell in spells}
         _replace(connection, KpiMemberSpell, ids, spells)
         _replace(connection, KpiMemberChange, ids, changes)
+        if organisations:
+            refold_organisations(connection, affected)
     members = sorted(set(sharing))
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiKnowledgeSharingFact, ids)
         rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
         _replace(connection, KpiKnowledgeSharingSpell, ids, rows)
+
+
+def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Overlapping or touching [from, until) spans merged."""
+    merged: list[list[date]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def refold_organisations(connection: Connection, organisations: Iterable[uuid.UUID | None]) -> None:
+    """Derives again the spells of these organisations from their members' spells."""
+    ids = sorted({o for o in organisations if o is not None})
+    spells_table, table = _table(KpiMemberSpell), _table(KpiOrganisationSpell)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        spans: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
+        for organisation_id, from_on, until_on in connection.execute(
+            select(spells_table.c.organisation_id, spells_table.c.from_on, spells_table.c.until_on).where(
+                spells_table.c.organisation_id.in_(chunk)
+            )
+        ):
+            spans[organisation_id].append((from_on, until_on))
+        rows = [
+            {"organisation_id": organisation_id, "from_on": from_on, "until_on": until_on}
+            for organisation_id, member_spans in spans.items()
+            for from_on, until_on in _union(member_spans)
+        ]
+        connection.execute(delete(table).where(table.c.organisation_id.in_(chunk)))
+        if rows:
+            connection.execute(insert(table), rows)
 
 
 def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
@@ -359,11 +425,11 @@ def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
         refold(connection, membership, sharing)
 
 
-def refold_everyone(connection: Connection) -> None:
+def refold_everyone(connection: Connection, organisations: bool = True) -> None:
     """`refold` for every member with a fact: what a migration adding these tables fills them with."""
     membership = connection.execute(select(_table(KpiMembershipFact).c.member_id).distinct()).scalars()
     sharing = connection.execute(select(_table(KpiKnowledgeSharingFact).c.member_id).distinct()).scalars()
-    refold(connection, list(membership), list(sharing))
+    refold(connection, list(membership), list(sharing), organisations)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -398,7 +464,9 @@ def _organisation_of(model: type[KpiMemberSpell] | type[KpiMemberChange]) -> Any
     return col(KpiOrganisation.organisation_id) == col(model.organisation_id)
 
 
-def _around(model: type[KpiMemberSpell] | type[KpiKnowledgeSharingSpell], day: date) -> Any:
+def _around(
+    model: type[KpiMemberSpell] | type[KpiOrganisationSpell] | type[KpiKnowledgeSharingSpell], day: date
+) -> Any:
     """The spells that hold on `day`: started on or before it, ending after it."""
     return (col(model.until_on) > day) & (col(model.from_on) <= day)
 
@@ -428,12 +496,15 @@ def members(ctx: Context) -> Computed:
 
 def local_governments(ctx: Context) -> Computed:
     """OD1.1-besturen: local governments and ISVs with an active member on D; items: per kind."""
+    # one spell per organisation around D (an organisation's spells never overlap): as many rows to
+    # count as organisations with an active member, not as members
     kind = _kind()
+    spell = KpiOrganisationSpell
     rows = ctx.session.execute(
-        select(kind, func.count(distinct(col(KpiMemberSpell.organisation_id))))
-        .select_from(KpiMemberSpell)
-        .outerjoin(KpiOrganisation, _organisation_of(KpiMemberSpell))
-        .where(_around(KpiMemberSpell, ctx.period.end), col(KpiMemberSpell.organisation_id).is_not(None))
+        select(kind, func.count())
+        .select_from(spell)
+        .outerjoin(KpiOrganisation, col(KpiOrganisation.organisation_id) == col(spell.organisation_id))
+        .where(_around(spell, ctx.period.end))
         .group_by(kind)
     )
     per_kind = {kind_name: int(count) for kind_name, count in rows}

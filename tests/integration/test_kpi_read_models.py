@@ -28,6 +28,7 @@ from services.kpi.membership import (
     KpiMembershipFact,
     KpiMemberSpell,
     KpiOrganisation,
+    KpiOrganisationSpell,
 )
 from shared import events
 from shared.db import make_engine, migrate
@@ -238,7 +239,7 @@ def test_every_day_answers_what_the_fold_of_every_fact_gives(database_url: str, 
         engine.dispose()
 
 
-_DERIVED = (KpiMemberSpell, KpiMemberChange, KpiKnowledgeSharingSpell)
+_DERIVED = (KpiMemberSpell, KpiMemberChange, KpiOrganisationSpell, KpiKnowledgeSharingSpell)
 
 
 def _rows(session: Session, model: Any) -> list[tuple[Any, ...]]:
