@@ -11,6 +11,7 @@ from services.events import api, attendance, consumers, people, public, support
 from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
+from shared.limits import RateLimiter
 from shared.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,7 +36,7 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, MIGRATIONS)
     runtime.publishes(*PUBLISHES)
     consumers.register(runtime)
-    return create_app(
+    app = create_app(
         runtime,
         contract=CONTRACT,
         title=CONTRACT.title,
@@ -43,3 +44,7 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
         "trajectories (OD 1.1–3.3); the public agenda under /agenda.",
         routers=[api.router, attendance.router, support.router, people.router, public.router],
     )
+    # sign-ups on the public agenda from one client address: a sixth of the pages' rate
+    per_minute = max(1, settings.public_rate_per_minute // 6)
+    app.state.signup_rate_limiter = RateLimiter(per_minute, burst=max(3, per_minute // 2))
+    return app

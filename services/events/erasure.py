@@ -4,8 +4,8 @@ Kept, because the KPIs of every earlier date are built from them and they name t
 the member's registrations, attendance days and hours, and the local copy of the member (organisation
 and status "erased"). The member id now points at an anonymised record in the members service.
 
-Gone: the digest of the e-mail address (nothing left to match an attendance list with), and the
-person's seats at sessions that had not started when the person was erased — nobody can be reached or
+Gone: the digests of the e-mail address (nothing left to match an attendance list or a public sign-up
+with), and the person's seats at sessions that had not started when the person was erased — nobody can be reached or
 recognised at the door any more, and the seat goes to the first on the waiting list. Those sessions
 are held after the erasure (a session is never marked held before its first day), so no figure of an
 earlier date changes. A registration with attendance recorded is never touched."""
@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from services.events import domain, seats
 from services.events.handlers.registrations import release_seat
-from services.events.tables import ActivitySession, AttendanceDay, ContactDigest, Registration
+from services.events.tables import ActivitySession, AttendanceDay, ContactDigest, PublicSignup, Registration
 from shared import events
 from shared.auth import Principal
 from shared.outbox import Outbox, causation_id_var
@@ -35,6 +35,8 @@ def _utc(moment: datetime) -> datetime:
 
 def forget_contact(db: Session, member_id: uuid.UUID) -> None:
     db.execute(delete(ContactDigest).where(col(ContactDigest.member_id) == member_id))
+    # the digests the public sign-up kept of the member's address (the registrations themselves stay)
+    db.execute(delete(PublicSignup).where(col(PublicSignup.member_id) == member_id))
 
 
 def release_seats(db: Session, outbox: Outbox, member_id: uuid.UUID, cause: events.Event) -> list[uuid.UUID]:

@@ -1,7 +1,8 @@
 """The public agenda, served without signing in: upcoming sessions by month and theme (/agenda), a page
 per session with its schema.org `Event` JSON-LD (/agenda/{id}), its iCalendar file (/agenda/{id}.ics),
 the agenda to subscribe to (/agenda.ics), an Atom feed of upcoming sessions (/agenda.atom) and the
-recordings of past sessions, by theme and searchable (/agenda/opnames).
+recordings of past sessions, by theme and searchable (/agenda/opnames). The session page carries the
+sign-up form (POST /agenda/{id}, signup.py).
 
 HTML from autoescaping templates (templates/public), in Dutch, with its CSS inline: no script, nothing
 from elsewhere (the app factory sets the Content-Security-Policy and the other security headers on
@@ -15,16 +16,19 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.events import agenda, calendar
+from services.events import agenda, calendar, signup
 from services.events.agenda import PublicSession
-from shared.limits import public_rate_limit
+from shared.errors import Conflict, NotFound
+from shared.limits import RateLimiter, client_address, public_rate_limit
 from shared.settings import Settings
-from shared.web import SessionDep
+from shared.uow import UnitOfWork
+from shared.web import OutboxDep, SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
@@ -52,7 +56,37 @@ T = {
     "not_found": "Misschien is de link onvolledig, of staat de sessie niet (meer) in de publieke agenda.",
     "agenda_description": "De agenda van het netwerk digitale inclusie van VVSG en Mediawijs: "
     "bijeenkomsten, infosessies, inspiratiedagen en opleidingen.",
+    "registered_title": "Je bent ingeschreven",
+    "registered": "Bedankt! Je inschrijving voor {title} op {when} is genoteerd.",
+    "waitlisted_title": "Je staat op de wachtlijst",
+    "waitlisted": "De sessie {title} op {when} is volzet. Je staat op de wachtlijst: komt er een plaats "
+    "vrij, dan schuif je automatisch door in de volgorde van inschrijving.",
+    "received_title": "Bedankt voor je inschrijving",
+    "received": "We hebben je inschrijving goed ontvangen.",
+    "already_title": "Je bent al ingeschreven",
+    "already": "Met dit e-mailadres is al iemand ingeschreven voor deze sessie. Je hoeft niets meer te doen.",
+    "closed_title": "Inschrijven kan niet meer",
+    "closed": "Voor deze sessie kan je je niet (meer) inschrijven.",
+    "too_many_title": "Te veel inschrijvingen",
+    "too_many": "Met dit e-mailadres kwamen vandaag al veel inschrijvingen binnen. Probeer het morgen "
+    "opnieuw of mail naar digitale.inclusie@vvsg.be.",
+    "busy": "Te veel inschrijvingen na elkaar vanaf dit adres. Probeer het over een minuut opnieuw.",
+    "error_prefix": "Fout: ",
 }
+FIELD_NAMES = {
+    "name": "Naam",
+    "email": "E-mailadres",
+    "organisation": "Organisatie",
+    "organisation_kind": "Soort organisatie",
+}
+ERRORS = {
+    "missing": "Vul dit veld in.",
+    "too_long": "Deze tekst is te lang.",
+    "control_character": "Deze tekst bevat een onzichtbaar stuurteken. Typ hem opnieuw.",
+    "not_an_email": "Dit is geen geldig e-mailadres. Schrijf het zoals naam@voorbeeld.be.",
+    "not_a_choice": "Kies een van de mogelijkheden.",
+}
+ERROR_FOR_KIND = {"missing": "Kies een van de mogelijkheden."}
 
 
 def now() -> datetime:
@@ -68,6 +102,9 @@ def base_url(request: Request) -> str:
 def render(name: str, title: str, section: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("description", "")
     context.setdefault("canonical", "")
+    context.setdefault("errors", {})
+    if context["errors"]:
+        title = T["error_prefix"] + title
     html = templates.get_template(f"public/{name}").render(
         site=agenda.SITE, title=title, section=section, now=now(), **context
     )
@@ -191,21 +228,99 @@ def session_calendar(session_id: str, request: Request, db: SessionDep) -> Respo
     return Response(body, media_type=ICS, headers={**FEED_HEADERS, "Content-Disposition": disposition})
 
 
-@router.get("/agenda/{session_id}")
-def session_page(session_id: str, request: Request, db: SessionDep) -> HTMLResponse:
-    session = _session(db, session_id)
-    if session is None:
-        return not_found()
+def _session_page(
+    session: PublicSession,
+    request: Request,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     url = f"{base_url(request)}/agenda/{session.id}"
     return render(
         "session.html",
         session.title,
         "agenda",
+        status_code,
         s=session,
         json_ld=json_ld(session, url, now()),
         description=f"{session.kind_words} over {session.theme}, {session.when_words}",
         canonical=url,
+        form=form or {},
+        errors=errors or {},
+        field_names=FIELD_NAMES,
+        kinds=signup.ORGANISATION_KINDS,
+        honeypot=signup.HONEYPOT,
     )
+
+
+@router.get("/agenda/{session_id}")
+def session_page(session_id: str, request: Request, db: SessionDep) -> HTMLResponse:
+    session = _session(db, session_id)
+    if session is None:
+        return not_found()
+    return _session_page(session, request)
+
+
+# --- signing up -------------------------------------------------------------------------------------
+
+
+def signup_rate_limit(request: Request) -> None:
+    """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "signup_rate_limiter", None)
+    if limiter is None:
+        return
+    wait = limiter.take(client_address(request))
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, T["busy"], headers={"Retry-After": str(max(1, round(wait)))}
+        )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The submitted form (application/x-www-form-urlencoded), read without python-multipart."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+FormDep = Annotated[dict[str, str], Depends(_form)]
+
+
+def _outcome(title: str, text: str, status_code: int) -> HTMLResponse:
+    return render("message.html", title, "agenda", status_code, text=text)
+
+
+@router.post("/agenda/{session_id}", dependencies=[Depends(signup_rate_limit)])
+def sign_up(
+    session_id: str, form: FormDep, request: Request, db: SessionDep, outbox: OutboxDep
+) -> HTMLResponse:
+    session = _session(db, session_id)
+    if session is None:
+        return not_found()
+    read = signup.read_form(form)
+    if read.honeypot:  # a robot: thanked like a person, so that it learns nothing
+        return _outcome(T["received_title"], T["received"], 200)
+    if read.form is None:
+        errors = {
+            key: ERROR_FOR_KIND.get(code, ERRORS[code]) if key == "organisation_kind" else ERRORS[code]
+            for key, code in read.errors.items()
+        }
+        return _session_page(session, request, form, errors, 422)
+    uow = UnitOfWork(db, outbox, signup.PUBLIC)
+    try:
+        result = signup.sign_up(session.id, read.form, uow, now())
+    except NotFound:
+        uow.rollback()
+        return not_found()
+    if result.registration is None:
+        uow.rollback()
+        key = result.outcome
+        return _outcome(T[f"{key}_title"], T[key], 429 if key == "too_many" else 409)
+    try:
+        uow.commit(None)
+    except Conflict:  # the same member signed up in two tabs at once: the database let one through
+        return _outcome(T["already_title"], T["already"], 409)
+    words = {"title": session.title, "when": session.when_words}
+    return _outcome(T[f"{result.outcome}_title"], T[result.outcome].format(**words), 200)
 
 
 # --- schema.org -------------------------------------------------------------------------------------

@@ -90,6 +90,26 @@ class Registration(SQLModel, table=True):
     cancelled_at: datetime | None = None
 
 
+class PublicSignup(SQLModel, table=True):
+    """A registration made on the public agenda, with what the form told us beyond the registration.
+
+    A member recognised by e-mail address is kept by digest only (the members service holds their
+    details); an outside participant's name, address and organisation are kept here — never on a
+    topic — so that they can be reached about the session (mails: to come). The digest also stops the
+    same address from signing up twice for a session, and counts an address's sign-ups for the limit."""
+
+    __tablename__ = "ev_public_signups"
+
+    registration_id: uuid.UUID = Field(foreign_key="ev_registrations.id", primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="ev_sessions.id", index=True)
+    email_sha256: str = Field(max_length=64, index=True)
+    member_id: uuid.UUID | None = None  # recognised by the address
+    name: str | None = Field(default=None, max_length=200)  # outside participants only
+    email: str | None = Field(default=None, max_length=320)
+    organisation_name: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=_now, index=True)
+
+
 class AttendanceDay(SQLModel, table=True):
     """Attendance of one registration on one day of the session; a new record replaces it."""
 

@@ -36,6 +36,8 @@ class Agenda:
     staff: TestClient  # signed in as staff: the API
     public: TestClient  # no token: what anyone gets
     engine: Engine
+    bootstrap: str
+    prefix: str
 
     def schedule(
         self, day: date | None = None, hour: int = 14, hours: int = 3, **changes: Any
@@ -92,4 +94,4 @@ def agenda(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Iterat
     app = build(settings)
     with TestClient(app, headers=auth("staff")) as staff:
         # the second client sends no token; the first one's context already runs the app
-        yield Agenda(staff, TestClient(app), app.state.runtime.engine)
+        yield Agenda(staff, TestClient(app), app.state.runtime.engine, kafka_bootstrap, topic_prefix)

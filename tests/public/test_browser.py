@@ -1,8 +1,9 @@
 """The public agenda in Debian's Chromium, served by the events service running as a process on the
-real broker: every public page (the agenda, a session, a cancelled one, the recordings, a search
-without results, a page not found) passes axe-core without a serious or critical violation, asks for
-nothing from elsewhere, runs no script the policy blocks, and fits a phone's width without scrolling
-sideways."""
+real broker: every public page (the agenda, a session with its sign-up form, a cancelled one, the
+recordings, a search without results, a page not found, the form with its errors) passes axe-core
+without a serious or critical violation, asks for nothing from elsewhere, runs no script the policy
+blocks, and fits a phone's width without scrolling sideways; a person signs up, and the next one for
+a full session lands on the waiting list."""
 
 from __future__ import annotations
 
@@ -151,6 +152,27 @@ def test_the_pages_read_well_in_the_browser(
     assert page.locator("dd").nth(5).inner_text() == "Volzet: je kan je op de wachtlijst zetten"
     page.goto(f"{events.url}/agenda/{ids['cancelled']}")
     assert page.get_by_role("status").inner_text().startswith("Deze sessie is geannuleerd.")
+    # signing up: an empty form names what is missing (and passes axe), a filled one registers
+    page.goto(f"{events.url}/agenda/{ids['open']}")
+    page.get_by_role("button", name="Schrijf me in").click()
+    assert page.get_by_role("alert").inner_text().startswith("Er ontbreekt nog iets")
+    assert page.title().startswith("Fout: ")
+    assert page.locator("#veld-email").get_attribute("aria-invalid") == "true"
+    results = Axe().run(page)
+    assert [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")] == []
+    page.get_by_label("Naam", exact=True).fill("Sam Buiten")
+    page.get_by_label("E-mailadres").fill("sam@buiten.example")
+    page.get_by_label("Organisatie", exact=True).fill("Vzw De Brug")
+    page.get_by_label("Soort organisatie").select_option("middenveldorganisatie")
+    page.get_by_role("button", name="Schrijf me in").click()
+    assert page.locator("h1").inner_text() == "Je bent ingeschreven"
+    page.goto(f"{events.url}/agenda/{ids['full']}")
+    page.get_by_label("Naam", exact=True).fill("Kim Wacht")
+    page.get_by_label("E-mailadres").fill("kim@wacht.example")
+    page.get_by_label("Organisatie", exact=True).fill("Gemeente Wacht")
+    page.get_by_label("Soort organisatie").select_option("lokaal_bestuur")
+    page.get_by_role("button", name="Schrijf me in").click()
+    assert page.locator("h1").inner_text() == "Je staat op de wachtlijst"
     page.goto(f"{events.url}/agenda/opnames")
     page.get_by_label("Zoeken", exact=True).fill("kluis")
     page.get_by_role("button", name="Zoek").click()

@@ -1,0 +1,188 @@
+"""Signing up on the public agenda: the form's fields checked, then an ordinary registration.
+
+A member of the network is recognised by the digest of their e-mail address (the events service's
+copy of members.contacts) and registered as that member; anyone else — a stranger, someone who left
+the network — registers as an outside participant with the organisation kind they chose. Either way
+the registration goes through the same handler as the staff API (a full session puts them on the
+waiting list) and is published as an ordinary `registration.received`, with no name or address on it.
+
+Abuse is held off without annoying people: a honeypot field (the page says thanks and nothing
+happens), one sign-up per address and session, a few sign-ups per address a day, and a limit per
+client address on the route (public.py). Double opt-in for unknown addresses and the mails
+(confirmation with a personal cancel link and the .ics) are still to come."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, cast
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from services.events import domain
+from services.events.handlers import registrations
+from services.events.handlers.sessions import session_for
+from services.events.tables import ContactDigest, KnownMember, PublicSignup, Registration
+from shared import events
+from shared.auth import Principal
+from shared.errors import Conflict
+from shared.uow import UnitOfWork
+
+# the public form acts as no person: `public` is never turned into a staff id (shared.staff)
+PUBLIC = Principal(subject="public", role="viewer")
+HONEYPOT = "website"
+PER_ADDRESS_PER_DAY = 5
+NAME_MAX, EMAIL_MAX, ORGANISATION_MAX = 200, 320, 300
+
+ORGANISATION_KINDS: dict[str, str] = {
+    "lokaal_bestuur": "Lokaal bestuur (gemeente, OCMW, district)",
+    "intergemeentelijk_samenwerkingsverband": "Intergemeentelijk samenwerkingsverband",
+    "middenveldorganisatie": "Middenveldorganisatie",
+    "kennisinstelling": "Kennisinstelling (hogeschool, universiteit, onderzoek)",
+    "bovenlokale_overheid": "Bovenlokale overheid",
+    "andere": "Andere",
+}
+
+ErrorCode = Literal["missing", "too_long", "control_character", "not_an_email", "not_a_choice"]
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    name: str
+    email: str  # normalised (what the digest is made of)
+    organisation: str
+    organisation_kind: events.OrganisationKind
+
+
+@dataclass
+class ReadForm:
+    form: SignupForm | None = None
+    errors: dict[str, ErrorCode] = field(default_factory=dict)
+    honeypot: bool = False
+
+
+def _line(value: str | None, limit: int) -> tuple[str, ErrorCode | None]:
+    text = (value or "").strip()
+    if not text:
+        return "", "missing"
+    if len(text) > limit:
+        return text, "too_long"
+    if any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in text):
+        return text, "control_character"
+    return text, None
+
+
+def read_form(form: Mapping[str, str]) -> ReadForm:
+    """The submitted fields, or what is wrong with each (in the form's order)."""
+    if form.get(HONEYPOT, "").strip():
+        return ReadForm(honeypot=True)
+    errors: dict[str, ErrorCode] = {}
+    name, problem = _line(form.get("name"), NAME_MAX)
+    if problem:
+        errors["name"] = problem
+    email, problem = _line(form.get("email"), EMAIL_MAX)
+    if problem:
+        errors["email"] = problem
+    else:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = "not_an_email"
+    organisation, problem = _line(form.get("organisation"), ORGANISATION_MAX)
+    if problem:
+        errors["organisation"] = problem
+    kind = form.get("organisation_kind", "")
+    if kind not in ORGANISATION_KINDS:
+        errors["organisation_kind"] = "missing" if not kind else "not_a_choice"
+    if errors:
+        return ReadForm(errors=errors)
+    return ReadForm(
+        form=SignupForm(
+            name, domain.normalise_email(email), organisation, cast(events.OrganisationKind, kind)
+        )
+    )
+
+
+# --- the use case ---------------------------------------------------------------------------------
+
+Outcome = Literal["registered", "waitlisted", "already", "closed", "too_many"]
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    outcome: Outcome
+    registration: Registration | None = None
+
+
+def _member_by_address(uow: UnitOfWork, digest: str) -> uuid.UUID | None:
+    """The active member with this address, if the service knows one (a left or erased member is not)."""
+    found: ContactDigest | None = uow.session.execute(
+        select(ContactDigest).where(col(ContactDigest.email_sha256) == digest).limit(1)
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    member_id = found.member_id
+    member = uow.session.get(KnownMember, member_id)
+    if member is not None and member.status != "active":
+        return None
+    return member_id
+
+
+def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datetime) -> SignedUp:
+    db = uow.session
+    activity = session_for(uow, session_id)  # locks the session: the checks below hold until commit
+    closes = domain.to_utc(activity.registration_deadline or activity.starts_at)
+    if activity.status != domain.SCHEDULED or now >= closes:
+        return SignedUp("closed")
+    digest = domain.email_digest(form.email)
+    already = db.execute(
+        select(col(PublicSignup.registration_id))
+        .join(Registration, col(Registration.id) == col(PublicSignup.registration_id))
+        .where(
+            col(PublicSignup.session_id) == activity.id,
+            col(PublicSignup.email_sha256) == digest,
+            col(Registration.status) == domain.REGISTERED,
+        )
+        .limit(1)
+    ).first()
+    if already is not None:
+        return SignedUp("already")
+    recent = db.execute(
+        select(func.count())
+        .select_from(PublicSignup)
+        .where(
+            col(PublicSignup.email_sha256) == digest,
+            col(PublicSignup.created_at) > now - timedelta(days=1),
+        )
+    ).scalar_one()
+    if recent >= PER_ADDRESS_PER_DAY:
+        return SignedUp("too_many")
+    member_id = _member_by_address(uow, digest)
+    command = registrations.RegisterParticipant(
+        session_id=activity.id,
+        member_id=member_id,
+        organisation_kind=None if member_id else form.organisation_kind,
+    )
+    try:
+        registration = registrations.register_participant(command, uow)
+    except Conflict:  # the member was registered by staff already
+        return SignedUp("already")
+    outsider = member_id is None
+    db.add(
+        PublicSignup(
+            registration_id=registration.id,
+            session_id=activity.id,
+            email_sha256=digest,
+            member_id=member_id,
+            name=form.name if outsider else None,
+            email=form.email if outsider else None,
+            organisation_name=form.organisation if outsider else None,
+            created_at=now,
+        )
+    )
+    db.flush()
+    return SignedUp("waitlisted" if registration.waitlisted else "registered", registration)
