@@ -491,6 +491,10 @@ def test_attendance_from_a_csv_file_is_previewed_per_row_and_written_only_after_
     assert refused_confirm.status == 422 and "Niets bewaard" in refused_confirm.text()
     assert page.request.post(confirm, form={"regels": tampered}, max_redirects=0).status == 403
     assert httpx.post(f"{office.url}{grid}/csv/bevestigen", data={"regels": tampered}).status_code == 401
+    anonymous = httpx.post(
+        upload, data={"csrf": csrf}, files={"bestand": ("a.csv", fine["buffer"], "text/csv")}
+    )
+    assert anonymous.status_code == 401 and "Er is niets bewaard" in anonymous.text
     viewer = browser.new_context(locale="nl-BE").new_page()
     sign_in(viewer, office.url, "vic.viewer", "/activiteiten")
     viewer_csrf = viewer.locator("input[name=csrf]").first.get_attribute("value")
