@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import latency, rebuild_1m, replay
+from bench import history_size, latency, rebuild_1m, replay
 from bench.common import broker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +120,16 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         f"the members service (SQLite, one writer) may not keep up with {args_rate:.0f}/s; its own answer time "
         "is shown so that its queue is not mistaken for the pipeline's.",
         "",
+        "## (f) history size: a KPI answer as the topics' history grows",
+        "",
+        "`bench.history_size`: N records of the representative mix, repetition k of the five-year network "
+        f"moved k × 5 years back so that {history_size.YEAR} holds one network's year at every N and the rest is "
+        "history; the KPI service as a process on a fresh SQLite database catches up from the start of the "
+        f"topics, then answers {results['history_requests']} sequential `GET /kpis/{history_size.YEAR}` "
+        "(after one warm-up), as many with `?as_of=`, and 3 `report.xlsx` (median).",
+        "",
+        history_size.table(results["history"], "SQLite"),
+        "",
         "## Reading the figures",
         "",
         "- The projector does per record what the raw reader does not: validates the CloudEvents envelope and "
@@ -143,6 +153,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--reference-rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--history-sizes", default="10000,100000", help="bench.history_size's sizes, comma-separated"
+    )
+    parser.add_argument("--history-requests", type=int, default=20)
     args = parser.parse_args()
     command = " ".join(
         [
@@ -167,11 +181,16 @@ def main() -> None:
                     raise
         print(f"(d) reference at {args.reference_rate:.0f}/s", flush=True)
         reference_result = latency.run(bootstrap, args.reference_rate, args.seconds)
+        print("(f) history size", flush=True)
+        sizes = [int(size) for size in args.history_sizes.split(",")]
+        history_result = history_size.run(bootstrap, sizes, requests=args.history_requests)
     results = {
         "replay": replay_result,
         "rebuild": rebuild_result,
         "latency": latency_result,
         "reference": reference_result,
+        "history": history_result,
+        "history_requests": args.history_requests,
     }
     print(write(results, command, args.rate, args.reference_rate))
 
