@@ -1,11 +1,13 @@
 """The compose stack started for real under podman, checked end to end (run by bin/compose-smoke).
 
-Starts docker-compose.yml with docker-compose.podman.yml (the locally built images of deploy/images/build)
-as project `vvsg-smoke`, then proves: every service becomes healthy, the `topics` job created the topics
-and exited 0, PostgreSQL's init script created one database per service, a member command sent to the
-members container reaches the KPI answer of the kpi container through Kafka, and a restart of the Kafka
-container loses nothing (a second command after it arrives, the first still counts once). Whatever
-happens, it removes the containers, network and volumes it made (the images stay, as a cache).
+Starts docker-compose.yml with docker-compose.backoffice.yml and docker-compose.podman.yml (the locally
+built images of deploy/images/build) as project `vvsg-smoke`, then proves: every service becomes healthy,
+the `topics` job created the topics and exited 0, PostgreSQL's init script created one database per
+service, a member command sent to the members container reaches the KPI answer of the kpi container
+through Kafka, the back office container shows that member and that figure on its screens (asking the
+other containers over the compose network), and a restart of the Kafka container loses nothing (a
+second command after it arrives, the first still counts once). Whatever happens, it removes the
+containers, network and volumes it made (the images stay, as a cache).
 
 Traffic goes only to 127.0.0.1 (the published ports) and to the containers started here. Every wait is
 bounded; the whole run stops by itself.
@@ -39,14 +41,16 @@ import httpx
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.backoffice.session import SESSION_COOKIE, StaffSession, cookie_key
 from shared.auth import issue_token
 from shared.clock import business_today
 from shared.topics import all_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "vvsg-smoke"
-COMPOSE_FILES = ("docker-compose.yml", "docker-compose.podman.yml")
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.backoffice.yml", "docker-compose.podman.yml")
 SERVICE_PORTS = {"members": 8001, "events": 8002, "feedback": 8003, "newsletter": 8004, "kpi": 8005}
+BACKOFFICE_PORT = 8000  # docker-compose.backoffice.yml
 MEMBERS_KPI = "OD1.1-leden"  # members active today: one more for each member command
 # runc, and ulimits the container may set (crun and the host's own limits fail on this kind of machine)
 CONTAINERS_CONF = (
@@ -332,6 +336,41 @@ async def topic_names(bootstrap: str) -> set[str]:
         await admin.close()
 
 
+def back_office(auth_secret: str) -> None:
+    """The back office container: healthy on its published port, an anonymous visit sent to sign in, and
+    a staff session (the cookie its sign-in sets, sealed with the stack's AUTH_SECRET: no identity
+    provider runs here) sees the smoke member on Leden and the KPI figure on KPI's — answers it can only
+    have from the members and kpi containers over the compose network."""
+    base = f"http://127.0.0.1:{BACKOFFICE_PORT}"
+    status, _ = http("GET", f"{base}/health/ready")
+    if status != 200:
+        raise SmokeError(f"backoffice: /health/ready on 127.0.0.1:{BACKOFFICE_PORT} answered {status}")
+    anonymous = httpx.get(f"{base}/leden", timeout=15)
+    if anonymous.status_code != 303 or not anonymous.headers.get("location", "").startswith("/aanmelden"):
+        raise SmokeError(f"backoffice: an anonymous /leden answered {anonymous.status_code}, not sign-in")
+    staff = StaffSession.new("compose-smoke@vvsg.be", "Rooktest", "staff", 10)
+    cookies = {SESSION_COOKIE: staff.seal(cookie_key(auth_secret, "session"))}
+    seen: dict[str, str] = {}
+
+    def screens_show_the_member() -> bool:
+        for path in ("/leden?q=Smoke", "/kpi"):
+            try:
+                seen[path] = httpx.get(f"{base}{path}", cookies=cookies, timeout=15).text
+            except httpx.HTTPError as error:
+                seen[path] = str(error)
+        kpi_row = seen["/kpi"].partition(f"<td>{MEMBERS_KPI}</td>")[2].partition("</tr>")[0]
+        return "Smoke Test 1" in seen["/leden?q=Smoke"] and "<td>1 leden</td>" in kpi_row
+
+    try:
+        wait_until("the back office's screens to show the member", screens_show_the_member, 60, every=1.0)
+    except SmokeError as error:
+        raise SmokeError(f"{error}; /leden and /kpi answered: {str(seen)[:1500]}") from None
+    ok(
+        f"backoffice on 127.0.0.1:{BACKOFFICE_PORT}: sign-in asked; Leden shows the member, "
+        f"KPI's {MEMBERS_KPI} 1"
+    )
+
+
 def podman_compose() -> str:
     """podman-compose 1.x, the OS package's or (too old: 1.0.3 has no --no-deps here) a pinned pip one."""
     found = shutil.which("podman-compose")
@@ -356,11 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave the stack running (for a look around)")
     args = parser.parse_args(argv)
 
-    taken = [port for port in SERVICE_PORTS.values() if port_taken(port)]
+    taken = [port for port in (*SERVICE_PORTS.values(), BACKOFFICE_PORT) if port_taken(port)]
     if taken:
-        print(
-            f"FAIL ports {taken} are in use; docker-compose.yml publishes the services there", file=sys.stderr
-        )
+        print(f"FAIL ports {taken} are in use; the compose files publish the services there", file=sys.stderr)
         return 2
     gone = cleanup_leftovers()
     if gone:
@@ -452,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         first = add_member(staff, organisation["id"], 1)
         took = wait_for_count(1, year, viewer, args.timeout)
         ok(f"POST /members ({first}) -> GET /kpis/{year} on kpi shows {MEMBERS_KPI} = 1 after {took:.1f} s")
+        back_office(auth_secret)
 
         # restart the broker; nothing may be lost, nothing counted twice
         began = time.monotonic()
