@@ -54,6 +54,8 @@ def fold(line: str) -> str:
     encoded = line.encode("utf-8")
     if len(encoded) <= 75:
         return line
+    if len(encoded) == len(line):  # ASCII: a character is an octet
+        return (CRLF + " ").join([line[:75], *(line[i : i + 74] for i in range(75, len(line), 74))])
     parts: list[str] = []
     current, size, limit = "", 0, 75
     for char in line:
