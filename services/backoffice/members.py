@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ops.member_import import Importer, Verdict
@@ -563,11 +564,12 @@ async def import_preview(request: Request) -> Response:
         raise PageProblem(
             403, "Formulier geweigerd", "Dit formulier komt niet van deze sessie. Er is niets ingevoerd."
         )
+    # reading the file and asking the members service take a while: not on the event loop
     try:
-        rows, unknown = member_upload.read_upload(upload)
+        rows, unknown = await run_in_threadpool(member_upload.read_upload, upload)
     except member_upload.UploadProblem as exc:
         return _import_form(request, staff, str(exc))
-    verdicts = _run_import(request, staff, rows, dry_run=True)
+    verdicts = await run_in_threadpool(_run_import, request, staff, rows, True)
     writes = sum(1 for v in verdicts if v.action.startswith("zou"))
     return render(
         request,
