@@ -135,6 +135,8 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("GET", "/issues/{issue_id}"): READERS,
         ("GET", "/issues/{issue_id}/preview"): READERS,
         ("POST", "/issues/{issue_id}/send"): STAFF,
+        ("POST", "/issues/{issue_id}/schedule"): STAFF,
+        ("POST", "/issues/{issue_id}/unschedule"): STAFF,
         ("GET", "/mail/status"): STAFF,
         ("POST", "/articles"): STAFF,
         ("GET", "/articles"): READERS,
