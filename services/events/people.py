@@ -16,6 +16,7 @@ from services.events.tables import (
     ContactDigest,
     KnownMember,
     KnownOrganisation,
+    PublicSignup,
     Registration,
 )
 from services.events.web import Staff
@@ -27,8 +28,9 @@ router = APIRouter()
 @router.get("/people/{member_id}", tags=["privacy"])
 def personal_data(member_id: uuid.UUID, db: SessionDep, _who: Staff) -> dict[str, Any]:
     """What this service holds on the person: its copy of the member (organisation and status),
-    whether it keeps a digest of the e-mail address (never the address), and every registration with
-    its attendance. A person this service never heard of gets an empty answer, not a 404."""
+    whether it keeps a digest of the e-mail address (never the address), the sign-ups on the public
+    agenda recognised as the member, and every registration with its attendance. A person this service
+    never heard of gets an empty answer, not a 404."""
     member = db.get(KnownMember, member_id)
     organisation = (
         db.get(KnownOrganisation, member.organisation_id)
@@ -70,6 +72,20 @@ def personal_data(member_id: uuid.UUID, db: SessionDep, _who: Staff) -> dict[str
             "status_on": member.status_on.isoformat() if member.status_on else None,
         },
         "email_digest_held": db.get(ContactDigest, member_id) is not None,
+        # sign-ups on the public agenda recognised as this member: the address's digest, no address
+        "public_signups": [
+            {
+                "registration_id": str(row.registration_id),
+                "session_id": str(row.session_id),
+                "email_digest_held": True,
+                "signed_up_at": row.created_at.isoformat(),
+            }
+            for row in db.execute(
+                select(PublicSignup)
+                .where(col(PublicSignup.member_id) == member_id)
+                .order_by(col(PublicSignup.created_at))
+            ).scalars()
+        ],
         "registrations": [
             {
                 "registration_id": str(registration.id),

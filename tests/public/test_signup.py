@@ -274,6 +274,8 @@ def test_erasing_a_member_forgets_the_digest_their_sign_up_kept(agenda: Agenda) 
     session = agenda.schedule(in_days(20))
     assert sign_up(agenda, session["id"], email="wis.mij@zemst.example").status_code == 200
     assert [s.member_id for s in signups(agenda)] == [member]
+    [exported] = agenda.staff.get(f"/people/{member}").json()["public_signups"]  # the right of access
+    assert (exported["session_id"], exported["email_digest_held"]) == (session["id"], True)
     erased = events.MemberErased(member_id=member, erased_on=in_days(0))
     record = events.encode(events.new_envelope(erased, source="/services/members"))
     asyncio.run(
@@ -282,6 +284,7 @@ def test_erasing_a_member_forgets_the_digest_their_sign_up_kept(agenda: Agenda) 
         )
     )
     infra.wait_until(lambda: signups(agenda) == [], what="the sign-up's digest to be forgotten")
+    assert agenda.staff.get(f"/people/{member}").json()["public_signups"] == []
     [registration] = registrations(agenda, session["id"])
     assert registration.status == "cancelled"  # a seat at a session still to come is freed
     # with the digest gone, the address is nobody's: it signs up as an outsider
