@@ -1,6 +1,6 @@
-"""The mechanics of importing a member list from the screens: the uploaded file out of a multipart body,
-the rows as `ops.member_import` reads them (one importer for the command line and the screens), and the
-plan that the preview hands to the confirm step.
+"""The mechanics of importing a member list from the screens (the form itself is read by
+`uploads.read_upload`): the rows as `ops.member_import` reads them (one importer for the command line
+and the screens), and the plan that the preview hands to the confirm step.
 
 Nothing is written before the confirm: the preview runs the importer dry (it only reads the lists),
 and the confirm step imports exactly the rows the preview showed. Those rows travel in the confirm
@@ -18,9 +18,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Generator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -41,54 +39,15 @@ class UploadProblem(Exception):
     """What is wrong with the upload as a whole (in Dutch); nothing was read or written."""
 
 
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content: bytes
-    fields: dict[str, str]
-
-
-def parse_multipart(content_type: str, body: bytes) -> Upload:
-    """The one file and the plain fields of a multipart/form-data body (the upload form has no more).
-    Starlette's own parser needs python-multipart, which the project does not carry."""
-    header = Message()
-    header["content-type"] = content_type
-    boundary = header.get_param("boundary")
-    if header.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) or not boundary:
-        raise UploadProblem("Kies een bestand met het formulier op deze pagina.")
-    filename, content, fields = "", b"", {}
-    for part in body.split(b"--" + boundary.encode("latin-1"))[1:]:
-        if part.startswith(b"--"):
-            break
-        head, separator, data = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not separator:
-            continue
-        disposition = Message()
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-disposition":
-                disposition["content-disposition"] = value.strip()
-        field = disposition.get_param("name", header="content-disposition")
-        given = disposition.get_param("filename", header="content-disposition")
-        data = data.removesuffix(b"\r\n")
-        if not isinstance(field, str):
-            continue
-        if isinstance(given, str):
-            filename, content = given, data
-        else:
-            fields[field] = data.decode("utf-8", "replace")
-    return Upload(filename, content, fields)
-
-
-def read_upload(upload: Upload) -> tuple[list[Row], list[str]]:
+def read_upload(filename: str, content: bytes) -> tuple[list[Row], list[str]]:
     """The rows of the uploaded list, or UploadProblem saying why the file is no member list."""
-    if not upload.filename and not upload.content:
+    if not filename and not content:
         raise UploadProblem("Kies eerst een bestand (.xlsx of .csv).")
-    suffix = Path(upload.filename).suffix.lower()
+    suffix = Path(filename).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="vvsg-import-") as folder:
         # the importer reads a path; the file lives only as long as this reading
         path = Path(folder) / f"ledenlijst{suffix if suffix in SUFFIXES else ''}"
-        path.write_bytes(upload.content)
+        path.write_bytes(content)
         try:
             rows, unknown = read_rows(path)
         except ImportFileError as exc:

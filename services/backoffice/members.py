@@ -16,12 +16,12 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ops.member_import import Importer, Verdict
 from services.backoffice import member_upload
 from services.backoffice.services import Service, ServiceError, ServiceUnavailable
 from services.backoffice.session import StaffSession
+from services.backoffice.uploads import read_upload
 from services.backoffice.web import (
     Form,
     PageProblem,
@@ -534,39 +534,25 @@ def _verdict_counts(verdicts: list[Verdict]) -> list[tuple[str, int]]:
 @router.post("/leden/importeren")
 async def import_preview(request: Request) -> Response:
     """Reads the list and shows what each row would do; nothing is written here. The form is
-    multipart (a file), so the checks of `posted` are made here: signed in, CSRF token, role."""
-    staff = current(request)
-    if staff is None:
-        raise PageProblem(
-            401, "Sessie verlopen", "Je sessie is verlopen of je bent niet aangemeld. Er is niets ingevoerd."
-        )
-    if staff.role not in STAFF:
-        raise PageProblem(403, "Geen toegang", "Je rol mag dit niet doen. Er is niets ingevoerd.")
-    body = bytearray()
+    multipart (a file): `uploads.read_upload` makes the checks of `posted` (signed in, CSRF token, role)."""
+    limit = settings_of(request).max_body_bytes
     try:
-        async for chunk in request.stream():
-            body += chunk
-    except StarletteHTTPException as exc:  # shared.service.BodyLimit counts the bytes as they come
-        if exc.status_code != 413:
+        form = await read_upload(request, STAFF, limit)
+    except PageProblem as problem:
+        staff = current(request)
+        if problem.status_code != 413 or staff is None or staff.role not in STAFF:
             raise
         return _import_form(
             request,
             staff,
-            "Het bestand is te groot: een ledenlijst mag hier hoogstens"
-            f" {settings_of(request).max_body_bytes / 1_000_000:.0f} MB zijn. Splits de lijst of"
-            " verwijder wat niet nodig is. Er is niets ingevoerd.",
+            f"Het bestand is te groot: een ledenlijst mag hier hoogstens {limit / 1_000_000:.0f} MB zijn."
+            " Splits de lijst of verwijder wat niet nodig is. Er is niets ingevoerd.",
         )
-    try:
-        upload = member_upload.parse_multipart(request.headers.get("content-type", ""), bytes(body))
-    except member_upload.UploadProblem:
-        upload = member_upload.Upload("", b"", {})
-    if not staff.csrf_matches(upload.fields.get("csrf")):
-        raise PageProblem(
-            403, "Formulier geweigerd", "Dit formulier komt niet van deze sessie. Er is niets ingevoerd."
-        )
+    staff = form.staff
+    filename, content = form.filenames.get("bestand", ""), form.files.get("bestand", b"")
     # reading the file and asking the members service take a while: not on the event loop
     try:
-        rows, unknown = await run_in_threadpool(member_upload.read_upload, upload)
+        rows, unknown = await run_in_threadpool(member_upload.read_upload, filename, content)
     except member_upload.UploadProblem as exc:
         return _import_form(request, staff, str(exc))
     verdicts = await run_in_threadpool(_run_import, request, staff, rows, True)
@@ -576,13 +562,13 @@ async def import_preview(request: Request) -> Response:
         "members_import_preview.html",
         "Voorvertoning van de import",
         staff,
-        filename=upload.filename,
+        filename=filename,
         verdicts=verdicts,
         words=VERDICT_WORDS,
         counts=_verdict_counts(verdicts),
         unknown=unknown,
         writes=writes,
-        plan=member_upload.seal_plan(settings_of(request), staff, upload.filename, rows) if writes else "",
+        plan=member_upload.seal_plan(settings_of(request), staff, filename, rows) if writes else "",
     )
 
 

@@ -13,6 +13,7 @@ from fastapi import Request
 from services.backoffice.session import StaffSession
 from services.backoffice.web import PageProblem, current
 from shared.auth import Role
+from shared.service import BodyTooLarge
 
 MAX_PARTS = 10  # a form here has a token, a file and a few fields
 
@@ -24,6 +25,7 @@ class Upload:
     staff: StaffSession
     values: dict[str, str]
     files: dict[str, bytes]
+    filenames: dict[str, str]  # the name each file had on the sender's machine (its type may hang on it)
 
 
 def _too_large(max_bytes: int) -> PageProblem:
@@ -48,16 +50,20 @@ async def read_upload(request: Request, roles: tuple[Role, ...], max_bytes: int)
     if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
         raise PageProblem(400, "Geen bestand", "Kies een bestand om op te laden. Er is niets bewaard.")
     body = bytearray()
-    async for chunk in request.stream():  # counted as it arrives: a chunked body has no length
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise _too_large(max_bytes)
+    try:
+        async for chunk in request.stream():  # counted as it arrives: a chunked body has no length
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise _too_large(max_bytes)
+    except BodyTooLarge:  # the service's own limit (shared.service.BodyLimit) came first
+        raise _too_large(max_bytes) from None
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=policy.HTTP).parsebytes(head + bytes(body))
     if not message.is_multipart():
         raise PageProblem(400, "Geen bestand", "Dit formulier kon niet gelezen worden. Er is niets bewaard.")
     values: dict[str, str] = {}
     files: dict[str, bytes] = {}
+    filenames: dict[str, str] = {}
     for number, part in enumerate(message.iter_parts()):
         if number >= MAX_PARTS:
             raise PageProblem(
@@ -68,8 +74,10 @@ async def read_upload(request: Request, roles: tuple[Role, ...], max_bytes: int)
             continue
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
-        if part.get_filename() is not None:
+        filename = part.get_filename()
+        if filename is not None:
             files[name] = data
+            filenames[name] = filename
         else:
             values[name] = data.decode("utf-8", "replace")
     if not staff.csrf_matches(values.pop("csrf", None)):
@@ -78,4 +86,4 @@ async def read_upload(request: Request, roles: tuple[Role, ...], max_bytes: int)
         )
     if roles and staff.role not in roles:
         raise PageProblem(403, "Geen toegang", "Je rol mag dit niet doen. Er is niets bewaard.")
-    return Upload(staff, values, files)
+    return Upload(staff, values, files, filenames)
