@@ -5,10 +5,10 @@ the member's registrations, attendance days and hours, and the local copy of the
 and status "erased"). The member id now points at an anonymised record in the members service.
 
 Gone: the digests of the e-mail address (nothing left to match an attendance list or a public sign-up
-with), and the person's seats at sessions that had not started when the person was erased — nobody can be reached or
-recognised at the door any more, and the seat goes to the first on the waiting list. Those sessions
-are held after the erasure (a session is never marked held before its first day), so no figure of an
-earlier date changes. A registration with attendance recorded is never touched."""
+with), and the person's seats at sessions that had not started when the person was erased — nobody
+can be reached or recognised at the door any more, and the seat goes to the first on the waiting list.
+Those sessions are held after the erasure (a session is never marked held before its first day), so
+no figure of an earlier date changes. A registration with attendance recorded is never touched."""
 
 from __future__ import annotations
 
