@@ -3,17 +3,22 @@ local copy of members, organisations and e-mail digests."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.events import api, attendance, consumers, people, public, support
+from services.events import api, attendance, consumers, people, public, signup, support
 from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
 from shared.limits import RateLimiter
 from shared.service import Runtime, create_app
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 CONTRACT = Contract(service="events", title="Activiteiten — digitale inclusie")
 PUBLISHES: list[type[events.EventData]] = [
@@ -31,11 +36,25 @@ PUBLISHES: list[type[events.EventData]] = [
 ]
 
 
+async def forget_old_signups_hourly(runtime: Runtime) -> None:
+    """The sign-up details' retention (signup.forget_old_signups), once an hour; a failure (the database
+    away) is logged and tried again the next hour."""
+    while True:
+        try:
+            forgotten = await asyncio.to_thread(signup.forget_old_signups, runtime.engine, datetime.now(UTC))
+            if forgotten:
+                log.info("forgot the sign-up details of %d registrations past their retention", forgotten)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("sign-up retention: %s: %s", exc.__class__.__name__, exc)
+        await asyncio.sleep(3600)
+
+
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
     settings = settings or settings_module.load("events")
     runtime = Runtime(settings, MIGRATIONS)
     runtime.publishes(*PUBLISHES)
     consumers.register(runtime)
+    runtime.background.append(partial(forget_old_signups_hourly, runtime))
     app = create_app(
         runtime,
         contract=CONTRACT,

@@ -8,8 +8,9 @@ waiting list) and is published as an ordinary `registration.received`, with no n
 
 Abuse is held off without annoying people: a honeypot field (the page says thanks and nothing
 happens), one sign-up per address and session, a few sign-ups per address a day, and a limit per
-client address on the route (public.py). Double opt-in for unknown addresses and the mails
-(confirmation with a personal cancel link and the .ics) are still to come."""
+client address on the route (public.py). What the form told us is forgotten 60 days after the
+session ended (`forget_old_signups`, run hourly by app.py). Double opt-in for unknown addresses and the
+mails (confirmation with a personal cancel link and the .ics) are still to come."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
-from sqlmodel import col
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from services.events import domain
 from services.events.handlers import registrations
 from services.events.handlers.sessions import session_for
-from services.events.tables import ContactDigest, KnownMember, PublicSignup, Registration
+from services.events.tables import ActivitySession, ContactDigest, KnownMember, PublicSignup, Registration
 from shared import events
 from shared.auth import Principal
 from shared.errors import Conflict
@@ -36,6 +38,9 @@ from shared.uow import UnitOfWork
 PUBLIC = Principal(subject="public", role="viewer")
 HONEYPOT = "website"
 PER_ADDRESS_PER_DAY = 5
+# how long what the form told us is kept after the session ended: long enough for the feedback round and
+# questions about the attendance list, then only the anonymous registration (organisation kind) stays
+KEEP_AFTER_SESSION = timedelta(days=60)
 NAME_MAX, EMAIL_MAX, ORGANISATION_MAX = 200, 320, 300
 
 ORGANISATION_KINDS: dict[str, str] = {
@@ -186,3 +191,16 @@ def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datet
     )
     db.flush()
     return SignedUp("waitlisted" if registration.waitlisted else "registered", registration)
+
+
+# --- retention -------------------------------------------------------------------------------------
+
+
+def forget_old_signups(engine: Engine, now: datetime, keep: timedelta = KEEP_AFTER_SESSION) -> int:
+    """Deletes the sign-up details (an outsider's name, address and organisation; any address digest)
+    of sessions that ended more than `keep` ago; the registrations stay. Returns how many went."""
+    ended = select(col(ActivitySession.id)).where(col(ActivitySession.ends_at) < now - keep)
+    with Session(engine) as db:
+        result = db.execute(delete(PublicSignup).where(col(PublicSignup.session_id).in_(ended)))
+        db.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

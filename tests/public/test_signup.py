@@ -10,14 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, PublicSignup, Registration
+from services.events import signup
+from services.events.app import forget_old_signups_hourly
+from services.events.tables import (
+    ActivitySession,
+    ContactDigest,
+    KnownMember,
+    KnownOrganisation,
+    PublicSignup,
+    Registration,
+)
 from shared import events, topics
 from shared.limits import RateLimiter
 from shared.outbox import OutboxMessage
@@ -298,3 +307,33 @@ def test_the_sign_up_form_is_on_the_page_only_while_registration_is_open(agenda:
     page = agenda.public.get(f"/agenda/{session['id']}").text
     assert 'action="/agenda/' + session["id"] + '"' in page
     assert 'autocomplete="email"' in page and 'aria-hidden="true"' in page
+
+
+def test_sign_up_details_are_forgotten_some_time_after_the_session_and_the_registration_stays(
+    agenda: Agenda,
+) -> None:
+    old, recent = agenda.schedule(in_days(3)), agenda.schedule(in_days(4))
+    for session in (old, recent):
+        assert sign_up(agenda, session["id"]).status_code == 200
+    # the first session ended 61 days ago by now, the second one 59 days ago
+    with Session(agenda.engine) as db:
+        for session, days in ((old, 61), (recent, 59)):
+            row = db.get(ActivitySession, uuid.UUID(session["id"]))
+            assert row is not None
+            row.starts_at, row.ends_at = now_minus(days, hours=3), now_minus(days)
+            db.add(row)
+        db.commit()
+    assert signup.forget_old_signups(agenda.engine, datetime.now(UTC)) == 1
+    assert [s.session_id for s in signups(agenda)] == [uuid.UUID(recent["id"])]
+    assert [r.status for r in registrations(agenda, old["id"])] == ["registered"]
+    assert signup.forget_old_signups(agenda.engine, datetime.now(UTC)) == 0  # nothing twice
+    assert any(job.func is forget_old_signups_hourly for job in agenda_jobs(agenda))  # run by the service
+
+
+def now_minus(days: int, hours: int = 0) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days, hours=hours)
+
+
+def agenda_jobs(agenda: Agenda) -> list[Any]:
+    runtime = agenda.public.app.state.runtime  # type: ignore[attr-defined]
+    return [job for job in runtime.background if hasattr(job, "func")]
