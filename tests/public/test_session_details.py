@@ -167,6 +167,8 @@ def test_the_migration_gives_earlier_online_sessions_their_location(tmp_path: Pa
         connection.execute(insert, {"id": online, "format": "online"})
         connection.execute(insert, {"id": physical, "format": "physical"})
         command.upgrade(config, "heads")
-        rows = dict(connection.execute(text("SELECT id, location FROM ev_sessions")).all())
+        rows: dict[str, str | None] = dict(
+            connection.execute(text("SELECT id, location FROM ev_sessions")).all()
+        )
     engine.dispose()
     assert rows == {online: "online", physical: None}
