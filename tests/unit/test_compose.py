@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from services.backoffice.settings import PORT as BACKOFFICE_PORT
+from services.backoffice.settings import BackofficeSettings
 from services.feedback.settings import FeedbackSettings
 from services.newsletter.settings import NewsletterSettings
 from shared.settings import DEFAULT_PORTS, Settings
@@ -23,11 +25,14 @@ INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
 SETTINGS_FIELDS = {name.upper() for name in Settings.model_fields}
 # a service's own settings (SMTP, personal links) extend the shared ones, under the same names
 SERVICE_SETTINGS_FIELDS: dict[str, set[str]] = {
+    "backoffice": {name.upper() for name in BackofficeSettings.model_fields},
     "feedback": {name.upper() for name in FeedbackSettings.model_fields},
     "newsletter": {name.upper() for name in NewsletterSettings.model_fields},
 }
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 SERVICES = set(DEFAULT_PORTS)  # members, events, feedback, newsletter, kpi
+# the back office calls those five and has a port of its own (not in DEFAULT_PORTS: see its settings)
+PORTS = {**DEFAULT_PORTS, "backoffice": BACKOFFICE_PORT}
 LINK_SERVICES = ("feedback", "newsletter")  # make and check personal links with the shared LINK_SECRET
 COMPILERS = ("gcc", "g++", "clang", "build-essential", "make", "cc")
 
@@ -107,7 +112,7 @@ def published(spec: dict[str, Any]) -> list[tuple[str, int, int]]:
 
 def http_port(name: str, spec: dict[str, Any]) -> int:
     configured = environment(spec).get("HTTP_PORT")
-    return int(interpolate(configured)) if configured else DEFAULT_PORTS[name]
+    return int(interpolate(configured)) if configured else PORTS[name]
 
 
 def host_bindings(spec: dict[str, Any]) -> dict[int, str]:
@@ -181,7 +186,7 @@ def test_project_services_are_built_from_the_dockerfile(project_services: dict[s
 
 
 def test_every_service_of_the_system_runs_in_the_stack(long_running: dict[str, dict[str, Any]]) -> None:
-    assert set(long_running) == SERVICES
+    assert set(long_running) == SERVICES | {"backoffice"}
 
 
 def test_each_project_service_runs_its_own_module(long_running: dict[str, dict[str, Any]]) -> None:
@@ -275,7 +280,7 @@ def test_project_services_publish_their_http_port(long_running: dict[str, dict[s
 
 def test_project_http_ports_are_the_default_ports(long_running: dict[str, dict[str, Any]]) -> None:
     assert {name: http_port(name, spec) for name, spec in long_running.items()} == {
-        name: DEFAULT_PORTS[name] for name in long_running
+        name: PORTS[name] for name in long_running
     }
 
 
@@ -322,19 +327,45 @@ def test_dependency_conditions_fit_the_dependency(services: dict[str, dict[str, 
 def test_long_running_services_wait_for_broker_database_and_topics(
     long_running: dict[str, dict[str, Any]],
 ) -> None:
-    for name, spec in long_running.items():
-        assert {"kafka", "postgres", "topics"} <= set(depends_on(spec)), name
+    for name in SERVICES:
+        assert {"kafka", "postgres", "topics"} <= set(depends_on(long_running[name])), name
+
+
+def test_back_office_waits_for_broker_and_topics_but_not_for_a_database(
+    long_running: dict[str, dict[str, Any]],
+) -> None:
+    dependencies = set(depends_on(long_running["backoffice"]))
+    assert {"kafka", "topics"} <= dependencies and "postgres" not in dependencies
 
 
 def test_kpi_starts_after_every_producer(long_running: dict[str, dict[str, Any]]) -> None:
-    producers = set(long_running) - {"kpi"}
+    producers = set(long_running) - {"kpi", "backoffice"}
     assert producers and producers <= set(depends_on(long_running["kpi"]))
+    # the back office waits for kpi (its screens call it): the other way round would be a cycle
+    assert "backoffice" not in depends_on(long_running["kpi"])
 
 
 def test_each_service_uses_its_own_postgres_database(long_running: dict[str, dict[str, Any]]) -> None:
-    for name, spec in long_running.items():
-        url = urlsplit(interpolate(environment(spec)["DATABASE_URL"]))
+    for name in SERVICES:
+        url = urlsplit(interpolate(environment(long_running[name])["DATABASE_URL"]))
         assert (url.scheme, url.hostname, url.path) == ("postgresql", "postgres", f"/{name}"), name
+
+
+def test_back_office_keeps_no_database(long_running: dict[str, dict[str, Any]]) -> None:
+    assert "DATABASE_URL" not in environment(long_running["backoffice"])
+
+
+def test_back_office_reaches_each_service_on_the_compose_network(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """<NAME>_URL is http://<service>:<its HTTP port>: the container's own port, not the host's."""
+    env = environment(services["backoffice"])
+    urls = {name: interpolate(env.get(f"{name.upper()}_URL", "")) for name in SERVICES}
+    assert urls == {name: f"http://{name}:{http_port(name, services[name])}" for name in SERVICES}
+
+
+def test_back_office_smtp_host_is_a_compose_service(services: dict[str, dict[str, Any]]) -> None:
+    assert environment(services["backoffice"])["SMTP_HOST"] in services
 
 
 def test_project_services_reach_kafka_on_an_advertised_listener(
@@ -439,7 +470,7 @@ def test_mailpit_healthcheck_uses_the_image_readyz_command(services: dict[str, d
 
 def test_compose_header_lists_the_url_of_every_web_ui() -> None:
     header = COMPOSE_FILE.read_text().split("\nname:", 1)[0]
-    ports = [*DEFAULT_PORTS.values(), 8025]
+    ports = [*PORTS.values(), 8025]
     missing = [port for port in ports if f"http://localhost:{port}" not in header]
     assert not missing and "LINK_SECRET" in header
 
