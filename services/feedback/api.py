@@ -156,6 +156,9 @@ Reader = Annotated[Principal, Depends(require(*READERS))]
 StaffWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF))]
 
 router = APIRouter()
+# sessions in one GET /sessions/summaries: a page of the back office's feedback list (25) with room,
+# and a query string well under what a server reads in a request line
+MAX_SUMMARIES = 100
 
 
 def who_did(subject: str, reader: Principal) -> str | None:
@@ -300,41 +303,67 @@ def session_comments(session_id: uuid.UUID, session: SessionDep, _who: Staff) ->
     return Comments(session_id=session_id, comments=comments)
 
 
+def _summaries(session: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, SessionSummary]:
+    """The summaries of the sessions this service knows among `session_ids`, in three queries whatever
+    their number (the back office's feedback list shows a page of sessions at once)."""
+    asked = select(FbSession).where(col(FbSession.session_id).in_(session_ids))
+    rows = session.execute(asked).scalars().all()
+    if not rows:
+        return {}
+    known = [row.session_id for row in rows]
+    counted = session.execute(
+        select(col(FbRequest.subject_id), func.count())
+        .where(col(FbRequest.subject_type) == "session", col(FbRequest.subject_id).in_(known))
+        .group_by(col(FbRequest.subject_id))
+    ).tuples()
+    requests = {subject_id: int(count) for subject_id, count in counted}  # (a Result has keys(): no dict())
+    responses: dict[uuid.UUID, list[FbResponse]] = {}
+    for response in session.execute(
+        select(FbResponse).where(
+            col(FbResponse.subject_type) == "session", col(FbResponse.subject_id).in_(known)
+        )
+    ).scalars():
+        responses.setdefault(response.subject_id, []).append(response)
+    summaries = {}
+    for row in rows:
+        answers = responses.get(row.session_id, [])
+        mean: dict[str, float | None] = {}
+        for name in domain.RATING_QUESTIONS:
+            values = [v for v in (getattr(r, name) for r in answers) if v is not None]
+            mean[name] = round(sum(values) / len(values), 2) if values else None
+        summaries[row.session_id] = SessionSummary(
+            session_id=row.session_id,
+            kind=row.kind,
+            title=row.title,
+            held_on=row.held_on,
+            requests=int(requests.get(row.session_id, 0)),
+            responses=len(answers),
+            answered_requests=sum(1 for r in answers if r.request_id is not None),
+            mean=mean,
+        )
+    return summaries
+
+
+@router.get("/sessions/summaries", tags=["responses"])
+def session_summaries(
+    session: SessionDep,
+    _who: Reader,
+    ids: Annotated[
+        list[uuid.UUID], Query(min_length=1, max_length=MAX_SUMMARIES, description="the sessions")
+    ],
+) -> list[SessionSummary]:
+    """The summaries of many sessions in one request, in the order asked; a session this service does
+    not know (yet) is left out, where GET /sessions/{id}/summary answers 404."""
+    found = _summaries(session, ids)
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
 @router.get("/sessions/{session_id}/summary", tags=["responses"])
 def session_summary(session_id: uuid.UUID, session: SessionDep, _who: Reader) -> SessionSummary:
-    row = session.get(FbSession, session_id)
-    if row is None:
+    found = _summaries(session, [session_id]).get(session_id)
+    if found is None:
         raise NotFound(f"no session with id {session_id} is known to the feedback service (yet)")
-    requests = session.execute(
-        select(func.count())
-        .select_from(FbRequest)
-        .where(
-            col(FbRequest.subject_type) == "session",
-            col(FbRequest.subject_id) == session_id,
-        )
-    ).scalar_one()
-    responses = list(
-        session.execute(
-            select(FbResponse).where(
-                col(FbResponse.subject_type) == "session",
-                col(FbResponse.subject_id) == session_id,
-            )
-        ).scalars()
-    )
-    mean: dict[str, float | None] = {}
-    for name in domain.RATING_QUESTIONS:
-        values = [v for v in (getattr(r, name) for r in responses) if v is not None]
-        mean[name] = round(sum(values) / len(values), 2) if values else None
-    return SessionSummary(
-        session_id=session_id,
-        kind=row.kind,
-        title=row.title,
-        held_on=row.held_on,
-        requests=int(requests),
-        responses=len(responses),
-        answered_requests=sum(1 for r in responses if r.request_id is not None),
-        mean=mean,
-    )
+    return found
 
 
 # --- user surveys (OD 3.1) ----------------------------------------------------------------------

@@ -110,6 +110,7 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("POST", "/support-trajectories/{trajectory_id}/responses"): STAFF,
         ("GET", "/sessions/{session_id}/comments"): STAFF,
         ("GET", "/sessions/{session_id}/summary"): READERS,
+        ("GET", "/sessions/summaries"): READERS,  # the same summaries, many sessions at once
         ("POST", "/surveys"): STAFF,
         ("GET", "/surveys"): READERS,
         ("GET", "/surveys/{survey_id}"): READERS,
