@@ -1,5 +1,10 @@
 """KPI's: the year's figures against their targets, the report downloads (passed on from the KPI
-service), and freezing the year behind an explicit confirmation."""
+service), and freezing the year behind an explicit confirmation.
+
+The figures read as the KPI service's reports write them (services/kpi/report.py, nl.UNITS): a decimal
+comma and a thousands point ("1.234", "7,5"), the unit after the number in the singular for exactly one
+("1 sessie", "2 sessies", "3,5 uur", "33,3 %"). The back office keeps its own copy of that small table
+rather than importing another service's internals."""
 
 from __future__ import annotations
 
@@ -19,7 +24,64 @@ router = APIRouter(include_in_schema=False)
 STATUS = {"behaald": "Behaald", "niet behaald": "Niet behaald", "geen doel": "Geen doel"}
 FORMATS = {"xlsx": "Excel (XLSX)", "csv": "CSV", "pdf": "PDF", "html": "Afdrukbare pagina (HTML)"}
 CONFIRM_MISSING = "Vink aan dat je het jaar wilt afsluiten."
+NO_FIGURE = "–"
+# a counted unit's singular and plural; hours read "1 uur", "3,5 uur"; a mean score (1–5) needs no word
+UNITS: dict[str, tuple[str, str]] = {
+    "leden": ("lid", "leden"),
+    "besturen": ("bestuur", "besturen"),
+    "bijeenkomsten": ("bijeenkomst", "bijeenkomsten"),
+    "sessies": ("sessie", "sessies"),
+    "uren": ("uur", "uur"),
+    "dagen": ("dag", "dagen"),
+    "praktijken": ("praktijk", "praktijken"),
+    "nieuwsbrieven": ("nieuwsbrief", "nieuwsbrieven"),
+    "artikels": ("artikel", "artikels"),
+    "opleidingen": ("opleiding", "opleidingen"),
+    "bevragingen": ("bevraging", "bevragingen"),
+    "gesprekken": ("gesprek", "gesprekken"),
+    "vergaderingen": ("vergadering", "vergaderingen"),
+    "overleggen": ("overleg", "overleggen"),
+    "score": ("", ""),
+}
 FROZEN_ALREADY = "Dit jaar is al afgesloten."
+
+
+def number(value: Any) -> str:
+    """A figure the nl-BE way: "1.234", "7,5", "33,33" (at most two decimals, no trailing zeros)."""
+    if value is None or isinstance(value, bool):
+        return NO_FIGURE
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", ".")
+    if isinstance(value, float):
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+        return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return str(value)
+
+
+def quantity(value: Any, unit: str) -> str:
+    """A figure with its unit after it, joined by a no-break space so that they stay on one line."""
+    if value is None:
+        return NO_FIGURE
+    if unit == "%":
+        word = "%"
+    else:
+        singular, plural = UNITS.get(unit, (unit, unit))
+        word = singular if value == 1 else plural
+    return f"{number(value)}\u00a0{word}" if word else number(value)
+
+
+def rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """The KPI table's rows, every figure written out for the screen."""
+    return [
+        {
+            "code": str(kpi["code"]),
+            "title": str(kpi["title"]),
+            "value": quantity(kpi.get("value"), str(kpi.get("unit") or "")),
+            "target": quantity(kpi.get("target"), str(kpi.get("unit") or "")),
+            "status": STATUS.get(str(kpi.get("status")), str(kpi.get("status"))),
+        }
+        for kpi in report.get("kpis") or []
+    ]
 
 
 def _year(jaar: int | None) -> int:
@@ -53,8 +115,8 @@ def _kpi_page(
         status_code=422 if errors else 200,
         year=year,
         report=report,
+        rows=rows(report),
         frozen=frozen,
-        status_names=STATUS,
         formats=FORMATS,
         may_freeze=staff.role in STAFF,
         errors=errors or {},
