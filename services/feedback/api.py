@@ -316,7 +316,7 @@ def _summaries(session: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID
         .where(col(FbRequest.subject_type) == "session", col(FbRequest.subject_id).in_(known))
         .group_by(col(FbRequest.subject_id))
     ).tuples()
-    requests = {subject_id: int(count) for subject_id, count in counted}  # (a Result has keys(): no dict())
+    request_counts = {subject_id: int(count) for subject_id, count in counted}  # (a Result has keys())
     responses: dict[uuid.UUID, list[FbResponse]] = {}
     for response in session.execute(
         select(FbResponse).where(
@@ -336,7 +336,7 @@ def _summaries(session: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID
             kind=row.kind,
             title=row.title,
             held_on=row.held_on,
-            requests=int(requests.get(row.session_id, 0)),
+            requests=request_counts.get(row.session_id, 0),
             responses=len(answers),
             answered_requests=sum(1 for r in answers if r.request_id is not None),
             mean=mean,
