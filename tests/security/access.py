@@ -50,6 +50,18 @@ ASYNCAPI: Final[dict[Operation, Access]] = {
     ("GET", "/asyncapi"): PUBLIC,
 }
 
+# the public agenda and its feeds (services/events/public.py): no token, no personal data shown;
+# the sign-up form (POST) is limited per client and per e-mail address (tests/public)
+AGENDA: Final[dict[Operation, Access]] = {
+    ("GET", "/agenda"): PUBLIC,
+    ("GET", "/agenda.ics"): PUBLIC,
+    ("GET", "/agenda.atom"): PUBLIC,
+    ("GET", "/agenda/opnames"): PUBLIC,
+    ("GET", "/agenda/{session_id}"): PUBLIC,
+    ("POST", "/agenda/{session_id}"): PUBLIC,
+    ("GET", "/agenda/{session_id}.ics"): PUBLIC,
+}
+
 ACCESS: Final[dict[str, dict[Operation, Access]]] = {
     "members": {
         **COMMON,
@@ -100,6 +112,7 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("GET", "/trajectories"): READERS,
         ("GET", "/trajectories/{trajectory_id}"): READERS,
         ("GET", "/people/{member_id}"): STAFF,
+        **AGENDA,
     },
     "feedback": {
         **COMMON,
@@ -195,6 +208,7 @@ LINK_PAGES: Final[dict[str, dict[Operation, Purpose]]] = {
 RATE_LIMITED: Final[dict[str, set[Operation]]] = {
     "feedback": set(LINK_PAGES["feedback"]),
     "newsletter": {("POST", "/subscriptions"), ("POST", "/nieuwsbrief")},
+    "events": set(AGENDA),
 }
 
 
