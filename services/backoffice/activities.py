@@ -39,6 +39,8 @@ from shared.clock import BRUSSELS, business_today
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 API_PAGE = 1000  # the events service's largest page
+LOOKUP_IDS = 100  # members looked up in one request (the members service takes at most 100 ids)
+UNNAMED = "lid (naam niet beschikbaar)"
 
 # --- what people read (nl-BE): the same words as the KPI report (services/kpi/nl.py) -------------------
 KINDS: tuple[tuple[str, str], ...] = (
@@ -447,10 +449,19 @@ def _support_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     done: str = "",
+    page: int = 0,
 ) -> HTMLResponse:
     path = "/advice" if which == "advies" else "/trajectories"
+    page = max(page, 0)
     try:
-        rows = events_api(request, staff, "GET", path, params={"limit": API_PAGE})
+        # the events service lists oldest first: this page (newest first) is a window from the end
+        total = events_api(request, staff, "GET", path, params={"limit": 1})["total"]
+        end = total - PAGE_SIZE * page
+        start = max(end - PAGE_SIZE, 0)
+        items = []
+        if end > 0:
+            window = {"offset": start, "limit": end - start}
+            items = events_api(request, staff, "GET", path, params=window)["items"]
     except ServiceError as exc:
         raise _refused(exc) from None
     organisations = _organisations(request, staff)
@@ -461,8 +472,10 @@ def _support_page(
         staff,
         status_code=422 if errors else 200,
         which=which,
-        rows=list(reversed(rows["items"])),  # the newest first
-        total=rows["total"],
+        rows=list(reversed(items)),  # the newest first
+        total=total,
+        older=page + 1 if end - PAGE_SIZE > 0 else None,
+        newer=page - 1 if page > 0 else None,
         values=values or {},
         errors=errors or {},
         labels=LABELS,
@@ -477,8 +490,9 @@ def _support_page(
 
 
 @router.get("/activiteiten/advies")
-def advice(request: Request, staff: Staff, bewaard: str = "") -> HTMLResponse:
-    return _support_page(request, staff, "advies", done="Het adviesgesprek is bewaard." if bewaard else "")
+def advice(request: Request, staff: Staff, bewaard: str = "", pagina: int = 0) -> HTMLResponse:
+    done = "Het adviesgesprek is bewaard." if bewaard else ""
+    return _support_page(request, staff, "advies", done=done, page=pagina)
 
 
 @router.post("/activiteiten/advies")
@@ -497,9 +511,9 @@ def log_advice(request: Request, form: Form = Depends(posted(*STAFF))) -> Respon
 
 
 @router.get("/activiteiten/trajecten")
-def trajectories(request: Request, staff: Staff, bewaard: str = "") -> HTMLResponse:
+def trajectories(request: Request, staff: Staff, bewaard: str = "", pagina: int = 0) -> HTMLResponse:
     done = "Het traject is bewaard." if bewaard else ""
-    return _support_page(request, staff, "trajecten", done=done)
+    return _support_page(request, staff, "trajecten", done=done, page=pagina)
 
 
 @router.post("/activiteiten/trajecten")
@@ -519,20 +533,35 @@ def start_trajectory(request: Request, form: Form = Depends(posted(*STAFF))) -> 
 # --- one session: facts, changes, registrations -----------------------------------------------------
 
 
+def _members(request: Request, staff: StaffSession, registrations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The member records of these registrations by id, looked up a hundred at a time
+    (GET /staff/members?ids=…) instead of one request per registration. A member the service does not
+    answer for (unknown, or the service does not answer) is absent."""
+    wanted = list(dict.fromkeys(r["member_id"] for r in registrations if r["member_id"]))
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), LOOKUP_IDS):
+        chunk = wanted[start : start + LOOKUP_IDS]
+        try:
+            page = members_api(
+                request, staff, "GET", "/staff/members", params={"ids": chunk, "limit": LOOKUP_IDS}
+            )
+        except (ServiceError, ServiceUnavailable):  # names are a help here, the ids do the work
+            continue
+        found.update({person["id"]: person for person in page["items"]})
+    return found
+
+
 def _people(request: Request, staff: StaffSession, registrations: list[dict[str, Any]]) -> dict[str, str]:
     """Member names by id, for the roles that may read them (a viewer sees no personal data)."""
-    names: dict[str, str] = {}
     if staff.role not in ACTIVITY_WRITERS:
-        return names
-    for registration in registrations:
-        member_id = registration["member_id"]
-        if member_id and member_id not in names:
-            try:
-                found = members_api(request, staff, "GET", f"/members/{member_id}")
-                names[member_id] = f"{found['first_name']} {found['last_name']}"
-            except (ServiceError, ServiceUnavailable):
-                names[member_id] = "lid (naam niet beschikbaar)"
-    return names
+        return {}
+    found = _members(request, staff, registrations)
+    return {
+        member_id: f"{found[member_id]['first_name']} {found[member_id]['last_name']}"
+        if member_id in found
+        else UNNAMED
+        for member_id in (r["member_id"] for r in registrations if r["member_id"])
+    }
 
 
 def _session_page(
@@ -785,14 +814,15 @@ def _csv_context(
     except ServiceError as exc:
         raise _refused(exc) from None
     people: list[attendance_csv.Person] = []
+    members = _members(request, staff, registrations)
     for registration in registrations:
         name, email = "deelnemer van buiten", None
         if registration["member_id"]:
-            try:
-                member = members_api(request, staff, "GET", f"/members/{registration['member_id']}")
+            member = members.get(registration["member_id"])
+            if member is None:  # then only the ids can name this person
+                name = UNNAMED
+            else:
                 name, email = f"{member['first_name']} {member['last_name']}", member["email"]
-            except (ServiceError, ServiceUnavailable):  # then only the ids can name this person
-                name = "lid (naam niet beschikbaar)"
         people.append(
             attendance_csv.Person(
                 registration["id"], registration["member_id"], name, email, not registration["waitlisted"]
