@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from dataclasses import dataclass
 
-from aiokafka import ConsumerRecord, TopicPartition
-from faststream.kafka import KafkaBroker
-from faststream.kafka import TopicPartition as FsTopicPartition
-from faststream.middlewares import AckPolicy
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from shared import kafka
 from shared.topics import dead_letter_topic
@@ -26,37 +24,47 @@ class DeadLetter:
         return next((v.decode(errors="replace") for k, v in self.headers if k == name), "")
 
 
-async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
-    """Every record on `<topic>.dlq`, oldest first: read through a FastStream subscriber on the
-    topic's partitions (no consumer group, nothing committed), up to the end offsets."""
+async def list_dead_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list[DeadLetter]:
+    """Every record on `<topic>.dlq`, oldest first: read with a consumer assigned the topic's
+    partitions (no consumer group, nothing committed), from the start offsets up to the end offsets as
+    they were when it began. An empty topic is answered from its offsets alone, without a fetch.
+    KafkaTimeoutError when the records cannot be read within `timeout` seconds."""
     dlq = dead_letter_topic(topic)
     found = (await kafka.partitions_of(bootstrap, [dlq])).get(dlq, [])
     if not found:
         return []
-    broker = KafkaBroker(bootstrap, client_id="dlq-list", log_level=logging.DEBUG)
-    subscriber = broker.subscriber(
-        partitions=[FsTopicPartition(dlq, p, declare=False) for p in found],
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        include_in_schema=False,
+    tps = [TopicPartition(dlq, p) for p in found]
+    # a partition already read to its end makes the broker hold each fetch for fetch_max_wait_ms (500
+    # by default, a wait every page view would pay); 50 ms keeps the few fetches of a small topic short
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="dlq-list", fetch_max_wait_ms=50
     )
-    await broker.start()
+    await consumer.start()
     try:
-        consumer = subscriber.consumer
-        assert consumer is not None
-        tps = [TopicPartition(dlq, p) for p in found]
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        # assigned before asking for offsets: the client then fetches the metadata of every partition in
+        # one round, instead of one round and a 100 ms back-off per partition it did not know yet
+        consumer.assign(tps)
+        starts, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+        wanted = [tp for tp in tps if ends[tp] > starts[tp]]
         letters: list[DeadLetter] = []
-        while not all([await consumer.position(tp) >= ends[tp] for tp in tps]):
-            message = await subscriber.get_one(timeout=0.5)
-            if message is not None:
-                r = message.raw_message
-                assert isinstance(r, ConsumerRecord)  # one record a message: not a batch subscriber
-                letters.append(DeadLetter(r.partition, r.offset, r.key, r.value, tuple(r.headers or ())))
+        if not wanted:
+            return letters
+        for tp in wanted:
+            consumer.seek(tp, starts[tp])
+        async with asyncio.timeout(timeout):
+            while [tp for tp in wanted if await consumer.position(tp) < ends[tp]]:
+                batches = await consumer.getmany(*wanted, timeout_ms=500)
+                for tp, records in batches.items():
+                    letters.extend(
+                        DeadLetter(r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+                        for r in records
+                        if r.offset < ends[tp]  # what arrived after we began is for the next look
+                    )
         return sorted(letters, key=lambda d: (d.partition, d.offset))
+    except TimeoutError:
+        raise KafkaTimeoutError(f"the dead letters of {dlq} could not be read in {timeout:.0f} s") from None
     finally:
-        await broker.stop()
+        await consumer.stop()
 
 
 async def replay(bootstrap: str, topic: str, offsets: set[int]) -> list[DeadLetter]:
