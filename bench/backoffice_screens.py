@@ -6,9 +6,15 @@ each detail page, the largest detail of its kind — is asked N times (GET, one 
 a warm-up request and once the services are done with the demo's aftermath). A screen that has
 used up --screen-seconds stops early (with at least 3 requests: its p95 is then its maximum), which
 keeps a run under about four minutes however slow a screen is. The table gives n, p50, p95 and max
-per screen and flags those whose p95 is over the budget.
+per screen and flags those whose p95 is over the budget, and what each request of the screen asked of
+others: HTTP calls to the services and Kafka clients started (the back office runs as
+bench.counting_backoffice, which counts them). Those counts do not depend on how busy the machine is.
 
     python -m bench.backoffice_screens [--n 20] [--scale 1.0] [--budget-ms 200] [--screen-seconds 3]
+                                       [--screens sessie,feedback,beheer]
+
+--screens measures only the screens whose name contains one of the given parts (the demo is still
+loaded in full).
 
 The time is the whole answer as a client on the same machine sees it (loopback: the server's time
 plus well under a millisecond); it includes the back office's calls to the services, which is the
@@ -45,11 +51,13 @@ AUTH_SECRET = "bench-secret-" + "s" * 40
 LINK_SECRET = "bench-link-secret-" + "l" * 40
 
 
-def start(name: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    name: str, env: dict[str, str], log_dir: Path, module: str = ""
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = (log_dir / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", f"services.{name}"],
+        [sys.executable, "-m", module or f"services.{name}"],
         cwd=ROOT,
         env={**os.environ, **env, "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"},
         stdout=log,
@@ -148,11 +156,20 @@ def screens(api: Callable[[str, str, dict[str, Any] | None], Any], year: int) ->
     return paths
 
 
+Measured = tuple[str, str, int, list[float], float, float]
+
+
+def tally(path: Path) -> int:
+    """What bench.counting_backoffice counted in this file so far (one byte a call)."""
+    return path.stat().st_size if path.exists() else 0
+
+
 def measure(
-    office: str, paths: list[tuple[str, str]], n: int, screen_seconds: float
-) -> list[tuple[str, str, int, list[float]]]:
+    office: str, paths: list[tuple[str, str]], n: int, screen_seconds: float, counts: tuple[Path, Path]
+) -> list[Measured]:
     """N timed GETs per screen after one warm-up; a screen that has used up `screen_seconds` stops
-    early (at least 3 timed requests), so that a slow screen shows as slow without the run taking long."""
+    early (at least 3 timed requests), so that a slow screen shows as slow without the run taking long.
+    Per screen also the HTTP calls and Kafka clients one request of it took (over all its requests)."""
     staff = session_cookie("staff", "bench.medewerker@vvsg.be")
     admin = session_cookie("admin", "bench.beheerder@vvsg.be")  # Beheer is for admins alone
     results = []
@@ -162,6 +179,7 @@ def measure(
             client.cookies.clear()
             client.cookies.update(cookies)
             status = 0
+            http_before, kafka_before = tally(counts[0]), tally(counts[1])
             began_screen = time.perf_counter()  # the warm-up counts against the screen's time too
             status = client.get(path).status_code  # warm-up: templates compiled, connections open
             timings: list[float] = []
@@ -172,7 +190,10 @@ def measure(
                 answer = client.get(path)
                 timings.append((time.perf_counter() - began) * 1000)
                 status = answer.status_code if answer.status_code != 200 else status
-            results.append((name, path, status, timings))
+            requests = len(timings) + 1  # and the warm-up
+            http_calls = (tally(counts[0]) - http_before) / requests
+            kafka_clients = (tally(counts[1]) - kafka_before) / requests
+            results.append((name, path, status, timings, http_calls, kafka_clients))
     return results
 
 
@@ -210,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--screen-seconds", type=float, default=3.0, help="stop a slow screen after this (≥ 3 requests)"
     )
+    parser.add_argument(
+        "--screens", default="", help="only the screens whose name contains one of these (comma-separated)"
+    )
     args = parser.parse_args(argv)
+    wanted = [part.strip() for part in args.screens.split(",") if part.strip()]
     year = date.today().year - 1  # as bin/up: the demo fills last year
     began = time.monotonic()
     with broker() as bootstrap, tempfile.TemporaryDirectory(prefix="vvsg-bench-screens-") as folder:
@@ -237,15 +262,19 @@ def main(argv: list[str] | None = None) -> int:
                 started = list(pool.map(one, SERVICES))
             processes += [process for process, _ in started]
             urls = {name: url for name, (_, url) in zip(SERVICES, started, strict=True)}
+            counts = (work / "http-calls", work / "kafka-clients")
             office_process, office = start(
                 "backoffice",
                 {
                     **env,
+                    "BENCH_HTTP_COUNT": str(counts[0]),
+                    "BENCH_KAFKA_COUNT": str(counts[1]),
                     **{f"{name.upper()}_URL": url for name, url in urls.items()},
                     # no provider is needed: the session cookie is sealed here (see the docstring)
                     "OIDC_ISSUER": "",
                 },
                 work,
+                module="bench.counting_backoffice",
             )
             processes.append(office_process)
             print(f"services ready after {time.monotonic() - began:.0f} s; loading the demo year {year} ...")
@@ -266,11 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                 return answer.json()
 
             paths = screens(api, year)
+            if wanted:
+                paths = [(name, path) for name, path in paths if any(part in name for part in wanted)]
             waited = settle([process.pid for process in processes])
             print(f"the services settled after {waited:.0f} s")
             measuring = time.monotonic()
             load_before = os.getloadavg()[0]  # a shared machine: how busy it was is part of the figures
-            results = measure(office, paths, args.n, args.screen_seconds)
+            results = measure(office, paths, args.n, args.screen_seconds, counts)
             print(
                 f"{len(paths)} screens, up to {args.n} requests each, "
                 f"in {time.monotonic() - measuring:.0f} s "
@@ -281,9 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             stop(processes)
             catcher.stop()
 
-    print(f"{'screen':34} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  status")
+    print(
+        f"{'screen':34} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'calls':>6} {'kafka':>6}  status"
+    )
     over = []
-    for name, _path, status, timings in results:
+    for name, _path, status, timings, http_calls, kafka_clients in results:
         p50, p95 = percentile(timings, 0.5), percentile(timings, 0.95)
         flag = ""
         if p95 > args.budget_ms:
@@ -292,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         if status != 200:
             flag += f"  HTTP {status}"
             over.append(name)
-        print(f"{name:34} {len(timings):3} {p50:8.1f} {p95:8.1f} {max(timings):8.1f}  {status}{flag}")
+        print(
+            f"{name:34} {len(timings):3} {p50:8.1f} {p95:8.1f} {max(timings):8.1f} "
+            f"{http_calls:6.1f} {kafka_clients:6.1f}  {status}{flag}"
+        )
     verdict = ", ".join(over) or "none"
     print(
         f"\ntotal {time.monotonic() - began:.0f} s; over {args.budget_ms:.0f} ms (p95) or not 200: {verdict}"
