@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +15,19 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+# An execution option for work that only reads: on SQLite its transaction takes no write lock (every
+# other transaction takes it up front, see make_engine). `reader(engine)` gives such an engine.
+READ_ONLY = "vvsg_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read (SQLite: no write lock)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+# how long a writer waits for SQLite's one write lock before "database is locked"
+BUSY_SECONDS = 30.0
 
 
 def normalise_url(url: str) -> str:
@@ -29,7 +44,9 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS})
+        writer = _OneWriter(BUSY_SECONDS)
+        writer.install(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -40,18 +57,85 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
+            if connection.get_execution_options().get(READ_ONLY):
+                # a reader needs no lock in WAL mode: it sees the last commit and never waits
+                connection.exec_driver_sql("BEGIN")
+                return
             # IMMEDIATE: take the write lock up front. A deferred transaction that read first and
             # writes later fails at once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in
             # between; waiting for the lock here lets busy_timeout do its job instead.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection = connection.connection.dbapi_connection
+            writer.acquire(dbapi_connection)
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.release(dbapi_connection)
+                raise
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class _OneWriter:
+    """One write transaction at a time per engine within this process, handed over the moment it ends.
+
+    SQLite has one writer; the others wait in its busy handler, which sleeps between tries (1, 2, 5,
+    10, 15, 20, 25, 25, 25, 50, 50 and then 100 ms). Under load the waiters slept while the lock stood
+    free: the members service saturated at 43–47 commands/s with the database idle half the time, and
+    a command's wait grew with the queue. Here they wait on a lock that wakes the next one at once;
+    the busy handler is left for other processes on the same file (a CLI, a second replica).
+    Released after the real COMMIT or ROLLBACK (the dialect's own methods, wrapped), not at SQLAlchemy's
+    commit event, which comes before it; and when a connection is invalidated or checked in, so that a
+    broken connection cannot keep it."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._holder: Any = None
+        self._timeout = timeout
+
+    def acquire(self, dbapi_connection: Any) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            # what SQLite itself says when its busy timeout runs out
+            raise sqlite3.OperationalError("database is locked")
+        self._holder = dbapi_connection
+
+    def release(self, dbapi_connection: Any) -> None:
+        if dbapi_connection is not None and self._holder is dbapi_connection:
+            self._holder = None
+            self._lock.release()
+
+    def install(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+
+        # on this engine's own dialect instance: every engine has its own
+        setattr(dialect, "do_commit", do_commit)  # noqa: B010
+        setattr(dialect, "do_rollback", do_rollback)  # noqa: B010
+
+        @event.listens_for(engine.pool, "invalidate")
+        def _invalidated(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+            self.release(dbapi_connection)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _checked_in(dbapi_connection: Any, _record: Any) -> None:
+            self.release(dbapi_connection)
 
 
 def insert_for(dialect: str, table: Table) -> Any:
@@ -81,7 +165,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def ping(engine: Engine) -> None:
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
