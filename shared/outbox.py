@@ -13,19 +13,20 @@ import contextvars
 import json
 import logging
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.usecase import DefaultPublisher
-from sqlalchemy import Index, LargeBinary, func, select, text, update
+from sqlalchemy import Index, LargeBinary, Row, bindparam, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as SASession
 from sqlmodel import Column, Field, Session, SQLModel, col
 
 from shared import events
-from shared.db import transaction
+from shared.db import reader
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,11 @@ class OutboxMessage(SQLModel, table=True):
     event_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     published_at: datetime | None = Field(default=None)
+
+
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
 class Outbox:
@@ -143,20 +149,57 @@ class Outbox:
         headers: dict[str, str],
         event_id: str | None,
     ) -> None:
-        if session.get_bind().dialect.name == "postgresql":
-            # no autoflush: a pending row's constraint error belongs to the commit, where callers expect it
-            with session.no_autoflush:
-                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-        session.add(
-            OutboxMessage(topic=topic, key=key, value=value, headers=json.dumps(headers), event_id=event_id)
+        # Written at once with one prepared Core statement on the session's connection (so in its
+        # transaction, and in its savepoint if it has one): an ORM object per row cost more than the
+        # rest of a command's writes (SQLModel's construction, then the flush's bookkeeping). Through
+        # session.connection(), not session.execute(): no autoflush, so that a pending row's constraint
+        # error still belongs to the commit, where callers expect it.
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # once per key and (sub)transaction: a second lock on a key this transaction holds is a
+            # round trip for nothing. A savepoint rolled back gives its locks back: a new one locks again
+            current = session.get_nested_transaction() or session.get_transaction()
+            locked: tuple[object, set[str]] | None = session.info.get(_LOCKED)
+            if locked is None or locked[0] is not current:
+                locked = session.info[_LOCKED] = (current, set())
+            if key not in locked[1]:
+                connection.execute(_LOCK, {"k": key})
+                locked[1].add(key)
+        connection.execute(
+            _INSERT,
+            {
+                "topic": topic,
+                "key": key,
+                "value": value,
+                "headers": json.dumps(headers),
+                "event_id": event_id,
+                "created_at": datetime.now(UTC),
+                "published_at": None,
+            },
         )
-        # wake the relay after commit, not before: before it, the relay would find nothing
-        if self._listeners and not sa_event.contains(session, "after_commit", self._notify):
-            sa_event.listen(session, "after_commit", self._notify)
+        # wake the relay after commit, not before: before it, the relay would find nothing. Marked in
+        # the session's info and woken by one listener on every Session (below): a listener of its own
+        # on each session made SQLAlchemy build an event dispatcher per session, per command
+        if self._listeners:
+            session.info.setdefault(_WRITTEN, set()).add(self)
 
-    def _notify(self, _session: Session) -> None:
+    def _notify(self) -> None:
         for listener in self._listeners:
             listener()
+
+
+_WRITTEN = "shared.outbox.written"
+_LOCKED = "shared.outbox.locked_keys"
+
+
+@sa_event.listens_for(SASession, "after_commit")
+def _wake_after_commit(session: SASession) -> None:
+    # a savepoint's release commits nothing yet; a mark left by a rolled-back transaction only costs
+    # the relay one look at an empty outbox
+    if session.in_nested_transaction():
+        return
+    for outbox in session.info.pop(_WRITTEN, ()):
+        outbox._notify()
 
 
 def outbox_backlog(engine: Engine) -> tuple[int, float]:
@@ -174,6 +217,20 @@ def outbox_backlog(engine: Engine) -> tuple[int, float]:
     return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
 
+# built once: every command and every relay round runs them
+_PENDING = (
+    select(_TABLE.c.id, _TABLE.c.topic, _TABLE.c.key, _TABLE.c.value, _TABLE.c.headers)
+    .where(_TABLE.c.published_at.is_(None))
+    .order_by(_TABLE.c.id)
+    .limit(bindparam("limit"))
+)
+_MARK = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
+)
+
+
 class OutboxRelay:
     """Publishes unpublished rows in id order through the service's FastStream broker (its idempotent
     producer); keeps trying while the broker is away. The broker itself is started and kept running by
@@ -186,12 +243,17 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        linger_seconds: float = 0.01,
         on_published: Callable[[int], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.reader = reader(engine)
         self.broker = broker
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        # after a wake-up, wait this long for the commits right behind it: under load one round
+        # (a fetch, a send, a mark) then carries several commands' rows instead of one
+        self.linger_seconds = linger_seconds
         self.on_published = on_published
         self.published = 0
         self.connected = False
@@ -237,6 +299,8 @@ class OutboxRelay:
         self._wakeup.clear()
         try:
             await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+            if self.linger_seconds > 0:
+                await asyncio.sleep(self.linger_seconds)
             return
         except TimeoutError:
             pass
@@ -284,22 +348,15 @@ class OutboxRelay:
             raise failure
         return len(done)
 
-    def _fetch(self) -> list[OutboxMessage]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            stmt = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
-                .order_by(col(OutboxMessage.id))
-                .limit(self.batch_size)
-            )
-            return list(session.execute(stmt).scalars())
+    def _fetch(self) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+        # plain rows, not ORM objects, and a read that takes no write lock on SQLite: the relay runs
+        # beside the commands, and every lock it held was a wait for one of them
+        with self.reader.connect() as connection:
+            return connection.execute(_PENDING, {"limit": self.batch_size}).all()
 
     def _mark(self, ids: list[int]) -> None:
-        now = datetime.now(UTC)
-        with transaction(self.engine) as session:
-            session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=now)
-            )
+        with self.engine.begin() as connection:
+            connection.execute(_MARK, {"ids": ids, "now": datetime.now(UTC)})
 
 
 async def drain(relay: OutboxRelay, timeout: float = 30.0) -> None:
