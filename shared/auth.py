@@ -68,7 +68,8 @@ def verify_token(secret: str, token: str) -> Principal:
     return Principal(subject=str(claims["sub"]), role=role)
 
 
-_bearer = HTTPBearer(auto_error=False, description="A token from `vvsg token --role ROLE`")
+bearer = HTTPBearer(auto_error=False, description="A token from `vvsg token --role ROLE`")
+_bearer = bearer  # the name services used before it was public
 
 
 def require(*roles: Role) -> Callable[..., Principal]:

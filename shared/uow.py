@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
+from starlette.concurrency import run_in_threadpool
 
 from shared import events, staff
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, Role, bearer, require
 from shared.errors import Conflict, Invalid
 from shared.outbox import Outbox
 
@@ -174,27 +176,41 @@ async def _idempotency_key(
     )
 
 
-def unit_of_work(*roles: Role, conflict: str | None = None) -> Callable[..., Iterator[UnitOfWork]]:
+def unit_of_work(*roles: Role, conflict: str | None = None) -> Callable[..., AsyncIterator[UnitOfWork]]:
     """A FastAPI dependency giving a route a unit of work for a caller with one of `roles`.
     A request with an `Idempotency-Key` that was answered before is answered again here, before the
     route runs."""
 
     allowed = require(*roles)
 
+    # Async, so that it runs on the event loop: a sync dependency costs a hop through the thread pool
+    # on the way in and another on the way out, and under load those hops (a thread woken, the GIL
+    # handed over twice) cost a command more than the token check and the session together. Nothing
+    # here waits on the database except the idempotency lookup and a rollback, which go to a thread.
     # Depends(...) as defaults: the annotations are strings here and could not see `roles`
-    def dependency(
+    async def dependency(
         request: Request,
-        actor: Principal = Depends(allowed),  # noqa: B008
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
         idempotency: IdempotencyKey | None = Depends(_idempotency_key),  # noqa: B008
-    ) -> Iterator[UnitOfWork]:
+    ) -> AsyncIterator[UnitOfWork]:
+        actor = allowed(request, credentials)  # a signature check: microseconds of CPU, no I/O
         runtime = request.app.state.runtime
-        with Session(runtime.engine, expire_on_commit=False) as session:
+        # a Session touches the database only at its first statement, in the route's thread
+        session = Session(runtime.engine, expire_on_commit=False)
+        try:
             if idempotency is not None:
-                _replay_if_answered(session, idempotency, actor)
+                await run_in_threadpool(_replay_if_answered, session, idempotency, actor)
             uow = UnitOfWork(session, runtime.outbox, actor, idempotency)
             if conflict is not None:
                 uow.conflict = conflict
             yield uow
+        finally:
+            if session.in_transaction():
+                # not committed (an error, a refusal): the rollback is I/O, and on SQLite it releases
+                # the write lock, so it must not wait for the loop nor block it
+                await run_in_threadpool(session.close)
+            else:
+                session.close()  # committed: the connection is back in the pool already
 
     return dependency
 
