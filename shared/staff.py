@@ -12,10 +12,12 @@ row, after which the id on the topics names nobody.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -68,10 +70,16 @@ def record(session: Session, subject: str) -> str:
     # no autoflush: a pending row's constraint error belongs to the commit (a 409 there), not here
     with session.no_autoflush:
         if dialect in ("postgresql", "sqlite"):
-            session.execute(insert_for(dialect, table).values(**values).on_conflict_do_nothing())
+            session.execute(_insert_if_new(dialect), values)
         elif session.get(StaffId, staff_id) is None:  # pragma: no cover - only SQLite and PostgreSQL run here
             session.execute(insert(table).values(**values))
     return staff_id
+
+
+@functools.cache
+def _insert_if_new(dialect: str) -> Any:
+    # built once per dialect: every command runs it, and building it anew cost more than running it
+    return insert_for(dialect, StaffId.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
 
 
 def resolve(session: Session, staff_ids: set[str]) -> dict[str, str]:
