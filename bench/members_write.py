@@ -58,8 +58,11 @@ def cpu_seconds(pid: int) -> float:
 async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
     rate, keys = args.rate, args.idempotency_keys
     headers = {"Authorization": f"Bearer {token}"}
-    # enough connections that no command waits in the client's pool (that would be measured too)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # Connections kept open and reused, a few dozen: enough that a command waits in the client's pool
+    # only when the service is behind (the wait then counts, from the moment the command was due).
+    # Not hundreds: httpx's pool does work per connection for every request, and with 1,000 of them
+    # the client, not the service, was what saturated (the service sat idle with commands unsent).
+    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     # a command unanswered after --timeout counts as status 0 with that latency: a service that cannot
     # keep up ends the run in bounded time instead of draining its whole queue
     async with httpx.AsyncClient(
@@ -83,9 +86,12 @@ async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> di
             extra = {"Idempotency-Key": f"bench-{run}-{index}"} if keys else {}
             sent = time.perf_counter()
             try:
-                response = await client.post("/members", json=body, headers=extra)
+                # the whole exchange within --timeout (httpx's own timeout is per read, per write)
+                response = await asyncio.wait_for(
+                    client.post("/members", json=body, headers=extra), args.timeout
+                )
                 code = response.status_code
-            except httpx.HTTPError:
+            except (httpx.HTTPError, TimeoutError):
                 code = 0
             latencies.append(time.perf_counter() - sent)
             statuses[code] = statuses.get(code, 0) + 1
@@ -108,11 +114,11 @@ async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> di
         statuses.clear()
         latencies: list[float] = []
         total = int(rate * args.seconds)
-        cpu = cpu_seconds(pid)
+        cpu, own = cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         sending = await phase(warm, total, latencies)
         elapsed = time.perf_counter() - started
-        cpu = cpu_seconds(pid) - cpu
+        cpu, own = cpu_seconds(pid) - cpu, time.process_time() - own
     return {
         "commands": total,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -126,6 +132,8 @@ async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> di
         # what one command costs the service process in CPU (all its threads), and its share of a core
         "cpu_ms_per_command": cpu / total * 1000,
         "cpu_share": cpu / elapsed,
+        # the client's own share: near 1, it is the client that cannot keep up
+        "client_cpu_share": own / elapsed,
     }
 
 
@@ -186,6 +194,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds (default 30)")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first (default 3)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds a command may take (default 20)")
+    parser.add_argument("--connections", type=int, default=50, help="client connections (default 50)")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL", ""))
     parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key each")
@@ -225,6 +234,7 @@ def main() -> None:
         ("max ms", lambda r: f"{r['max_ms']:.1f}"),
         ("service CPU ms/command", lambda r: f"{r['cpu_ms_per_command']:.1f}"),
         ("service CPU, cores", lambda r: f"{r['cpu_share']:.2f}"),
+        ("client CPU, cores", lambda r: f"{r['client_cpu_share']:.2f}"),
     ]
     print(f"{'':26}" + "".join(f"{d:>22}" for d in results))
     for label, cell in rows:
