@@ -1,15 +1,17 @@
 """A realistic demo year, created through the services' public HTTP APIs as staff would: organisations of
 the network, ~650 members who join, move and leave, the knowledge-sharing channel; network meetings, info
 sessions, inspiration days, trainings, sessions on request, steering and coordination meetings, with
-registrations, attendance lists, recordings and a few cancellations; feedback answered on the personal
-pages (and some paper forms); the user survey; advice and tailored support; articles in Lokaal, good
-practices and a few newsletters. Then it waits until the KPI service shows it.
+a venue or an online link and a description, registrations, attendance lists, recordings and a few
+cancellations; the agenda of the coming three months (from today: the public agenda is not empty,
+some sessions are almost full); feedback answered on the personal pages (and some paper forms); the
+user survey; advice and tailored support; articles in Lokaal, good practices and a few newsletters.
+Then it waits until the KPI service shows it.
 
     python -m ops.demo --year 2025 [--scale 0.1] [--members-url http://127.0.0.1:8001 ...]
 
 AUTH_SECRET and LINK_SECRET come from the environment, the same as the services'. Every business date
-lies in the demo year, except where a service dates a fact itself: a newsletter counts when it was sent
-and the user survey when it closed, so those two count in the running year.
+lies in the demo year, except the agenda ahead and where a service dates a fact itself: a newsletter
+counts when it was sent and the user survey when it closed, so those two count in the running year.
 
 Deterministic (seeded), and it refuses to run twice against a members service that already has members.
 """
@@ -28,6 +30,7 @@ from ops.demo.client import Demo
 from ops.demo.expected import wait_for_kpis
 from ops.demo.scenario import (
     collect_feedback,
+    create_agenda,
     create_communications,
     create_network,
     create_sessions,
@@ -70,6 +73,7 @@ def load(
         steps: list[tuple[str, Callable[[Demo], None], tuple[str, ...]]] = [
             ("netwerk", lambda d: create_network(d, d.count(650)), ("members",)),
             ("sessies", create_sessions, ("events",)),
+            ("agenda van de komende maanden", create_agenda, ("events",)),
             ("advies en ondersteuning op maat", create_support, ("events",)),
             ("artikels en goede praktijken", create_communications, ("newsletter",)),
             ("feedback", collect_feedback, ("feedback",)),

@@ -44,6 +44,9 @@ class Demo:
     year: int
     clients: dict[str, httpx.Client]
     rng: random.Random = field(default_factory=lambda: random.Random(2025))
+    # the dice of the sessions' practical fields and of the agenda ahead: their own, so that adding
+    # them left every figure of the year (drawn from `rng`) as it was
+    places: random.Random = field(default_factory=lambda: random.Random(16))
     organisations: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
     log: Callable[[str], None] = print
@@ -52,6 +55,7 @@ class Demo:
     public: httpx.Client | None = None  # the public pages, reached as a person's browser does: no token
     held: list[HeldSession] = field(default_factory=list)
     cancelled: int = 0
+    recordings: int = 0
     answered: int = 0  # feedback requests about sessions answered on the personal page
     requests: int = 0  # feedback requests about sessions
     facts: dict[str, int] = field(default_factory=dict)  # counted KPIs that do not come from sessions

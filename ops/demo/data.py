@@ -404,7 +404,7 @@ PLANS: list[Plan] = [
     Plan(THEMATIC, "Lerend netwerk: ervaringen met digitale buurtpunten", "digitale buurtpunten",
          V, PH, (4, 24), "13:30", 2.5, people=22),
     Plan(THEMATIC, "Lerend netwerk: e-loketten en hybride dienstverlening", "hybride dienstverlening",
-         V, ON, (6, 12), "10:00", 2, people=26),
+         V, ON, (6, 12), "10:00", 2, people=26, recording=True),
     Plan(THEMATIC, "Lerend netwerk: artificiële intelligentie en kwetsbare burgers",
          "AI en digitale inclusie", V, ON, (11, 20), "14:00", 2, people=32, recording=True),
     Plan(INFO, "Infosessie: digitale inclusie in het lokaal sociaal beleid", "lokaal sociaal beleid",
@@ -412,13 +412,13 @@ PLANS: list[Plan] = [
     Plan(INFO, "Infosessie: subsidies en projectoproepen digitale inclusie", "subsidies",
          V, ON, (3, 27), "14:00", 2, people=38, capacity=35, cancellations=2, recording=True),
     Plan(INFO, "Infosessie: toegankelijke gemeentelijke websites en apps", "digitale toegankelijkheid",
-         V, ON, (5, 22), "10:00", 1.5, people=27),
+         V, ON, (5, 22), "10:00", 1.5, people=27, recording=True),
     Plan(INFO, "Infosessie: digitale vaardigheden van inwoners in kaart brengen", "digitale vaardigheden",
          V, ON, (7, 3), "10:00", 1.5, people=6, cancelled=True),
     Plan(INFO, "Infosessie: automatische rechtentoekenning en digitale drempels", "rechtenverkenning",
          V, HY, (9, 18), "13:30", 2, people=30, recording=True),
     Plan(INFO, "Infosessie met Mediawijs: mediawijsheid bij senioren", "mediawijsheid",
-         J, ON, (10, 23), "10:00", 1.5, people=22),
+         J, ON, (10, 23), "10:00", 1.5, people=22, recording=True),
     Plan(DAY_PHYSICAL, "Inspiratiedag digitale inclusie", "samen tegen de digitale kloof",
          M, PH, (5, 15), "09:30", 6, people=70, outside=25, span=7, capacity=180),
     Plan(DAY_ONLINE, "Online inspiratiedag: digitale inclusie in de praktijk", "praktijkvoorbeelden",
@@ -471,6 +471,101 @@ PLANS: list[Plan] = [
         start=1,
     )
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A session on the agenda after today, `in_days` from today (moved to the next working day);
+    `left` seats stay free when it has a capacity (negative: that many on the waiting list), otherwise
+    `people` members register."""
+
+    kind: str
+    title: str
+    theme: str
+    lead: str
+    format: str
+    in_days: int
+    start: str
+    hours: float
+    people: int = 0
+    capacity: int | None = None
+    left: int = 0
+    days: int = 1
+    span: float | None = None
+    deadline_days: int | None = None  # registration closes this many days before the start, at noon
+    cancelled: bool = False  # with a reason for staff, which the public agenda does not show
+    moved_from: int | None = None  # first planned this many days from today, then moved
+
+
+# the agenda of the coming three months: every kind the public agenda shows, themes that come back,
+# a few sessions almost or completely full, one cancelled and one moved
+AHEAD: list[Ahead] = [
+    Ahead(INFO, "Infosessie: de nieuwe projectoproep digitale inclusie", "subsidies",
+          V, ON, 9, "10:00", 1.5, capacity=40, left=2, deadline_days=1),
+    Ahead(THEMATIC, "Lerend netwerk: digitale inclusie in de bibliotheek", "samenwerking met de bibliotheek",
+          V, PH, 16, "13:30", 2.5, capacity=30, left=11),
+    Ahead(TRAINING, "Opleiding: digitale drempels herkennen aan het loket", "onthaal",
+          V, PH, 23, "09:30", 3, capacity=15, left=1, deadline_days=3),
+    Ahead(GENERAL, "Algemene netwerkbijeenkomst: jaarplanning en nieuwe leden", "werking van het netwerk",
+          V, ON, 30, "10:00", 2, people=30),
+    Ahead(INTEGRATED, "VVSG-opleiding klantgericht onthaal (luik digitale inclusie)", "onthaal",
+          V, HY, 37, "09:30", 3, capacity=25, left=9, deadline_days=5),
+    Ahead(DAY_PHYSICAL, "Inspiratiedag digitale inclusie", "samen tegen de digitale kloof",
+          M, PH, 44, "09:30", 6, span=7, capacity=180, left=55, deadline_days=7),
+    Ahead(INFO, "Infosessie met Mediawijs: desinformatie en senioren", "mediawijsheid",
+          J, ON, 51, "14:00", 1.5, people=18),
+    Ahead(MULTIDAY, "Meerdaagse opleiding: digicoaches in je gemeente", "digicoaches",
+          J, PH, 58, "09:00", 6, days=2, span=7, capacity=16, left=-2, deadline_days=10),
+    Ahead(THEMATIC, "Lerend netwerk: AI-toepassingen in het sociaal huis", "AI en digitale inclusie",
+          V, PH, 65, "13:30", 2.5, people=9, cancelled=True),
+    Ahead(DAY_ONLINE, "Online inspiratiedag: digitale inclusie bij jongeren", "jongeren en digitale kloof",
+          M, ON, 72, "09:30", 3, people=35),
+    Ahead(TRAINING, "Opleiding: klare taal in brieven en mails aan inwoners", "klare taal",
+          V, ON, 79, "13:00", 3, capacity=20, left=14, deadline_days=2),
+    Ahead(INFO, "Infosessie: toegankelijke gemeentelijke websites en apps", "digitale toegankelijkheid",
+          V, HY, 86, "10:00", 2, people=15, moved_from=20),
+]  # fmt: skip
+CANCEL_REASON = "De spreker kan niet en we vonden geen vervanger; we plannen het lerend netwerk opnieuw."
+
+# where sessions on location take place: invented venues at real postal codes of Flemish cities
+VENUES = [
+    "Zaal De Schakel, Stationsstraat 24, 9000 Gent",
+    "Vergadercentrum Het Ankerhuis, Kattendijkdok-Westkaai 16, 2000 Antwerpen",
+    "Provinciaal vormingscentrum, Vaartstraat 12, 3000 Leuven",
+    "Cultuurcentrum De Brug, Bruul 51, 2800 Mechelen",
+    "Sociaal huis, Kuringersteenweg 8, 3500 Hasselt",
+    "Dienstencentrum 't Zonnetje, Oudenaardsesteenweg 45, 8500 Kortrijk",
+    "Bibliotheek, Graanmarkt 9, 9300 Aalst",
+    "Zaal Ter Duinen, Kapellestraat 30, 8400 Oostende",
+    "Vergaderzaal Het Kruispunt, Europalaan 17, 3600 Genk",
+    "Cultuurhuis De Klok, Grote Markt 44, 9100 Sint-Niklaas",
+    "Ontmoetingscentrum De Leie, Noordstraat 60, 8800 Roeselare",
+    "Congrescentrum Oud Sint-Jan, Mariastraat 38, 8000 Brugge",
+]
+ONLINE_LINK = "https://live.vvsg.be/digitale-inclusie/{slug}"  # the meeting room; invented like the venues
+# what the sign-up page says about a session, per kind ({theme} filled in)
+DESCRIPTIONS = {
+    GENERAL: "De bijeenkomst voor het hele netwerk digitale inclusie. We blikken vooruit op de werking rond "
+    "{theme} en nemen ruim de tijd om ervaringen uit te wisselen.",
+    THEMATIC: "Een lerend netwerk over {theme}. Collega's van lokale besturen brengen hun aanpak mee; "
+    "samen zoeken we wat werkt en wat beter kan.",
+    INFO: "Een infosessie over {theme}: wat verandert er, wat betekent het voor je bestuur en hoe pak je "
+    "het aan? Er is tijd voor vragen.",
+    DAY_PHYSICAL: "De inspiratiedag van VVSG en Mediawijs rond {theme}: sprekers, workshops en "
+    "praktijkvoorbeelden uit gemeenten. Lunch inbegrepen.",
+    DAY_ONLINE: "Een online inspiratiedag rond {theme}, met korte lezingen en praktijkvoorbeelden. "
+    "Je volgt alles of alleen de delen die je interesseren.",
+    MULTIDAY: "Een opleiding over meerdere dagen rond {theme}. Je oefent met echte situaties uit je "
+    "eigen werking en gaat naar huis met een plan. Wie inschrijft, komt alle dagen.",
+    TRAINING: "Een praktische opleiding over {theme} voor medewerkers van lokale besturen. Je oefent in "
+    "kleine groepen; het aantal plaatsen is beperkt.",
+    INTEGRATED: "Het luik digitale inclusie van een VVSG-opleiding, over {theme}. Voor medewerkers en "
+    "mandatarissen die er net mee beginnen.",
+    PRESENTATION: "Een presentatie op vraag van het bestuur over {theme}.",
+    WORKSHOP: "Een workshop op vraag van het bestuur over {theme}, met de eigen medewerkers.",
+    STEERING: "De stuurgroep digitale inclusie: {theme}.",
+    COORDINATION: "Overleg tussen VVSG, de Vlaamse administratie en Mediawijs: {theme}.",
+}
 
 NOT_ASKED = {STEERING, COORDINATION}  # the feedback service asks nobody after these
 # the share of feedback requests answered on the personal page, per kind

@@ -19,25 +19,33 @@ from ops.demo.client import (
     organisation_kinds,
     percentage,
     subset,
+    today,
     wait,
     working_day,
 )
 from ops.demo.data import (
     ADVICE_TOPICS,
+    AHEAD,
     ARTICLES,
+    CANCEL_REASON,
     CIVIL_SOCIETY,
     COMMENTS,
     DAY_PHYSICAL,
+    DESCRIPTIONS,
     FIRST_NAMES,
     GENERAL,
+    HY,
+    INTEGRATED,
     INTERMUNICIPAL,
     ISSUES,
     KNOWLEDGE,
     LAST_NAMES,
     MEAN_SATISFACTION,
+    MULTIDAY,
     MUNICIPALITIES,
     NOT_ASKED,
     ON,
+    ONLINE_LINK,
     PH,
     PLANS,
     PRACTICES,
@@ -46,9 +54,12 @@ from ops.demo.data import (
     RESPONSE_SHARE,
     SURVEY,
     SURVEY_MISSING,
+    TRAINING,
     TRAJECTORIES,
+    VENUES,
     WORKERS,
     WORKSHOP,
+    Ahead,
     Plan,
 )
 from shared.links import make_token
@@ -147,6 +158,40 @@ def _schedule(demo: Demo, plan: Plan) -> tuple[list[date], str, str, float] | No
     return days, starts.isoformat(), ends.isoformat(), plan.hours * plan.days
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _practical(
+    demo: Demo,
+    kind: str,
+    title: str,
+    theme: str,
+    form: str,
+    starts: datetime,
+    requester: dict[str, Any] | None = None,
+    deadline_days: int | None = None,
+) -> dict[str, Any]:
+    """Where (a venue, the requester's town hall, or online with the link to join), a few lines for
+    the sign-up page and, for the sessions with few seats, until when one can register."""
+    body: dict[str, Any] = {"description": DESCRIPTIONS[kind].format(theme=theme)}
+    if form == ON:
+        body["location"] = "online"
+    elif requester is not None:  # given on request: at the organisation that asked
+        name = requester["name"]
+        building = "stadhuis" if name.startswith("Stad ") else "gemeentehuis"
+        town = name.split(" ", 1)[1] if name.startswith(("Stad ", "Gemeente ")) else None
+        body["location"] = f"Raadzaal, {building} {town}" if town else f"Vergaderzaal van {name}"
+    else:
+        body["location"] = demo.places.choice(VENUES)
+    if form in (ON, HY):
+        body["online_link"] = ONLINE_LINK.format(slug=f"{_slug(title)[:60]}-{starts:%Y%m%d}")
+    if deadline_days:
+        closes = datetime.combine(starts.date() - timedelta(days=deadline_days), dt_time(12))
+        body["registration_deadline"] = closes.isoformat()
+    return body
+
+
 def _pick_requester(demo: Demo, day: date) -> dict[str, Any]:
     """A local government that asked for a session, with at least one member active on the day."""
     active = {m["organisation_id"] for m in demo.members if active_on(m, day)}
@@ -209,6 +254,17 @@ def run_session(demo: Demo, plan: Plan) -> None:
         "ends_at": ends_at,
         "planned_hours": planned,
     }
+    deadline_days = 3 if plan.capacity or plan.kind in (MULTIDAY, TRAINING, INTEGRATED) else None
+    body |= _practical(
+        demo,
+        plan.kind,
+        title,
+        plan.theme,
+        plan.format,
+        datetime.fromisoformat(starts_at),
+        requester,
+        deadline_days,
+    )
     if plan.capacity:
         body["capacity"] = plan.capacity if demo.scale >= 1 else demo.count(plan.capacity, least=2)
     if requester:
@@ -255,12 +311,12 @@ def run_session(demo: Demo, plan: Plan) -> None:
         attendees = [Attendee(r["id"], r["member_id"], h) for r, h in zip(seated, hours, strict=True)]
     demo.post("events", f"/sessions/{sid}/held", {"held_on": days[-1].isoformat()})
     if plan.recording:
-        slug = re.sub(r"[^a-z0-9]+", "-", plan.title.lower()).strip("-")
         demo.post(
             "events",
             f"/sessions/{sid}/recording",
-            {"url": f"https://www.vvsg.be/digitale-inclusie/opnames/{slug}"},
+            {"url": f"https://www.vvsg.be/digitale-inclusie/opnames/{_slug(plan.title)}"},
         )
+        demo.recordings += 1
     demo.held.append(HeldSession(sid, plan.kind, plan.lead, title, plan.format, days[-1], attendees))
 
 
@@ -273,7 +329,71 @@ def create_sessions(demo: Demo) -> None:
         if id(plan) in chosen:
             run_session(demo, plan)
     participants = sum(1 for h in demo.held for a in h.attendees if a.hours)
-    demo.log(f"  {len(demo.held)} sessies gehouden ({participants} deelnames), {demo.cancelled} geannuleerd")
+    demo.log(
+        f"  {len(demo.held)} sessies gehouden ({participants} deelnames), {demo.cancelled} geannuleerd, "
+        f"{demo.recordings} opnames"
+    )
+
+
+# --- the agenda ahead -----------------------------------------------------------------------------
+
+
+def _ahead_schedule(ahead: Ahead, in_days: int) -> tuple[datetime, datetime]:
+    first = working_day(today() + timedelta(days=in_days))
+    while any((first + timedelta(days=i)).weekday() >= 5 for i in range(ahead.days)):
+        first += timedelta(days=1)  # over several days: within one working week
+    hour, minute = (int(part) for part in ahead.start.split(":"))
+    starts = datetime.combine(first, dt_time(hour, minute))
+    last = datetime.combine(first + timedelta(days=ahead.days - 1), dt_time(hour, minute))
+    return starts, last + timedelta(hours=ahead.span or ahead.hours)
+
+
+def create_agenda(demo: Demo) -> None:
+    """The sessions of the coming three months, so that the public agenda shows something: members
+    registered, some sessions (almost) full, one cancelled, one moved. Dated from today, whatever the
+    demo year: nothing of it is held, so no KPI of any year counts it."""
+    members = [m for m in demo.members if active_on(m, today())]
+    planned = full = 0
+    for ahead in AHEAD:
+        starts, ends = _ahead_schedule(ahead, ahead.in_days)
+        body: dict[str, Any] = {
+            "kind": ahead.kind,
+            "title": ahead.title,
+            "theme": ahead.theme,
+            "lead": ahead.lead,
+            "format": ahead.format,
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+            "planned_hours": ahead.hours * ahead.days,
+        } | _practical(
+            demo, ahead.kind, ahead.title, ahead.theme, ahead.format, starts, None, ahead.deadline_days
+        )
+        wanted = demo.count(ahead.people, least=2)
+        if ahead.capacity:
+            capacity = ahead.capacity if demo.scale >= 1 else demo.count(ahead.capacity, least=4)
+            body["capacity"] = capacity
+            # a smaller demo keeps the same few free seats (or the same waiting list), fewer of many
+            left = ahead.left if abs(ahead.left) <= 2 or demo.scale >= 1 else demo.count(ahead.left)
+            wanted = max(1, capacity - left)
+            full += ahead.left <= 2
+        if ahead.moved_from is not None:
+            first_starts, first_ends = _ahead_schedule(ahead, ahead.moved_from)
+            moved = body | {"starts_at": first_starts.isoformat(), "ends_at": first_ends.isoformat()}
+            first = demo.post("events", "/sessions", moved)
+            session = demo.post(
+                "events",
+                f"/sessions/{first['id']}/reschedule",
+                {"starts_at": body["starts_at"], "ends_at": body["ends_at"]},
+            )
+        else:
+            session = demo.post("events", "/sessions", body)
+        path = f"/sessions/{session['id']}/registrations"
+        chosen = demo.places.sample(members, min(wanted, len(members)))
+        demo.post_all("events", [(path, {"member_id": m["id"]}) for m in chosen])
+        if ahead.cancelled:
+            demo.post("events", f"/sessions/{session['id']}/cancel", {"reason": CANCEL_REASON})
+        planned += 1
+    demo.log(f"  {planned} sessies in de agenda van de komende drie maanden ({full} (bijna) volzet)")
 
 
 # --- advice and tailored support ------------------------------------------------------------------

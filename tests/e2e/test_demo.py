@@ -1,12 +1,16 @@
 """The demo year, small: the five services as processes on this test's topics, a mail catcher for the
 newsletter service, the demo loaded through the services' APIs (as `bin/up` does, at a tenth of the
-size), and the KPI answer shows something on every kind of KPI."""
+size), and the KPI answer shows something on every kind of KPI; every session has its practical
+fields, and the events service's public agenda lists the coming months (place or online, seats left)
+and the recordings."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,8 @@ import pytest
 
 from deploy.mail_catcher import MailCatcher
 from ops.demo import load
+from ops.demo.client import Demo
+from ops.demo.data import AHEAD, ONLINE_LINK, VENUES
 from tests.infra import LINK_SECRET, ServiceProcess, auth, free_port, token, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -24,6 +30,83 @@ SERVICES = ("members", "events", "feedback", "newsletter", "kpi")
 
 def _values(answer: dict[str, Any]) -> dict[str, Any]:
     return {k["code"]: k["value"] for k in answer["kpis"]}
+
+
+# one session on the agenda page: its link and title, then its facts (public/_session_facts.html)
+_LISTED = re.compile(
+    r'<li(?: class="cancelled")?>\s*<h3><a href="/agenda/([0-9a-f-]+)">'
+    r'(?:<span class="badge">Geannuleerd</span> )?(.*?)</a></h3>'
+    r".*?<dt>Wanneer</dt><dd>(.*?)</dd>.*?<dt>Waar</dt><dd>(.*?)</dd>.*?<dt>Plaatsen</dt><dd>(.*?)</dd>",
+    re.DOTALL,
+)
+_RECORDING = re.compile(r'<a class="button" href="([^"]+)">Bekijk de opname')
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def _check_sessions_and_public_agenda(urls: dict[str, str], demo: Demo, lines: list[str]) -> None:
+    """Every session of the demo has a place (a venue, or online with a link to join) and a description;
+    /agenda lists the coming months' sessions with their place and seats, /agenda/opnames the
+    recordings of the year's sessions."""
+    staff = httpx.Client(base_url=urls["events"], headers=auth("staff"), timeout=30)
+    sessions = [
+        s
+        for year in (demo.year, date.today().year, date.today().year + 1)
+        for s in staff.get("/sessions", params={"year": year, "limit": 500}).json()["items"]
+    ]
+    staff.close()
+    assert len(sessions) >= len(demo.held) + len(AHEAD), lines
+    for session in sessions:
+        assert session["description"] and 1 <= session["description"].count(".") <= 3, session
+        if session["format"] == "online":
+            assert session["location"] == "online", session
+        else:
+            assert session["location"] and session["location"] != "online", session
+        if session["format"] in ("online", "hybrid"):
+            assert session["online_link"].startswith(ONLINE_LINK.split("{")[0]), session
+        else:
+            assert session["online_link"] is None, session
+    # on-request sessions meet at the town hall of who asked; the others at one of the venues
+    assert any(s["location"] in VENUES for s in sessions)
+    assert any(s["location"].startswith("Raadzaal, ") for s in sessions)
+
+    public = httpx.Client(base_url=urls["events"], timeout=30)  # no token: as anyone's browser
+    page = public.get("/agenda")
+    assert page.status_code == 200
+    listed = {
+        _text(title): (_text(when), _text(place), _text(seats))
+        for _, title, when, place, seats in _LISTED.findall(page.text)
+    }
+    assert set(listed) == {a.title for a in AHEAD}, (sorted(listed), lines)
+    formats = {a.title: a.format for a in AHEAD}
+    for title, (_when, place, _seats) in listed.items():
+        if formats[title] == "online":
+            assert place == "online", (title, place)
+        elif formats[title] == "hybrid":
+            assert place.endswith(" en online") and place.removesuffix(" en online") in VENUES, (title, place)
+        else:
+            assert place in VENUES, (title, place)
+    seats = [s for _w, _p, s in listed.values()]
+    assert "Nog 1 plaats vrij" in seats and "Nog 2 plaatsen vrij" in seats, seats  # almost full
+    assert "Volzet: je kan je op de wachtlijst zetten" in seats, seats  # and one with a waiting list
+    assert "Geannuleerd" in seats, seats
+    assert any("(verplaatst, eerst gepland op" in when for when, _p, _s in listed.values()), listed
+    # the coming three months: dated from today, not from the demo year
+    ahead = [s for s in sessions if s["status"] != "held" and s["title"] in formats]
+    starts = [datetime.fromisoformat(s["starts_at"]).date() for s in ahead]
+    assert date.today() < min(starts) and max(starts) <= date.today() + timedelta(days=100), starts
+
+    page = public.get("/agenda/opnames")
+    public.close()
+    assert page.status_code == 200
+    recordings = _RECORDING.findall(page.text)
+    assert demo.recordings >= 3 and len(recordings) == demo.recordings, (recordings, lines)
+    assert f"{demo.recordings} opnames gevonden." in page.text
+    assert all(url.startswith("https://www.vvsg.be/digitale-inclusie/opnames/") for url in recordings)
+    recorded = [s for s in sessions if s["recording_url"]]
+    assert len(recorded) == demo.recordings and all(s["status"] == "held" for s in recorded)
 
 
 def test_a_small_demo_year_shows_on_every_kind_of_kpi(
@@ -50,6 +133,8 @@ def test_a_small_demo_year_shows_on_every_kind_of_kpi(
         assert demo.kpis is not None, lines
         assert not [n for n in demo.notes if "achter" in n], lines  # the KPI service shows what was done
         values = _values(demo.kpis)
+
+        _check_sessions_and_public_agenda(urls, demo, lines)
 
         assert 40 <= values["OD1.1-leden"] <= 65
         assert values["OD1.1-besturen"] >= 5
