@@ -1,6 +1,6 @@
 from services.events.app import build
+from services.events.settings import load
 from shared.service import serve
-from shared.settings import load
 
-settings = load("events")
+settings = load()
 serve(build(settings), settings)

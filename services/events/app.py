@@ -1,5 +1,6 @@
-"""Composition root of the events service: the API, the outbox relay, and the consumers that keep the
-local copy of members, organisations and e-mail digests."""
+"""Composition root of the events service: the API, the outbox relay, the consumers that keep the
+local copy of members, organisations and e-mail digests, the public agenda, and the background loops
+(sign-up retention, the mails about public sign-ups)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.events import api, attendance, consumers, people, public, signup, support
+from services.events import api, attendance, consumers, mails, people, public, signup, support
+from services.events import settings as events_settings
 from shared import events
 from shared import settings as settings_module
 from shared.asyncapi import Contract
@@ -49,12 +51,35 @@ async def forget_old_signups_hourly(runtime: Runtime) -> None:
         await asyncio.sleep(3600)
 
 
+async def send_signup_mails(runtime: Runtime, sender: mails.MailSender) -> None:
+    """The mails about public sign-ups (mails.py), each at most once: what a stopped sender left half
+    done is settled first, then whatever is pending is sent every few seconds. An unreachable mail
+    server or database is logged and tried again, waiting longer each time (up to a minute)."""
+    poll = sender.settings.signup_mail_poll_seconds
+    wait = poll
+    settled = False
+    while True:
+        try:
+            if not settled:
+                await asyncio.to_thread(sender.resolve_interrupted)
+                settled = True
+            sent = await asyncio.to_thread(sender.send_due)
+            if sent:
+                log.info("sent %d sign-up mail(s)", sent)
+            wait = poll
+        except Exception as exc:  # noqa: BLE001
+            log.warning("sign-up mails: %s: %s", exc.__class__.__name__, exc)
+            wait = min(60.0, max(poll, wait * 2))
+        await asyncio.sleep(wait)
+
+
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
-    settings = settings or settings_module.load("events")
+    settings = events_settings.of(settings or events_settings.load())
     runtime = Runtime(settings, MIGRATIONS)
     runtime.publishes(*PUBLISHES)
     consumers.register(runtime)
     runtime.background.append(partial(forget_old_signups_hourly, runtime))
+    runtime.background.append(partial(send_signup_mails, runtime, mails.MailSender(runtime.engine, settings)))
     app = create_app(
         runtime,
         contract=CONTRACT,

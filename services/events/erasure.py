@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from services.events import domain, seats
+from services.events import domain, mails, seats
 from services.events.handlers.registrations import release_seat
 from services.events.tables import ActivitySession, AttendanceDay, ContactDigest, PublicSignup, Registration
 from shared import events
@@ -35,7 +35,12 @@ def _utc(moment: datetime) -> datetime:
 
 def forget_contact(db: Session, member_id: uuid.UUID) -> None:
     db.execute(delete(ContactDigest).where(col(ContactDigest.member_id) == member_id))
-    # the digests the public sign-up kept of the member's address (the registrations themselves stay)
+    # the digests the public sign-up kept of the member's address (the registrations themselves stay),
+    # with them the cancel links, and any mail about those sign-ups not sent yet
+    signed_up = db.execute(
+        select(col(PublicSignup.registration_id)).where(col(PublicSignup.member_id) == member_id)
+    ).scalars()
+    mails.forget(db, signed_up)
     db.execute(delete(PublicSignup).where(col(PublicSignup.member_id) == member_id))
 
 

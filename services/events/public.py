@@ -2,7 +2,8 @@
 per session with its schema.org `Event` JSON-LD (/agenda/{id}), its iCalendar file (/agenda/{id}.ics),
 the agenda to subscribe to (/agenda.ics), an Atom feed of upcoming sessions (/agenda.atom) and the
 recordings of past sessions, by theme and searchable (/agenda/opnames). The session page carries the
-sign-up form (POST /agenda/{id}, signup.py).
+sign-up form (POST /agenda/{id}, signup.py); the personal link in the confirmation mail (mails.py)
+opens /agenda/afmelden/{token}, whose form cancels the registration.
 
 HTML from autoescaping templates (templates/public), in Dutch, with its CSS inline: no script, nothing
 from elsewhere (the app factory sets the Content-Security-Policy and the other security headers on
@@ -10,13 +11,14 @@ every answer). The read model (agenda.py) decides what the public may see: no pe
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -72,6 +74,18 @@ T = {
     "opnieuw of mail naar digitale.inclusie@vvsg.be.",
     "busy": "Te veel inschrijvingen na elkaar vanaf dit adres. Probeer het over een minuut opnieuw.",
     "error_prefix": "Fout: ",
+    "cancel_title": "Afmelden",
+    "cancelled_title": "Je bent afgemeld",
+    "cancelled": "Je inschrijving voor {title} op {when} is geannuleerd. Bedankt om het te laten weten.",
+    "already_cancelled_title": "Je bent al afgemeld",
+    "already_cancelled": "Deze inschrijving was al geannuleerd. Je hoeft niets meer te doen.",
+    "too_late_title": "Afmelden kan niet meer",
+    "too_late": "Deze sessie is al begonnen, voorbij of geannuleerd.",
+    "bad_link_title": "Deze link werkt niet (meer)",
+    "bad_link": "De link om je af te melden is onvolledig of niet meer geldig. Mail naar "
+    "digitale.inclusie@vvsg.be als je je wil afmelden.",
+    "foreign_form_title": "Dit formulier komt niet van onze website",
+    "foreign_form": "Open de link uit je bevestigingsmail en meld je daar af.",
 }
 FIELD_NAMES = {
     "name": "Naam",
@@ -407,3 +421,73 @@ def json_ld(session: PublicSession, url: str, at: datetime) -> dict[str, Any]:
     if session.recording_url:
         data["recordedIn"] = {"@type": "CreativeWork", "url": session.recording_url}
     return data
+
+
+# --- the personal cancel link -------------------------------------------------------------------------
+
+# what the link's pages say about themselves: not for search engines, no address of theirs passed on
+LINK_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """A public form cannot rely on a session cookie's CSRF token: a cross-site POST is refused by its
+    Origin (every current browser sends it on a POST) or, without one, by Sec-Fetch-Site. A client that
+    sends neither (curl, a mail client's link checker does not POST) still needs the token itself."""
+    origin = request.headers.get("origin")
+    if origin:
+        own = {_origin_of(base_url(request)), _origin_of(str(request.base_url))}
+        return origin.lower() in own
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def _link_page(result: HTMLResponse) -> HTMLResponse:
+    result.headers.update(LINK_HEADERS)
+    return result
+
+
+@router.get("/agenda/afmelden/{token}")
+def cancel_page(token: str, db: SessionDep) -> HTMLResponse:
+    link = signup.find_link(db, token, now())
+    if link is None:
+        return _link_page(_outcome(T["bad_link_title"], T["bad_link"], 404))
+    if link.state != "cancellable":
+        key = "already_cancelled" if link.state == "already" else "too_late"
+        return _link_page(_outcome(T[f"{key}_title"], T[key], 409))
+    session = agenda.one(db, link.activity.id)
+    if session is None:
+        return _link_page(_outcome(T["bad_link_title"], T["bad_link"], 404))
+    return _link_page(render("cancel.html", T["cancel_title"], "agenda", s=session, token=token))
+
+
+@router.post("/agenda/afmelden/{token}", dependencies=[Depends(signup_rate_limit)])
+def cancel_by_link(
+    token: str, form: FormDep, request: Request, db: SessionDep, outbox: OutboxDep
+) -> HTMLResponse:
+    # a form posted from another site is refused (403); one without the link's token in its fields was
+    # not made by our page (400): either way nothing changes
+    if not same_origin(request):
+        return _link_page(_outcome(T["foreign_form_title"], T["foreign_form"], 403))
+    sent = form.get("token", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(sent, token.encode("utf-8", "replace")):
+        return _link_page(_outcome(T["foreign_form_title"], T["foreign_form"], 400))
+    uow = UnitOfWork(db, outbox, signup.PUBLIC)
+    moment = now()
+    link = signup.cancel_by_link(token, uow, moment)
+    if link is None:
+        uow.rollback()
+        return _link_page(_outcome(T["bad_link_title"], T["bad_link"], 404))
+    if link.state != "cancellable":
+        uow.rollback()
+        key = "already_cancelled" if link.state == "already" else "too_late"
+        return _link_page(_outcome(T[f"{key}_title"], T[key], 409))
+    uow.commit(None)
+    words = {
+        "title": link.activity.title,
+        "when": agenda.when_words(link.activity.starts_at, link.activity.ends_at),
+    }
+    return _link_page(_outcome(T["cancelled_title"], T["cancelled"].format(**words), 200))

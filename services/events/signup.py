@@ -9,8 +9,12 @@ waiting list) and is published as an ordinary `registration.received`, with no n
 Abuse is held off without annoying people: a honeypot field (the page says thanks and nothing
 happens), one sign-up per address and session, a few sign-ups per address a day, and a limit per
 client address on the route (public.py). What the form told us is forgotten 60 days after the
-session ended (`forget_old_signups`, run hourly by app.py). Double opt-in for unknown addresses and the
-mails (confirmation with a personal cancel link and the .ics) are still to come."""
+session ended (`forget_old_signups`, run hourly by app.py).
+
+Each sign-up queues a confirmation mail (mails.py) in its own transaction, with a personal cancel link
+whose token the database keeps as a digest only; `cancel_by_link` cancels through the staff API's
+handler, so the waiting list moves up as it does there. The link dies with the sign-up details
+(erasure, retention). Double opt-in for unknown addresses is still to come."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from services.events import domain
+from services.events import domain, mails
 from services.events.handlers import registrations
 from services.events.handlers.sessions import session_for
 from services.events.tables import ActivitySession, ContactDigest, KnownMember, PublicSignup, Registration
@@ -177,6 +181,7 @@ def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datet
     except Conflict:  # the member was registered by staff already
         return SignedUp("already")
     outsider = member_id is None
+    token, token_digest = mails.new_token()
     db.add(
         PublicSignup(
             registration_id=registration.id,
@@ -187,8 +192,10 @@ def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datet
             email=form.email if outsider else None,
             organisation_name=form.organisation if outsider else None,
             created_at=now,
+            cancel_token_sha256=token_digest,
         )
     )
+    mails.queue_confirmation(db, registration.id, form.name, form.email, token)
     db.flush()
     return SignedUp("waitlisted" if registration.waitlisted else "registered", registration)
 
@@ -201,6 +208,68 @@ def forget_old_signups(engine: Engine, now: datetime, keep: timedelta = KEEP_AFT
     of sessions that ended more than `keep` ago; the registrations stay. Returns how many went."""
     ended = select(col(ActivitySession.id)).where(col(ActivitySession.ends_at) < now - keep)
     with Session(engine) as db:
+        going = db.execute(
+            select(col(PublicSignup.registration_id)).where(col(PublicSignup.session_id).in_(ended))
+        ).scalars()
+        mails.forget(db, going)
         result = db.execute(delete(PublicSignup).where(col(PublicSignup.session_id).in_(ended)))
         db.commit()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- the personal cancel link ------------------------------------------------------------------------
+
+LinkState = Literal["cancellable", "already", "too_late"]
+TOKEN_MAX = 100
+
+
+@dataclass(frozen=True)
+class CancelLink:
+    signup: PublicSignup
+    registration: Registration
+    activity: ActivitySession
+    state: LinkState
+
+
+def find_link(
+    db: Session, token: str, now: datetime, keep: timedelta = KEEP_AFTER_SESSION
+) -> CancelLink | None:
+    """The sign-up a cancel token was made for; None when there is none any more (never made, the person
+    erased, the details past retention)."""
+    if not token or len(token) > TOKEN_MAX:
+        return None
+    found: PublicSignup | None = db.execute(
+        select(PublicSignup).where(col(PublicSignup.cancel_token_sha256) == mails.token_digest(token))
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    registration = db.get(Registration, found.registration_id)
+    activity = db.get(ActivitySession, found.session_id)
+    if registration is None or activity is None:
+        return None
+    if domain.to_utc(activity.ends_at) < now - keep:  # past retention, even before the hourly job ran
+        return None
+    state: LinkState = "cancellable"
+    if registration.status != domain.REGISTERED:
+        state = "already"
+    elif activity.status != domain.SCHEDULED or now >= domain.to_utc(activity.starts_at):
+        state = "too_late"
+    return CancelLink(found, registration, activity, state)
+
+
+def cancel_by_link(token: str, uow: UnitOfWork, now: datetime) -> CancelLink | None:
+    """Cancels the registration of a cancel link through the staff API's handler (the waiting list moves
+    up). Returns the link as it was found (its state says whether it was cancelled now); None: no link."""
+    link = find_link(uow.session, token, now)
+    if link is None or link.state != "cancellable":
+        return link
+    # the session locked first, then the registration read again: two clicks at once cancel once
+    session_for(uow, link.activity.id)
+    uow.session.refresh(link.registration)
+    if link.registration.status != domain.REGISTERED:
+        return CancelLink(link.signup, link.registration, link.activity, "already")
+    command = registrations.CancelRegistration(
+        session_id=link.activity.id, registration_id=link.registration.id
+    )
+    registrations.cancel_registration(command, uow)
+    return link

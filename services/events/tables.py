@@ -108,6 +108,30 @@ class PublicSignup(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     organisation_name: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=_now, index=True)
+    # SHA-256 of the personal cancel link's token (mails.py): the token itself is only in the mail
+    cancel_token_sha256: str | None = Field(default=None, max_length=64, unique=True, index=True)
+
+
+class SignupMail(SQLModel, table=True):
+    """A mail about a public sign-up, written in the same transaction as what it tells (outbox-like) and
+    sent once by the sender loop (mails.py): `pending` → `sending` (claimed, committed before the SMTP
+    conversation) → `sent`; a mail found `sending` after a restart is `interrupted`, never sent again.
+    The address, name and cancel token are kept only until the mail is sent (or dropped)."""
+
+    __tablename__ = "ev_signup_mails"
+    __table_args__ = (Index("ux_ev_signup_mails_once", "registration_id", "kind", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: uuid.UUID = Field(index=True)
+    kind: str = Field(max_length=20)  # confirmation | moved_up
+    status: str = Field(default="pending", max_length=20, index=True)  # pending|sending|sent|dropped|...
+    recipient: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    token: str | None = Field(default=None, max_length=100)  # the raw cancel token, until sent
+    attempts: int = 0
+    note: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=_now)
+    sent_at: datetime | None = None
 
 
 class AttendanceDay(SQLModel, table=True):

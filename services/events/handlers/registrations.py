@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.events import domain, seats
+from services.events import domain, mails, seats
 from services.events.handlers.sessions import session_for
 from services.events.known import organisation_of
 from services.events.tables import ActivitySession, KnownMember, Registration
@@ -125,5 +125,6 @@ def release_seat(
         lucky.waitlisted = False
         db.add(lucky)
         uow.publish(seats.received(lucky))
+        mails.queue_moved_up(db, lucky)  # "er is een plaats vrijgekomen", if they signed up publicly
     db.flush()
     return promoted
