@@ -435,11 +435,13 @@ def _origin_of(url: str) -> str:
 
 
 def same_origin(request: Request) -> bool:
-    """A public form cannot rely on a session cookie's CSRF token: a cross-site POST is refused by its
-    Origin (every current browser sends it on a POST) or, without one, by Sec-Fetch-Site. A client that
-    sends neither (curl, a mail client's link checker does not POST) still needs the token itself."""
+    """A public form has no session cookie to hang a CSRF token on; what guards it is the link's token,
+    unguessable and repeated in the form. On top of that a cross-site POST is refused by its Origin or,
+    without a usable one, by Sec-Fetch-Site. A client that sends neither (curl) still needs the token."""
     origin = request.headers.get("origin")
-    if origin:
+    # "null": what a browser sends under Referrer-Policy: no-referrer (the pages' own policy), where
+    # Sec-Fetch-Site still tells same-origin from cross-site
+    if origin and origin != "null":
         own = {_origin_of(base_url(request)), _origin_of(str(request.base_url))}
         return origin.lower() in own
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")

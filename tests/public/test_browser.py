@@ -3,11 +3,14 @@ real broker: every public page (the agenda, a session with its sign-up form, a c
 recordings, a search without results, a page not found, the form with its errors) passes axe-core
 without a serious or critical violation, asks for nothing from elsewhere, runs no script the policy
 blocks, and fits a phone's width without scrolling sideways; a person signs up, and the next one for
-a full session lands on the waiting list."""
+a full session lands on the waiting list; the cancel link from the confirmation mail (a real SMTP
+server) cancels in the browser and the waiting person moves up."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests import infra
+from tests.integration.test_newsletter_mailserver import MailCatcher
 from tests.public.conftest import brussels, in_days
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -179,3 +183,68 @@ def test_the_pages_read_well_in_the_browser(
     assert page.get_by_role("link", name="Bekijk de opname van Webinar digitale kluis").get_attribute(
         "href"
     ) == ("https://video.example.be/kluis")
+
+
+def test_the_cancel_link_from_the_mail_works_in_the_browser_and_the_waiting_person_moves_up(
+    services: Callable[..., infra.ServiceProcess], tmp_path: Path, browser: Any
+) -> None:
+    """Two people sign up in Chromium for a session of one seat; the first one's confirmation (from the
+    service's own sender, to the test's SMTP server) carries the cancel link; the link's page passes
+    axe-core, its button cancels (the browser's own Origin header accepted), the second one moves up
+    and is told so. Each mail arrives once."""
+    catcher = MailCatcher().start()
+    try:
+        events = services(
+            "events",
+            f"sqlite:///{tmp_path}/events.db",
+            PUBLIC_RATE_PER_MINUTE="10000",
+            SMTP_PORT=str(catcher.port),
+            SIGNUP_MAIL_POLL_SECONDS="0.2",
+        )
+        staff = infra.auth("staff")
+        day = in_days(15)
+        body = {
+            "kind": "info_session",
+            "title": "Infosessie met één plaats",
+            "theme": "digitale drempels",
+            "lead": "vvsg",
+            "format": "physical",
+            "location": "Bischoffsheimlaan 1-8, 1000 Brussel",
+            "starts_at": brussels(day, 14),
+            "ends_at": brussels(day, 17),
+            "capacity": 1,
+        }
+        response = httpx.post(f"{events.url}/sessions", json=body, headers=staff)
+        assert response.status_code == 201, response.text
+        session_id = response.json()["id"]
+        page = browser.new_context(locale="nl-BE").new_page()
+        for name, address, outcome in (
+            ("Sam Buiten", "sam@buiten.example", "Je bent ingeschreven"),
+            ("Kim Wacht", "kim@wacht.example", "Je staat op de wachtlijst"),
+        ):
+            page.goto(f"{events.url}/agenda/{session_id}")
+            page.get_by_label("Naam", exact=True).fill(name)
+            page.get_by_label("E-mailadres").fill(address)
+            page.get_by_label("Organisatie", exact=True).fill("Vzw De Brug")
+            page.get_by_label("Soort organisatie").select_option("middenveldorganisatie")
+            page.get_by_role("button", name="Schrijf me in").click()
+            assert page.locator("h1").inner_text() == outcome
+        [confirmation] = catcher.wait_for("sam@buiten.example")
+        found = re.search(
+            re.escape(events.url) + r"/agenda/afmelden/[A-Za-z0-9_-]+", confirmation.part("plain")
+        )
+        assert found is not None, confirmation.part("plain")
+        page.goto(found.group(0))
+        assert page.locator("h1").inner_text() == "Afmelden"
+        results = Axe().run(page)
+        assert [
+            v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+        ] == []
+        page.get_by_role("button", name="Meld me af").click()
+        assert page.locator("h1").inner_text() == "Je bent afgemeld"
+        [_, moved] = catcher.wait_for("kim@wacht.example", n=2)
+        assert moved.message["Subject"] == "Er is een plaats vrijgekomen: Infosessie met één plaats"
+        time.sleep(1.0)  # a few more rounds of the sender: a second mail would show now
+        assert (len(catcher.to("sam@buiten.example")), len(catcher.to("kim@wacht.example"))) == (1, 2)
+    finally:
+        catcher.stop()

@@ -148,6 +148,11 @@ def test_confirmation_once_with_ics_and_a_cancel_link_that_moves_the_waiting_lis
         f"/agenda/afmelden/{token}", data={"token": token}, headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert cross.status_code == 403
+    hidden = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}  # a page under no-referrer elsewhere
+    assert (
+        mailed.public.post(f"/agenda/afmelden/{token}", data={"token": token}, headers=hidden).status_code
+        == 403
+    )
     assert mailed.public.post(f"/agenda/afmelden/{token}", data={}, headers=SAME_SITE).status_code == 400
     other = {"token": "x" + token[1:]}
     assert mailed.public.post(f"/agenda/afmelden/{token}", data=other, headers=SAME_SITE).status_code == 400
