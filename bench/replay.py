@@ -121,12 +121,14 @@ async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -
         await consumer.seek_to_beginning(*partitions)
         count = 0
         started = time.perf_counter()
-        while count < limit:
-            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
-            records: list[ConsumerRecord[bytes, bytes]] = [r for rs in batches.values() for r in rs]
-            for record in records[: limit - count]:
-                await tracked.process([record], producer)
-                count += 1
+        # the replay's collector settings (rebuild.quiet_collector), so the two differ by the commits only
+        with rebuild.quiet_collector():
+            while count < limit:
+                batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+                records: list[ConsumerRecord[bytes, bytes]] = [r for rs in batches.values() for r in rs]
+                for record in records[: limit - count]:
+                    await tracked.process([record], producer)
+                    count += 1
         return Rate(count, time.perf_counter() - started)
     finally:
         await consumer.stop()
@@ -160,11 +162,12 @@ def profile_transactions(bootstrap: str, prefix: str, directory: Path, limit: in
     generation = _fresh_generation(directory, "profile")
     tracked = projection.projector(topics=[], engine=generation.engine, batch_size=BATCH)
     profiler = Profiler()
-    profiler.start()
-    for start in range(0, len(records), BATCH):
-        batch = records[start : start + BATCH]
-        tracked._apply([Item(r, *decode_event(r)) for r in batch], batch, set())
-    profiler.stop()
+    with rebuild.quiet_collector():  # as in the measured replay
+        profiler.start()
+        for start in range(0, len(records), BATCH):
+            batch = records[start : start + BATCH]
+            tracked._apply([Item(r, *decode_event(r)) for r in batch], batch, set())
+        profiler.stop()
     generation.engine.dispose()
     return str(profiler.output_text(unicode=True, color=False, show_all=False))
 
