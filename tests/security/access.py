@@ -60,6 +60,8 @@ AGENDA: Final[dict[Operation, Access]] = {
     ("GET", "/agenda/{session_id}"): PUBLIC,
     ("POST", "/agenda/{session_id}"): PUBLIC,
     ("GET", "/agenda/{session_id}.ics"): PUBLIC,
+    ("GET", "/agenda/afmelden/{token}"): PUBLIC,
+    ("POST", "/agenda/afmelden/{token}"): PUBLIC,
 }
 
 ACCESS: Final[dict[str, dict[Operation, Access]]] = {

@@ -12,6 +12,7 @@ import yaml
 
 from services.backoffice.settings import PORT as BACKOFFICE_PORT
 from services.backoffice.settings import BackofficeSettings
+from services.events.settings import EventsSettings
 from services.feedback.settings import FeedbackSettings
 from services.newsletter.settings import NewsletterSettings
 from shared.settings import DEFAULT_PORTS, Settings
@@ -26,6 +27,7 @@ SETTINGS_FIELDS = {name.upper() for name in Settings.model_fields}
 # a service's own settings (SMTP, personal links) extend the shared ones, under the same names
 SERVICE_SETTINGS_FIELDS: dict[str, set[str]] = {
     "backoffice": {name.upper() for name in BackofficeSettings.model_fields},
+    "events": {name.upper() for name in EventsSettings.model_fields},
     "feedback": {name.upper() for name in FeedbackSettings.model_fields},
     "newsletter": {name.upper() for name in NewsletterSettings.model_fields},
 }
