@@ -523,7 +523,7 @@ AHEAD: list[Ahead] = [
     Ahead(TRAINING, "Opleiding: klare taal in brieven en mails aan inwoners", "klare taal",
           V, ON, 79, "13:00", 3, capacity=20, left=14, deadline_days=2),
     Ahead(INFO, "Infosessie: toegankelijke gemeentelijke websites en apps", "digitale toegankelijkheid",
-          V, HY, 86, "10:00", 2, people=15, moved_from=20),
+          V, HY, 86, "10:00", 2, people=15, moved_from=20, deadline_days=2),
 ]  # fmt: skip
 CANCEL_REASON = "De spreker kan niet en we vonden geen vervanger; we plannen het lerend netwerk opnieuw."
 

@@ -186,10 +186,15 @@ def _practical(
         body["location"] = demo.places.choice(VENUES)
     if form in (ON, HY):
         body["online_link"] = ONLINE_LINK.format(slug=f"{_slug(title)[:60]}-{starts:%Y%m%d}")
-    if deadline_days:
-        closes = datetime.combine(starts.date() - timedelta(days=deadline_days), dt_time(12))
-        body["registration_deadline"] = closes.isoformat()
-    return body
+    return body | _deadline(starts, deadline_days)
+
+
+def _deadline(starts: datetime, days: int | None) -> dict[str, Any]:
+    """Registration closes `days` before the start, at noon (none: when the session starts)."""
+    if not days:
+        return {}
+    closes = datetime.combine(starts.date() - timedelta(days=days), dt_time(12))
+    return {"registration_deadline": closes.isoformat()}
 
 
 def _pick_requester(demo: Demo, day: date) -> dict[str, Any]:
@@ -270,10 +275,13 @@ def run_session(demo: Demo, plan: Plan) -> None:
     if requester:
         body["requested_by_organisation_id"] = requester["id"]
     if plan.moved_from and (moved := _schedule(demo, replace(plan, on=plan.moved_from))) is not None:
-        first = demo.post("events", "/sessions", body | {"starts_at": moved[1], "ends_at": moved[2]})
-        session = demo.post(
-            "events", f"/sessions/{first['id']}/reschedule", {"starts_at": starts_at, "ends_at": ends_at}
-        )
+        # first planned earlier, with its deadline before that day; the new times bring their own
+        earlier = {"starts_at": moved[1], "ends_at": moved[2]}
+        earlier |= _deadline(datetime.fromisoformat(moved[1]), deadline_days)
+        first = demo.post("events", "/sessions", body | earlier)
+        later = {"starts_at": starts_at, "ends_at": ends_at}
+        later |= _deadline(datetime.fromisoformat(starts_at), deadline_days)
+        session = demo.post("events", f"/sessions/{first['id']}/reschedule", later)
     else:
         session = demo.post("events", "/sessions", body)
     sid = session["id"]
@@ -378,13 +386,13 @@ def create_agenda(demo: Demo) -> None:
             full += ahead.left <= 2
         if ahead.moved_from is not None:
             first_starts, first_ends = _ahead_schedule(ahead, ahead.moved_from)
-            moved = body | {"starts_at": first_starts.isoformat(), "ends_at": first_ends.isoformat()}
-            first = demo.post("events", "/sessions", moved)
-            session = demo.post(
-                "events",
-                f"/sessions/{first['id']}/reschedule",
-                {"starts_at": body["starts_at"], "ends_at": body["ends_at"]},
+            earlier = {"starts_at": first_starts.isoformat(), "ends_at": first_ends.isoformat()}
+            first = demo.post(
+                "events", "/sessions", body | earlier | _deadline(first_starts, ahead.deadline_days)
             )
+            later = {"starts_at": body["starts_at"], "ends_at": body["ends_at"]}
+            later |= _deadline(starts, ahead.deadline_days)
+            session = demo.post("events", f"/sessions/{first['id']}/reschedule", later)
         else:
             session = demo.post("events", "/sessions", body)
         path = f"/sessions/{session['id']}/registrations"
