@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +43,6 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS})
-        writer = _OneWriter(BUSY_SECONDS)
-        writer.install(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,73 +65,10 @@ def make_engine(url: str) -> Engine:
             # IMMEDIATE: take the write lock up front. A deferred transaction that read first and
             # writes later fails at once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in
             # between; waiting for the lock here lets busy_timeout do its job instead.
-            dbapi_connection = connection.connection.dbapi_connection
-            writer.acquire(dbapi_connection)
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                writer.release(dbapi_connection)
-                raise
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-
-
-class _OneWriter:
-    """One write transaction at a time per engine within this process, handed over the moment it ends.
-
-    SQLite has one writer; the others wait in its busy handler, which sleeps between tries (1, 2, 5,
-    10, 15, 20, 25, 25, 25, 50, 50 and then 100 ms). Under load the waiters slept while the lock stood
-    free: the members service saturated at 43–47 commands/s with the database idle half the time, and
-    a command's wait grew with the queue. Here they wait on a lock that wakes the next one at once;
-    the busy handler is left for other processes on the same file (a CLI, a second replica).
-    Released after the real COMMIT or ROLLBACK (the dialect's own methods, wrapped), not at SQLAlchemy's
-    commit event, which comes before it; and when a connection is invalidated or checked in, so that a
-    broken connection cannot keep it."""
-
-    def __init__(self, timeout: float) -> None:
-        self._lock = threading.Lock()
-        self._holder: Any = None
-        self._timeout = timeout
-
-    def acquire(self, dbapi_connection: Any) -> None:
-        if not self._lock.acquire(timeout=self._timeout):
-            # what SQLite itself says when its busy timeout runs out
-            raise sqlite3.OperationalError("database is locked")
-        self._holder = dbapi_connection
-
-    def release(self, dbapi_connection: Any) -> None:
-        if dbapi_connection is not None and self._holder is dbapi_connection:
-            self._holder = None
-            self._lock.release()
-
-    def install(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        commit, rollback = dialect.do_commit, dialect.do_rollback
-
-        def do_commit(dbapi_connection: Any) -> None:
-            try:
-                commit(dbapi_connection)
-            finally:
-                self.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
-
-        def do_rollback(dbapi_connection: Any) -> None:
-            try:
-                rollback(dbapi_connection)
-            finally:
-                self.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
-
-        # on this engine's own dialect instance: every engine has its own
-        setattr(dialect, "do_commit", do_commit)  # noqa: B010
-        setattr(dialect, "do_rollback", do_rollback)  # noqa: B010
-
-        @event.listens_for(engine.pool, "invalidate")
-        def _invalidated(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
-            self.release(dbapi_connection)
-
-        @event.listens_for(engine.pool, "checkin")
-        def _checked_in(dbapi_connection: Any, _record: Any) -> None:
-            self.release(dbapi_connection)
 
 
 def insert_for(dialect: str, table: Table) -> Any:
