@@ -66,8 +66,13 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
     year = datetime.now(BRUSSELS).year
     total = int(rate * seconds)
     async with (
-        # enough connections that no command waits in the client's pool (that would be measured too)
-        httpx.AsyncClient(headers=headers, timeout=120, limits=httpx.Limits(max_connections=1000)) as members,
+        # 50 reused connections: enough for 100 commands/s at tens of ms each; with 1,000 new ones the
+        # client itself saturated while the service sat idle (bench/members_write.py found it)
+        httpx.AsyncClient(
+            headers=headers,
+            timeout=120,
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
+        ) as members,
         httpx.AsyncClient(headers=headers, timeout=120) as kpi,
     ):
         members.base_url = httpx.URL(members_url)
