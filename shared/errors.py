@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import HTTPBearer
 from sqlalchemy.exc import DataError
 
 
@@ -112,7 +113,9 @@ def route_errors(route: Any) -> set[int]:
     dependant: Dependant = route.dependant
     calls = list(_calls(dependant))
     found: set[int] = set()
-    if any(getattr(c, "__module__", "") == "shared.auth" for c in calls):
+    # a role check: shared.auth's own dependency, or a bearer credential read by one that checks it
+    # itself (shared.uow.unit_of_work checks the token on the event loop)
+    if any(getattr(c, "__module__", "") == "shared.auth" or isinstance(c, HTTPBearer) for c in calls):
         found |= {401, 403}
     if dependant.path_params:
         found |= {404, 422}
