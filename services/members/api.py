@@ -265,4 +265,6 @@ def personal_data(member_id: uuid.UUID, session: SessionDep, who: Staff) -> dict
 @router.get("/members/{member_id}", tags=["members"])
 def get_member(member_id: uuid.UUID, session: SessionDep, who: PeopleReader) -> MemberRead:
     return MemberRead.of(handlers.member(session, member_id), who)
+
+
 import services.members.staff_api  # noqa: E402, F401  (its routes for the back office join this router)
