@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.backoffice import oidc
+from services.backoffice import oidc, services
 from services.backoffice.app import build
 from services.backoffice.session import SESSION_COOKIE, StaffSession, cookie_key
 from services.backoffice.settings import BackofficeSettings
@@ -38,7 +38,7 @@ def client(calls: list[httpx.Request], monkeypatch: pytest.MonkeyPatch) -> TestC
         calls.append(httpx.Request(method, url))
         return httpx.Response(201, json={"id": "00000000-0000-0000-0000-000000000001"})
 
-    monkeypatch.setattr(httpx, "request", record)
+    monkeypatch.setattr(services._client, "request", record)  # the one client every screen calls with
     settings = BackofficeSettings(auth_secret=infra.AUTH_SECRET, members_url="http://members.invalid")
     return TestClient(build(settings), base_url="http://127.0.0.1", follow_redirects=False)
 
