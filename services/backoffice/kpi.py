@@ -3,8 +3,8 @@ service), and freezing the year behind an explicit confirmation.
 
 The figures read as the KPI service's reports write them (services/kpi/report.py, nl.UNITS): a decimal
 comma and a thousands point ("1.234", "7,5"), the unit after the number in the singular for exactly one
-("1 sessie", "2 sessies", "3,5 uur", "33,3 %"). The back office keeps its own copy of that small table
-rather than importing another service's internals."""
+("1 sessie", "2 sessies", "3,5 uur", "33,3 %"), with the KPI service's own table of unit words
+(`nl.unit_word`, plain data without I/O) rather than a copy of it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.backoffice.services import ServiceError, call, download
 from services.backoffice.session import StaffSession
 from services.backoffice.web import Form, PageProblem, Staff, posted, render, settings_of
+from services.kpi.nl import unit_word
 from shared.auth import STAFF
 from shared.clock import business_today
 
@@ -25,24 +26,6 @@ STATUS = {"behaald": "Behaald", "niet behaald": "Niet behaald", "geen doel": "Ge
 FORMATS = {"xlsx": "Excel (XLSX)", "csv": "CSV", "pdf": "PDF", "html": "Afdrukbare pagina (HTML)"}
 CONFIRM_MISSING = "Vink aan dat je het jaar wilt afsluiten."
 NO_FIGURE = "–"
-# a counted unit's singular and plural; hours read "1 uur", "3,5 uur"; a mean score (1–5) needs no word
-UNITS: dict[str, tuple[str, str]] = {
-    "leden": ("lid", "leden"),
-    "besturen": ("bestuur", "besturen"),
-    "bijeenkomsten": ("bijeenkomst", "bijeenkomsten"),
-    "sessies": ("sessie", "sessies"),
-    "uren": ("uur", "uur"),
-    "dagen": ("dag", "dagen"),
-    "praktijken": ("praktijk", "praktijken"),
-    "nieuwsbrieven": ("nieuwsbrief", "nieuwsbrieven"),
-    "artikels": ("artikel", "artikels"),
-    "opleidingen": ("opleiding", "opleidingen"),
-    "bevragingen": ("bevraging", "bevragingen"),
-    "gesprekken": ("gesprek", "gesprekken"),
-    "vergaderingen": ("vergadering", "vergaderingen"),
-    "overleggen": ("overleg", "overleggen"),
-    "score": ("", ""),
-}
 FROZEN_ALREADY = "Dit jaar is al afgesloten."
 
 
@@ -62,11 +45,7 @@ def quantity(value: Any, unit: str) -> str:
     """A figure with its unit after it, joined by a no-break space so that they stay on one line."""
     if value is None:
         return NO_FIGURE
-    if unit == "%":
-        word = "%"
-    else:
-        singular, plural = UNITS.get(unit, (unit, unit))
-        word = singular if value == 1 else plural
+    word = "%" if unit == "%" else unit_word(unit, value)
     return f"{number(value)}\u00a0{word}" if word else number(value)
 
 
