@@ -457,6 +457,63 @@ class GoodPracticePublished(EventData):
     url: Url
 
 
+# --- communications.events: the tools and handbooks catalogue (OD 3.1) ---------------------------
+
+# who made a tool or handbook: VVSG, Mediawijs, the two together, or another organisation
+ToolMaker = Literal["vvsg", "mediawijs", "together", "other"]
+# what a tool helps with: a few lines for the catalogue page, written by staff (no contact details)
+ToolSummary = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_no_contact_details)]
+ToolVersion = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class ToolPublished(EventData):
+    """A tool or handbook entered the catalogue (VVSG developed or disclosed it) on `published_on`,
+    which decides the KPI year. No personal data: who made it is an organisation, never a person."""
+
+    NAME = "tool.published"
+    TOPIC = topics.COMMUNICATIONS_EVENTS
+    KEY_FIELD = "tool_id"
+    tool_id: uuid.UUID
+    title: ShortText
+    summary: ToolSummary
+    audience: ShortText
+    made_by: ToolMaker
+    url: Url
+    version: ToolVersion
+    last_reviewed_on: Day
+    next_review_on: Day
+    published_on: Day
+
+
+class ToolUpdated(EventData):
+    """The catalogue entry as it stands from `updated_on` on: every field again (the latest per tool
+    wins), so a reader needs no earlier record to show it."""
+
+    NAME = "tool.updated"
+    TOPIC = topics.COMMUNICATIONS_EVENTS
+    KEY_FIELD = "tool_id"
+    tool_id: uuid.UUID
+    title: ShortText
+    summary: ToolSummary
+    audience: ShortText
+    made_by: ToolMaker
+    url: Url
+    version: ToolVersion
+    last_reviewed_on: Day
+    next_review_on: Day
+    updated_on: Day
+
+
+class ToolRetired(EventData):
+    """The tool left the catalogue on `retired_on`: no longer shown, nor asked about in a survey."""
+
+    NAME = "tool.retired"
+    TOPIC = topics.COMMUNICATIONS_EVENTS
+    KEY_FIELD = "tool_id"
+    tool_id: uuid.UUID
+    retired_on: Day
+
+
 # Every version of every type, by its `type` attribute; older versions come before newer ones.
 CATALOGUE: dict[str, type[EventData]] = {
     model.type_name(): model
@@ -491,6 +548,9 @@ CATALOGUE: dict[str, type[EventData]] = {
         NewsletterSent,
         ArticlePublished,
         GoodPracticePublished,
+        ToolPublished,
+        ToolUpdated,
+        ToolRetired,
     )
 }
 VERSIONS: dict[tuple[str, int], type[EventData]] = {(m.NAME, m.VERSION): m for m in CATALOGUE.values()}

@@ -1,5 +1,6 @@
 """The event catalogue against the contract samples: v1 from the shared contract folder (read-only),
-v2 from tests/contract/samples/ beside it; every v1 record reads as the newest version (upcast)."""
+v2 and the types added after it (the tools catalogue) from tests/contract/samples/ beside it; every v1
+record reads as the newest version (upcast)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _v2(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (SAMPLES / name).read_text().splitlines() if line.strip()]
 
 
-VALID = _lines("valid.jsonl") + _v2("valid_v2.jsonl")
-INVALID = _lines("invalid.jsonl") + _v2("invalid_v2.jsonl")
+VALID = _lines("valid.jsonl") + _v2("valid_v2.jsonl") + _v2("valid_tools.jsonl")
+INVALID = _lines("invalid.jsonl") + _v2("invalid_v2.jsonl") + _v2("invalid_tools.jsonl")
 
 
 def _id(record: dict[str, Any]) -> str:
@@ -40,7 +41,7 @@ def _id(record: dict[str, Any]) -> str:
 def test_every_catalogue_type_has_a_valid_sample_and_every_sample_a_type() -> None:
     sampled = {r["value"]["type"] for r in VALID}
     assert sampled == set(CATALOGUE)
-    assert len(CATALOGUE) == 30  # 28 events, two of them in v1 and v2
+    assert len(CATALOGUE) == 33  # 31 events, two of them in v1 and v2
     assert {name for name, model in events.LATEST.items() if model.VERSION == 2} == {
         "session.scheduled",
         "session.rescheduled",
@@ -152,3 +153,14 @@ def test_event_payloads_carry_no_personal_fields() -> None:
     personal = {"email", "e_mail", "phone", "first_name", "last_name", "full_name", "comment", "comments"}
     for model in CATALOGUE.values():
         assert not personal & set(model.model_fields), model.NAME
+
+
+def test_the_tool_events_key_by_tool_on_the_communications_topic() -> None:
+    for name in ("tool.published", "tool.updated", "tool.retired"):
+        model = events.LATEST[name]
+        assert (model.TOPIC, model.KEY_FIELD, model.VERSION) == ("communications.events", "tool_id", 1)
+    assert {r["value"]["type"].rsplit(".", 2)[-2] for r in _v2("invalid_tools.jsonl")} == {
+        "published",
+        "updated",
+        "retired",
+    }

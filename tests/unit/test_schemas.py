@@ -18,7 +18,8 @@ from tools import schemas
 SAMPLES = [
     json.loads(line)
     for folder in (Path(__file__).resolve().parents[1] / "contract" / "samples",)
-    for line in (folder / "valid_v2.jsonl").read_text().splitlines()
+    for name in ("valid_v2.jsonl", "valid_tools.jsonl")
+    for line in (folder / name).read_text().splitlines()
     if line.strip()
 ]
 
@@ -34,7 +35,7 @@ def test_the_committed_schemas_are_those_the_models_generate() -> None:
 
 def test_every_type_and_version_has_a_schema_named_by_its_id() -> None:
     committed = schemas.committed()
-    assert len(committed) == len(events.CATALOGUE) == 30
+    assert len(committed) == len(events.CATALOGUE) == 33
     for model in events.CATALOGUE.values():
         schema = committed[f"{model.NAME}/v{model.VERSION}.json"]
         assert schema["$id"] == model.schema_id()
