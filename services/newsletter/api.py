@@ -1,5 +1,6 @@
 """HTTP routes of the newsletter service: the staff API (subscribers, issues, the communications log,
-the mail queue) and the public Dutch pages (subscribe, confirm, unsubscribe incl. RFC 8058 one-click).
+the tools and handbooks catalogue, the mail queue) and the public Dutch pages (subscribe, confirm,
+unsubscribe incl. RFC 8058 one-click; the catalogue's page is tools_public.py, included below).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
-from services.newsletter import domain, handlers, mail, pages
+from services.newsletter import domain, handlers, mail, pages, tools_public
 from services.newsletter.sender import Sender, pending_in
 from services.newsletter.subscriptions import Outcome
-from services.newsletter.tables import Article, Bounce, GoodPractice, Issue, Subscriber
+from services.newsletter.tables import Article, Bounce, GoodPractice, Issue, Subscriber, Tool
+from shared import events
 from shared.auth import READERS, STAFF, Principal, require
 from shared.errors import Conflict, Invalid, NotFound
 from shared.limits import public_rate_limit
@@ -149,6 +151,62 @@ class GoodPracticeRead(BaseModel):
     created_by: str | None = Field(default=None, description="who recorded it; staff and admin only")
 
 
+# the catalogue's texts travel in events kept forever: one line each (the summary may have lines),
+# and never an e-mail address (shared.events refuses them too)
+ToolTitle = Annotated[events.ShortText, StringConstraints(strip_whitespace=True), AfterValidator(single_line)]
+ToolSummary = Annotated[
+    events.ToolSummary, StringConstraints(strip_whitespace=True), AfterValidator(multi_line)
+]
+ToolVersion = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+]
+
+
+class ToolCreate(Strict):
+    title: ToolTitle
+    summary: ToolSummary = Field(description="what it helps with")
+    audience: ToolTitle = Field(description="for whom, e.g. 'Lokale besturen en digibankvrijwilligers'")
+    made_by: events.ToolMaker
+    url: Url
+    version: ToolVersion
+    last_reviewed_on: BusinessDate = Field(description="not in the future")
+    next_review_on: BusinessDate = Field(description="after the last review")
+    published_on: BusinessDate | None = Field(default=None, description="defaults to today")
+
+
+class ToolUpdate(Strict):
+    title: ToolTitle | None = None
+    summary: ToolSummary | None = None
+    audience: ToolTitle | None = None
+    made_by: events.ToolMaker | None = None
+    url: Url | None = None
+    version: ToolVersion | None = None
+    last_reviewed_on: BusinessDate | None = None
+    next_review_on: BusinessDate | None = None
+
+
+class ToolRetire(Strict):
+    retired_on: BusinessDate | None = Field(default=None, description="defaults to today")
+
+
+class ToolRead(BaseModel):
+    id: uuid.UUID
+    title: str
+    summary: str
+    audience: str
+    made_by: str
+    url: str
+    version: str
+    last_reviewed_on: date
+    next_review_on: date
+    published_on: date
+    updated_on: date | None
+    retired_on: date | None
+    review_overdue: bool = Field(description="active, and its next review date has passed")
+    created_by: str | None = Field(default=None, description="who entered it; staff and admin only")
+    updated_by: str | None = Field(default=None, description="who changed it last; staff and admin only")
+
+
 def _sender(request: Request) -> Sender:
     sender: Sender = request.app.state.sender
     return sender
@@ -164,6 +222,7 @@ router = APIRouter()
 StaffWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF))]
 ArticleWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.ARTICLE_CONFLICT))]
 PracticeWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.PRACTICE_CONFLICT))]
+ToolWork = Annotated[UnitOfWork, Depends(unit_of_work(*STAFF, conflict=handlers.TOOL_CONFLICT))]
 
 
 def who_did(subject: str | None, reader: Principal) -> str | None:
@@ -417,9 +476,73 @@ def list_good_practices(
     return [_practice_read(p, who) for p in rows]
 
 
+# --- tools and handbooks catalogue (OD 3.1) -------------------------------------------------------
+
+
+def _tool_read(tool: Tool, reader: Principal) -> ToolRead:
+    overdue = tool.retired_on is None and tool.next_review_on < domain.today()
+    return ToolRead.model_validate(
+        {
+            **tool.model_dump(),
+            "review_overdue": overdue,
+            "created_by": who_did(tool.created_by, reader),
+            "updated_by": who_did(tool.updated_by, reader),
+        }
+    )
+
+
+@router.post("/tools", status_code=status.HTTP_201_CREATED, tags=["tools"])
+def publish_tool(body: ToolCreate, uow: ToolWork) -> ToolRead:
+    """A tool or handbook enters the catalogue (`tool.published`); the same link twice is a 409."""
+    entry = handlers.publish_tool(handlers.PublishTool(**body.model_dump()), uow)
+    return uow.commit(_tool_read(entry, uow.actor))
+
+
+@router.patch("/tools/{tool_id}", tags=["tools"])
+def update_tool(tool_id: uuid.UUID, body: ToolUpdate, uow: ToolWork) -> ToolRead:
+    """The fields given change (`tool.updated`, with the whole entry); a retired tool is a 409."""
+    command = handlers.UpdateTool(tool_id=tool_id, **body.model_dump(exclude_unset=True))
+    return uow.commit(_tool_read(handlers.update_tool(command, uow), uow.actor))
+
+
+@router.post("/tools/{tool_id}/retire", tags=["tools"])
+def retire_tool(tool_id: uuid.UUID, body: ToolRetire, uow: ToolWork) -> ToolRead:
+    """The tool leaves the catalogue (`tool.retired`): no longer on the public page nor in surveys."""
+    command = handlers.RetireTool(tool_id=tool_id, retired_on=body.retired_on)
+    return uow.commit(_tool_read(handlers.retire_tool(command, uow), uow.actor))
+
+
+@router.get("/tools", tags=["tools"])
+def list_tools(
+    session: SessionDep,
+    who: Reader,
+    state: Annotated[Literal["active", "retired", "all"], Query()] = "active",
+    made_by: Annotated[events.ToolMaker | None, Query()] = None,
+    review_overdue: Annotated[bool | None, Query(description="only those (not) past their review")] = None,
+) -> list[ToolRead]:
+    stmt = select(Tool)
+    if state == "active":
+        stmt = stmt.where(col(Tool.retired_on).is_(None))
+    elif state == "retired":
+        stmt = stmt.where(col(Tool.retired_on).is_not(None))
+    if made_by is not None:
+        stmt = stmt.where(col(Tool.made_by) == made_by)
+    rows = session.execute(stmt.order_by(col(Tool.title), col(Tool.id))).scalars()
+    found = [_tool_read(t, who) for t in rows]
+    if review_overdue is not None:
+        found = [t for t in found if t.review_overdue is review_overdue]
+    return found
+
+
+@router.get("/tools/{tool_id}", tags=["tools"])
+def get_tool(tool_id: uuid.UUID, session: SessionDep, who: Reader) -> ToolRead:
+    return _tool_read(handlers.tool(session, tool_id), who)
+
+
 # --- public pages -------------------------------------------------------------------------------
 
 public = APIRouter(tags=["public pages"], include_in_schema=False)
+public.include_router(tools_public.router)  # /hulpmiddelen: the catalogue of tools and handbooks
 
 
 def _html(body: str, status_code: int = 200) -> HTMLResponse:

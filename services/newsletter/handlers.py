@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from services.newsletter import domain, subscriptions
 from services.newsletter.domain import IssueStatus, MailStatus, SubscriberStatus
 from services.newsletter.subscriptions import Outcome
-from services.newsletter.tables import Article, Bounce, Delivery, GoodPractice, Issue, Subscriber
+from services.newsletter.tables import Article, Bounce, Delivery, GoodPractice, Issue, Subscriber, Tool
 from shared import events
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
@@ -32,6 +32,7 @@ ARTICLE_CONFLICT = (
     "this conflicts with an existing record (the same article in the same magazine on the same day)"
 )
 PRACTICE_CONFLICT = "this conflicts with an existing record (a good practice with this link)"
+TOOL_CONFLICT = "this conflicts with an existing record (a tool with this link)"
 
 
 def _now() -> datetime:
@@ -310,3 +311,117 @@ def record_good_practice(command: RecordGoodPractice, uow: UnitOfWork) -> GoodPr
         )
     )
     return practice
+
+
+# --- tools and handbooks catalogue (OD 3.1) -------------------------------------------------------
+
+# the catalogue entry's fields that an update may change, in the events' order
+TOOL_FIELDS = (
+    "title",
+    "summary",
+    "audience",
+    "made_by",
+    "url",
+    "version",
+    "last_reviewed_on",
+    "next_review_on",
+)
+
+
+class PublishTool(BaseModel):
+    title: str
+    summary: str
+    audience: str
+    made_by: events.ToolMaker
+    url: str
+    version: str
+    last_reviewed_on: date
+    next_review_on: date
+    published_on: date | None = None
+
+
+class UpdateTool(BaseModel):
+    tool_id: uuid.UUID
+    title: str | None = None
+    summary: str | None = None
+    audience: str | None = None
+    made_by: events.ToolMaker | None = None
+    url: str | None = None
+    version: str | None = None
+    last_reviewed_on: date | None = None
+    next_review_on: date | None = None
+
+
+class RetireTool(BaseModel):
+    tool_id: uuid.UUID
+    retired_on: date | None = None
+
+
+def _check_reviews(last_reviewed_on: date, next_review_on: date) -> None:
+    if last_reviewed_on > domain.today():
+        raise Invalid("last_reviewed_on", "may not lie in the future")
+    if next_review_on <= last_reviewed_on:
+        raise Invalid("next_review_on", f"must lie after the last review ({last_reviewed_on.isoformat()})")
+
+
+def tool(session: Session, tool_id: uuid.UUID) -> Tool:
+    found = session.get(Tool, tool_id)
+    if found is None:
+        raise NotFound(f"no tool with id {tool_id}")
+    return found
+
+
+def _tool_fields(entry: Tool) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in TOOL_FIELDS}
+
+
+def publish_tool(command: PublishTool, uow: UnitOfWork) -> Tool:
+    """A tool or handbook enters the catalogue; a second one with the same link is a 409 at the commit."""
+    _check_reviews(command.last_reviewed_on, command.next_review_on)
+    published_on = domain.business_date(command.published_on, "published_on")
+    entry = Tool(
+        **command.model_dump(exclude={"published_on"}),
+        published_on=published_on,
+        created_by=uow.actor.subject,
+    )
+    uow.session.add(entry)
+    uow.publish(events.ToolPublished(tool_id=entry.id, published_on=published_on, **_tool_fields(entry)))
+    return entry
+
+
+def update_tool(command: UpdateTool, uow: UnitOfWork) -> Tool:
+    """The fields given replace the entry's; `tool.updated` carries the whole entry. Nothing changed:
+    no event. A retired tool cannot change (409)."""
+    entry = tool(uow.session, command.tool_id)
+    if entry.retired_on is not None:
+        raise Conflict(f"this tool was retired on {entry.retired_on.isoformat()}: it can no longer change")
+    changes = {
+        name: value
+        for name, value in command.model_dump(include=set(TOOL_FIELDS)).items()
+        if value is not None and value != getattr(entry, name)
+    }
+    if not changes:
+        return entry
+    _check_reviews(
+        command.last_reviewed_on or entry.last_reviewed_on, command.next_review_on or entry.next_review_on
+    )
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    entry.updated_on, entry.updated_by = domain.today(), uow.actor.subject
+    uow.session.add(entry)
+    uow.publish(events.ToolUpdated(tool_id=entry.id, updated_on=entry.updated_on, **_tool_fields(entry)))
+    return entry
+
+
+def retire_tool(command: RetireTool, uow: UnitOfWork) -> Tool:
+    """The tool leaves the catalogue; retiring it twice is a 409."""
+    entry = tool(uow.session, command.tool_id)
+    if entry.retired_on is not None:
+        raise Conflict(f"this tool was retired on {entry.retired_on.isoformat()}")
+    retired_on = domain.business_date(command.retired_on, "retired_on")
+    if retired_on < entry.published_on:
+        raise Invalid("retired_on", f"lies before the tool was published ({entry.published_on.isoformat()})")
+    entry.retired_on, entry.updated_by = retired_on, uow.actor.subject
+    uow.session.add(entry)
+    uow.publish(events.ToolRetired(tool_id=entry.id, retired_on=retired_on))
+    return entry

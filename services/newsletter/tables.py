@@ -189,3 +189,26 @@ class GoodPractice(SQLModel, table=True):
     url: str = Field(max_length=2000, unique=True)
     created_at: datetime = Field(default_factory=_now)
     created_by: str = Field(max_length=200)
+
+
+class Tool(SQLModel, table=True):
+    """A tool or handbook in the OD 3.1 catalogue. A retired tool keeps its row (the catalogue's events
+    and the KPI history name it), and its link stays taken."""
+
+    __tablename__ = "nl_tools"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    title: str = Field(max_length=500)
+    summary: str = Field(max_length=2000)  # what it helps with
+    audience: str = Field(max_length=500)  # for whom
+    made_by: str = Field(max_length=20, index=True)  # vvsg, mediawijs, together, other
+    url: str = Field(max_length=2000, unique=True)
+    version: str = Field(max_length=50)
+    last_reviewed_on: date
+    next_review_on: date = Field(index=True)
+    published_on: date = Field(index=True)
+    updated_on: date | None = None
+    retired_on: date | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str = Field(max_length=200)
+    updated_by: str | None = Field(default=None, max_length=200)

@@ -158,6 +158,13 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
         ("GET", "/articles"): READERS,
         ("POST", "/good-practices"): STAFF,
         ("GET", "/good-practices"): READERS,
+        # the tools and handbooks catalogue (OD 3.1): staff keep it, everyone reads it
+        ("POST", "/tools"): STAFF,
+        ("GET", "/tools"): READERS,
+        ("GET", "/tools/{tool_id}"): READERS,
+        ("PATCH", "/tools/{tool_id}"): STAFF,
+        ("POST", "/tools/{tool_id}/retire"): STAFF,
+        ("GET", "/hulpmiddelen"): PUBLIC,  # the public catalogue page (services/newsletter/tools_public.py)
         ("GET", "/people/{member_id}"): STAFF,
         ("GET", "/nieuwsbrief"): PUBLIC,
         ("POST", "/nieuwsbrief"): PUBLIC,
@@ -209,7 +216,7 @@ LINK_PAGES: Final[dict[str, dict[Operation, Purpose]]] = {
 # public pages anyone can hammer: rate limited per client address (shared/limits.py)
 RATE_LIMITED: Final[dict[str, set[Operation]]] = {
     "feedback": set(LINK_PAGES["feedback"]),
-    "newsletter": {("POST", "/subscriptions"), ("POST", "/nieuwsbrief")},
+    "newsletter": {("POST", "/subscriptions"), ("POST", "/nieuwsbrief"), ("GET", "/hulpmiddelen")},
     "events": set(AGENDA),
 }
 
