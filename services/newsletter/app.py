@@ -1,5 +1,6 @@
 """Composition root of the newsletter service: settings, the two consumers, the mail sender loop and
-the FastAPI app with the staff API and the public pages."""
+the FastAPI app with the staff API and the public pages (subscribing; good practices and articles;
+the tools catalogue)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.newsletter import consumers, mail, people
+from services.newsletter import consumers, mail, people, tools_public
 from services.newsletter.api import public, router
+from services.newsletter.public import router as public_pages
 from services.newsletter.sender import MailMetrics, MailQueue, Sender
 from services.newsletter.settings import NewsletterSettings, load
 from shared import asyncapi, events, topics
@@ -84,7 +86,7 @@ def build(settings: NewsletterSettings | None = None) -> FastAPI:
             "Subscribers (double opt-in), the newsletter 'digitale inclusie' over SMTP, service mails for"
             " the other services, and the log of articles and good practices (OD 1.3)."
         ),
-        routers=[router, people.router, public],
+        routers=[router, people.router, public, public_pages, tools_public.router],
     )
     app.state.sender = sender
     app.state.metrics.registry.register(MailMetrics(queue, settings.service_name))

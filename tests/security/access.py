@@ -64,6 +64,15 @@ AGENDA: Final[dict[Operation, Access]] = {
     ("POST", "/agenda/afmelden/{token}"): PUBLIC,
 }
 
+# the good practices and the articles with their feeds (services/newsletter/public.py): no token, what
+# the communications log publishes; limited per client address like every public page
+PRACTICES: Final[dict[Operation, Access]] = {
+    ("GET", "/goede-praktijken"): PUBLIC,
+    ("GET", "/goede-praktijken.atom"): PUBLIC,
+    ("GET", "/artikels"): PUBLIC,
+    ("GET", "/artikels.atom"): PUBLIC,
+}
+
 ACCESS: Final[dict[str, dict[Operation, Access]]] = {
     "members": {
         **COMMON,
@@ -141,6 +150,7 @@ ACCESS: Final[dict[str, dict[Operation, Access]]] = {
     "newsletter": {
         **COMMON,
         **ASYNCAPI,
+        **PRACTICES,
         ("GET", "/subscribers"): STAFF,
         ("GET", "/subscribers/{subscriber_id}"): STAFF,
         ("POST", "/subscribers/{subscriber_id}/unsubscribe"): STAFF,
@@ -219,6 +229,7 @@ RATE_LIMITED: Final[dict[str, set[Operation]]] = {
     "newsletter": {("POST", "/subscriptions"), ("POST", "/nieuwsbrief"), ("GET", "/hulpmiddelen")},
     "events": set(AGENDA),
 }
+RATE_LIMITED["newsletter"] |= set(PRACTICES)
 
 
 def allows(access: Access, role: Role) -> bool:
