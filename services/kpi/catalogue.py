@@ -52,6 +52,12 @@ DEFINITIONS: dict[str, KpiDefinition] = {
         ),
         KpiDefinition("OD2.2-deelnemersuren", "Deelnemersuren opleidingen", "uren"),
         KpiDefinition("OD3.1-bevraging", "Gebruikersbevragingen bij lokale besturen", "bevragingen"),
+        KpiDefinition("OD3.1-hulpmiddelen", "Overzicht ontsloten tools en handleidingen", "hulpmiddelen"),
+        KpiDefinition(
+            "OD3.1-herziening",
+            "Tools en handleidingen waarvan de herziening achterstallig is",
+            "hulpmiddelen",
+        ),
         KpiDefinition("OD3.2-advies", "Aantal adviesgesprekken met lokale besturen", "gesprekken"),
         KpiDefinition("OD3.3-op-maat", "Lokale besturen met ondersteuning op maat", "besturen"),
         KpiDefinition("afstemming-stuurgroep", "Stuurgroep digitale inclusie", "vergaderingen"),

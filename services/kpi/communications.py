@@ -1,5 +1,6 @@
 """OD 1.3 communications: newsletters sent, articles in the magazine Lokaal and good practices on the
-website — the read models, how `communications.events` fill them, and the three overview KPIs.
+website — the read models, how `communications.events` fill them, and the three overview KPIs. The
+same topic's tools and handbooks catalogue (OD 3.1) is services.kpi.tools, registered here with them.
 
 Each fact is stored once per issue, article or practice (the first event wins; a republished event
 with a new CloudEvents id changes nothing) with its business date, so any `as_of` can be asked."""
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Field, SQLModel
 
+from services.kpi import tools
 from services.kpi.core import BRUSSELS, Computed, Context, Handler
 from services.kpi.membership import organisations
 from services.kpi.store import ReadModels
@@ -54,7 +56,7 @@ class KpiGoodPractice(SQLModel, table=True):
     url: str = Field(max_length=2000)
 
 
-TABLES = (KpiNewsletterSent, KpiArticle, KpiGoodPractice)
+TABLES = (KpiNewsletterSent, KpiArticle, KpiGoodPractice, *tools.TABLES)
 
 
 # --- projection ---------------------------------------------------------------------------------
@@ -118,6 +120,7 @@ HANDLERS: dict[type[events.EventData], Handler] = {
     events.NewsletterSent: _newsletter_sent,
     events.ArticlePublished: _article,
     events.GoodPracticePublished: _good_practice,
+    **tools.HANDLERS,
 }
 
 # The rows these handlers look up, and the events that name them (by the key's field, or by their own
@@ -126,6 +129,7 @@ LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
     KpiNewsletterSent: (events.NewsletterSent,),
     KpiArticle: (events.ArticlePublished,),
     KpiGoodPractice: (events.GoodPracticePublished,),
+    **tools.LOOKUPS,
 }
 
 
@@ -197,4 +201,5 @@ KPIS = {
     "OD1.3-goede-praktijken": good_practices,
     "OD1.3-nieuwsbrieven": newsletters,
     "OD1.3-artikels": articles,
+    **tools.KPIS,
 }

@@ -208,6 +208,14 @@ ITEM_LABELS: dict[str, str] = {
     "closed_on": "Gesloten op",
     "responses": "Antwoorden",
     "local_government_responses": "Antwoorden van lokale besturen",
+    "published_on": "Ontsloten op",
+    "made_by": "Gemaakt door",
+    "audience": "Voor wie",
+    "version": "Versie",
+    "last_reviewed_on": "Laatst herzien op",
+    "next_review_on": "Volgende herziening",
+    "review_overdue": "Herziening achterstallig",
+    "retired_on": "Uit de catalogus op",
 }
 
 _SESSION_KINDS = {
@@ -243,6 +251,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "organisation_kind": _ORGANISATION_KINDS,
     "channel": {"mail": "E-mail", "meeting": "Gesprek", "phone": "Telefoon", "online": "Online"},
     "stage": {"starting": "Startend", "growing": "Groeiend", "experienced": "Ervaren"},
+    "made_by": {"vvsg": "VVSG", "mediawijs": "Mediawijs", "together": "VVSG en Mediawijs", "other": "Andere"},
 }
 
 YES, NO = "Ja", "Nee"
@@ -321,6 +330,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "gesprekken": ("gesprek", "gesprekken"),
     "vergaderingen": ("vergadering", "vergaderingen"),
     "overleggen": ("overleg", "overleggen"),
+    "hulpmiddelen": ("hulpmiddel", "hulpmiddelen"),
     "score": ("", ""),  # a mean on a 1–5 scale needs no word after it
 }
 

@@ -76,6 +76,9 @@ YEAR_END: dict[str, tuple[int | float, str]] = {
     "OD2.2-deelnemersuren": (6.0, "niet behaald"),
     # survey closed 03-31 with 25 (>= 1) local-government responses -> 1 >= 1
     "OD3.1-bevraging": (1, "behaald"),
+    # no tool of the catalogue (OD 3.1) in the script: none disclosed, none past its review
+    "OD3.1-hulpmiddelen": (0, "geen doel"),
+    "OD3.1-herziening": (0, "geen doel"),
     # one advice.given, 03-03 -> 1
     "OD3.2-advies": (1, "geen doel"),
     # A's trajectory 01-15 .. 11-30 is active in 2025 -> 1 organisation
