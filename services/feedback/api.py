@@ -103,6 +103,11 @@ class QuestionIn(Strict):
     kind: domain.QuestionKind = "rating"
     required: bool = True
     options: list[Title] = Field(default_factory=list, max_length=20)
+    tool_id: uuid.UUID | None = Field(
+        default=None,
+        description="a tool or handbook of the catalogue (OD 3.1) the question is about; it must exist and "
+        "not be retired (422 otherwise); its title is shown with the question",
+    )
 
     @model_validator(mode="after")
     def _options_fit_kind(self) -> QuestionIn:

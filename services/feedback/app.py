@@ -1,5 +1,5 @@
-"""Composition root of the feedback service: its reactor on activities and members events, the staff
-API and the public pages."""
+"""Composition root of the feedback service: its reactor on activities and members events (and the
+tools catalogue's, for the user survey), the staff API and the public pages."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ READS: list[type[events.EventData]] = [
     events.MemberMoved,
     events.MemberLeft,
     events.MemberErased,
+    events.ToolPublished,
+    events.ToolUpdated,
+    events.ToolRetired,
 ]
 
 
@@ -49,7 +52,7 @@ def build(settings: FeedbackSettings | None = None) -> FastAPI:
     reactor = Reactor(runtime.outbox)
     runtime.add_consumer(
         name=CONSUMER,
-        topics=[topics.ACTIVITIES_EVENTS, topics.MEMBERS_EVENTS],
+        topics=[topics.ACTIVITIES_EVENTS, topics.MEMBERS_EVENTS, topics.COMMUNICATIONS_EVENTS],
         handle=reactor.handle,
         schema=asyncapi.record_schema(READS),
     )

@@ -1,5 +1,7 @@
 """How the feedback service reacts to others: it keeps its own copy of sessions, registrations,
-attendance, trajectories, organisations and members, and asks for feedback once a session is held.
+attendance, trajectories, organisations and members, and asks for feedback once a session is held;
+from the tools catalogue (communications.events) it keeps each tool's id and title, and whether it was
+retired, so that a user survey can ask about a tool.
 
 Records from different topics and partitions come in any order, so a request is made by whichever
 event completes the picture: the session held, its kind known, the registration's member known and
@@ -23,6 +25,7 @@ from services.feedback.tables import (
     FbRegistration,
     FbRequest,
     FbSession,
+    FbTool,
     FbTrajectory,
 )
 from shared import events
@@ -105,6 +108,16 @@ class Reactor:
             session.add(member)
             session.flush()
             erasure.erase_member(session, data.member_id)
+        elif isinstance(data, events.ToolPublished | events.ToolUpdated):
+            tool = session.get(FbTool, data.tool_id) or FbTool(tool_id=data.tool_id)
+            if tool.title_time is None or _utc(event.time) >= _utc(tool.title_time):
+                tool.title, tool.title_time = data.title, event.time
+            tool.published = True
+            session.add(tool)
+        elif isinstance(data, events.ToolRetired):
+            tool = session.get(FbTool, data.tool_id) or FbTool(tool_id=data.tool_id)
+            tool.retired_on = data.retired_on
+            session.add(tool)
         # every other event type on these topics is not this service's business
 
     # --- copies ---------------------------------------------------------------------------------

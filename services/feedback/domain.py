@@ -135,6 +135,7 @@ class SurveyQuestion:
     kind: QuestionKind
     required: bool
     options: tuple[str, ...] = ()
+    tool_title: str | None = None  # the catalogue's tool the question is about (OD 3.1)
 
 
 def read_survey_answer(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from services.feedback import domain, queries
 from services.feedback.tables import (
@@ -23,6 +24,7 @@ from services.feedback.tables import (
     FbSession,
     FbSurvey,
     FbSurveyAnswer,
+    FbTool,
     FbTrajectory,
 )
 from shared import events
@@ -150,6 +152,7 @@ class Question(BaseModel):
     kind: domain.QuestionKind = "rating"
     required: bool = True
     options: list[str] = Field(default_factory=list)
+    tool_id: uuid.UUID | None = None  # a tool of the catalogue the question is about
 
 
 class OpenSurvey(BaseModel):
@@ -188,11 +191,32 @@ def survey(uow: UnitOfWork, survey_id: uuid.UUID) -> FbSurvey:
     return found
 
 
+def _tool_asked_about(session: Session, tool_id: uuid.UUID, where: str) -> FbTool:
+    """A tool a question may name: known from the catalogue's events, and not retired."""
+    tool = session.get(FbTool, tool_id)
+    if tool is None or not tool.published:
+        raise Invalid(where, f"no tool with id {tool_id} in the catalogue")
+    if tool.retired_on is not None:
+        raise Invalid(where, f"the tool was retired on {tool.retired_on.isoformat()}: ask about another one")
+    return tool
+
+
 def open_survey(command: OpenSurvey, uow: UnitOfWork) -> FbSurvey:
-    questions = [
-        {"key": f"q{n}", "text": q.text, "kind": q.kind, "required": q.required, "options": list(q.options)}
-        for n, q in enumerate(command.questions, start=1)
-    ]
+    """A question may name a tool of the catalogue (422 if it is unknown or retired); the title it had
+    then is kept with the question, so the survey reads the same whatever the catalogue does later."""
+    questions: list[dict[str, Any]] = []
+    for n, q in enumerate(command.questions, start=1):
+        question: dict[str, Any] = {
+            "key": f"q{n}",
+            "text": q.text,
+            "kind": q.kind,
+            "required": q.required,
+            "options": list(q.options),
+        }
+        if q.tool_id is not None:
+            tool = _tool_asked_about(uow.session, q.tool_id, f"questions.{n - 1}.tool_id")
+            question |= {"tool_id": str(tool.tool_id), "tool_title": tool.title}
+        questions.append(question)
     opened = FbSurvey(
         title=command.title,
         topic=command.topic,

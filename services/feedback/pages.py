@@ -113,6 +113,7 @@ T = {
     "survey_submit": "Verstuur mijn antwoorden",
     "survey_closed_title": "Deze bevraging is afgesloten",
     "survey_closed": "De bevraging liep tot {day}. Antwoorden kan niet meer. Bedankt voor je interesse!",
+    "about_tool": "Over het hulpmiddel",
     "required": "(verplicht)",
     "optional": "(niet verplicht)",
     "error_prefix": "Fout: ",
@@ -406,7 +407,8 @@ def _survey_form(survey: FbSurvey, form: Mapping[str, str], errors: Mapping[str,
     fields = []
     for number, q in enumerate(questions, start=1):
         names[q.key] = f"vraag {number}"
-        legend = f"{q.text} {T['required'] if q.required else T['optional']}"
+        about = f"{T['about_tool']} {q.tool_title}: " if q.tool_title else ""
+        legend = f"{about}{q.text} {T['required'] if q.required else T['optional']}"
         error = errors.get(q.key)
         if q.kind == "rating":
             targets[q.key] = f"{q.key}-1"

@@ -56,6 +56,7 @@ def questions_of(survey: FbSurvey) -> list[domain.SurveyQuestion]:
             kind=q["kind"],
             required=q["required"],
             options=tuple(q.get("options", ())),
+            tool_title=q.get("tool_title"),
         )
         for q in survey.questions
     ]

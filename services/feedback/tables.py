@@ -1,6 +1,6 @@
 """The feedback service's tables (SQLModel): its own copy of what it needs from other services
-(sessions, registrations, trajectories, organisations, members), the requests it made and the
-answers it collected. Comments and survey answers never leave these tables."""
+(sessions, registrations, trajectories, organisations, members, the tools catalogue), the requests it
+made and the answers it collected. Comments and survey answers never leave these tables."""
 
 from __future__ import annotations
 
@@ -51,6 +51,19 @@ class FbTrajectory(SQLModel, table=True):
     trajectory_id: uuid.UUID = Field(primary_key=True)
     organisation_id: uuid.UUID | None = None
     completed_on: date | None = None
+
+
+class FbTool(SQLModel, table=True):
+    """A tool or handbook of the catalogue (communications.events): its id and title only, and whether
+    it was retired, so that a survey question can name a tool that exists and is still offered."""
+
+    __tablename__ = "fb_tools"
+
+    tool_id: uuid.UUID = Field(primary_key=True)
+    title: str | None = Field(default=None, max_length=500)
+    title_time: datetime | None = None  # the time of the event the title came from: the latest wins
+    published: bool = False
+    retired_on: date | None = None
 
 
 class FbOrganisation(SQLModel, table=True):
