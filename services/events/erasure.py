@@ -5,10 +5,11 @@ the member's registrations, attendance days and hours, and the local copy of the
 and status "erased"). The member id now points at an anonymised record in the members service.
 
 Gone: the digests of the e-mail address (nothing left to match an attendance list or a public sign-up
-with), and the person's seats at sessions that had not started when the person was erased — nobody
-can be reached or recognised at the door any more, and the seat goes to the first on the waiting list.
-Those sessions are held after the erasure (a session is never marked held before its first day), so
-no figure of an earlier date changes. A registration with attendance recorded is never touched."""
+with), with them every personal link mailed to the address (cancel, opt-in and data links), and the
+person's seats at sessions that had not started when the person was erased — nobody can be reached
+or recognised at the door any more, and the seat goes to the first on the waiting list. Those sessions
+are held after the erasure (a session is never marked held before its first day), so no figure of an
+earlier date changes. A registration with attendance recorded is never touched."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlmodel import Session, col
 
 from services.events import domain, mails, seats
 from services.events.handlers.registrations import release_seat
+from services.events.optin import OutsiderLink
 from services.events.tables import ActivitySession, AttendanceDay, ContactDigest, PublicSignup, Registration
 from shared import events
 from shared.auth import Principal
@@ -34,6 +36,20 @@ def _utc(moment: datetime) -> datetime:
 
 
 def forget_contact(db: Session, member_id: uuid.UUID) -> None:
+    # every personal link mailed to the member's address (a sign-up waiting for its opt-in from before
+    # the address was known as the member's, a data link): found by the digests about to go
+    digests = set(
+        db.execute(
+            select(col(ContactDigest.email_sha256)).where(col(ContactDigest.member_id) == member_id)
+        ).scalars()
+    )
+    digests.update(
+        db.execute(
+            select(col(PublicSignup.email_sha256)).where(col(PublicSignup.member_id) == member_id)
+        ).scalars()
+    )
+    if digests:
+        db.execute(delete(OutsiderLink).where(col(OutsiderLink.email_sha256).in_(digests)))
     db.execute(delete(ContactDigest).where(col(ContactDigest.member_id) == member_id))
     # the digests the public sign-up kept of the member's address (the registrations themselves stay),
     # with them the cancel links, and any mail about those sign-ups not sent yet

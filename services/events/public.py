@@ -3,7 +3,13 @@ per session with its schema.org `Event` JSON-LD (/agenda/{id}), its iCalendar fi
 the agenda to subscribe to (/agenda.ics), an Atom feed of upcoming sessions (/agenda.atom) and the
 recordings of past sessions, by theme and searchable (/agenda/opnames). The session page carries the
 sign-up form (POST /agenda/{id}, signup.py); the personal link in the confirmation mail (mails.py)
-opens /agenda/afmelden/{token}, whose form cancels the registration.
+opens /agenda/afmelden/{token}, whose form cancels the registration. An address not known as a
+member's confirms its sign-up first through the link mailed to it (/agenda/bevestigen/{token}: the
+page's button confirms, a GET never does, so a mail client's link scanner registers nobody); an
+outside participant sees and erases what the agenda keeps on them through /agenda/mijn-gegevens.
+
+A browser that is over a rate limit gets a Dutch page (429, Retry-After); other clients keep the JSON
+answer every service gives (`PublicRoute`).
 
 HTML from autoescaping templates (templates/public), in Dutch, with its CSS inline: no script, nothing
 from elsewhere (the app factory sets the Content-Security-Policy and the other security headers on
@@ -13,18 +19,20 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.events import agenda, calendar, signup
+from services.events import agenda, calendar, mydata, optin, signup
+from services.events import settings as events_settings
 from services.events.agenda import PublicSession
 from shared.errors import Conflict, NotFound
 from shared.limits import RateLimiter, client_address, public_rate_limit
@@ -32,8 +40,34 @@ from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web import OutboxDep, SessionDep
 
+
+def wants_html(request: Request) -> bool:
+    """A browser (a page or a form it sends) asks for HTML; curl, feed readers and scripts do not."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+class PublicRoute(APIRoute):
+    """A route of these pages: a rate limit's 429 (the pages' limit in shared.limits, the forms' own
+    below) reaches a browser as a Dutch page with the same status and Retry-After."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code != status.HTTP_429_TOO_MANY_REQUESTS or not wants_html(request):
+                    raise
+                return too_many_requests(str(exc.detail), dict(exc.headers or {}))
+
+        return route
+
+
 # public: no login, so every client address gets a limited number of requests a minute
-router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(public_rate_limit)], route_class=PublicRoute
+)
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -72,6 +106,30 @@ T = {
     "too_many_title": "Te veel inschrijvingen",
     "too_many": "Met dit e-mailadres kwamen vandaag al veel inschrijvingen binnen. Probeer het morgen "
     "opnieuw of mail naar digitale.inclusie@vvsg.be.",
+    "slow_down_title": "Even geduld",
+    "slow_down_wait": "Probeer het over {wait} opnieuw.",
+    "confirm_title": "Bevestig je inschrijving",
+    "confirm": "We stuurden een mail naar het adres dat je opgaf. Klik op de link in die mail en bevestig "
+    "daar je inschrijving voor {title} op {when}. Pas dan ben je ingeschreven. De link werkt 48 uur. "
+    "Geen mail gekregen? Kijk ook bij je ongewenste mail.",
+    "confirm_page_title": "Bevestig je inschrijving",
+    "confirmed_before_title": "Je inschrijving is al bevestigd",
+    "confirmed_before": "Deze inschrijving is al bevestigd. Je hoeft niets meer te doen; je kreeg een "
+    "bevestigingsmail met een link om je af te melden.",
+    "bad_optin_link": "De link om je inschrijving te bevestigen is onvolledig, verlopen (hij werkt 48 uur) "
+    "of niet meer geldig. Schrijf je opnieuw in via de agenda.",
+    "mydata_title": "Mijn gegevens",
+    "mydata_sent_title": "Kijk in je mailbox",
+    "mydata_sent": "Als we gegevens bewaren over inschrijvingen met dit e-mailadres, krijg je binnen "
+    "enkele minuten een mail met een persoonlijke link. Daar zie je wat we bewaren en kan je het laten "
+    "wissen. De link werkt 24 uur.",
+    "bad_data_link": "De link naar je gegevens is onvolledig, verlopen (hij werkt 24 uur) of niet meer "
+    "geldig, bijvoorbeeld omdat je gegevens gewist zijn. Vraag een nieuwe link aan via Mijn gegevens.",
+    "erased_title": "Je gegevens zijn gewist",
+    "erased": "We hebben je naam, je e-mailadres en je organisatie gewist, en alle persoonlijke links "
+    "die we je stuurden werken niet meer. Voor de cijfers van het netwerk tellen je inschrijvingen "
+    "alleen nog mee met de soort organisatie, zonder naam.",
+    "erased_seats": " Je inschrijvingen voor sessies die nog moeten komen zijn geannuleerd.",
     "busy": "Te veel inschrijvingen na elkaar vanaf dit adres. Probeer het over een minuut opnieuw.",
     "error_prefix": "Fout: ",
     "cancel_title": "Afmelden",
@@ -129,8 +187,56 @@ def not_found() -> HTMLResponse:
     return render("message.html", T["not_found_title"], "", 404, text=T["not_found"])
 
 
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return "een minuut" if seconds > 50 else f"{seconds} seconden"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minuten"
+    return f"{round(seconds / 3600)} uur"
+
+
+def too_many_requests(text: str, headers: dict[str, str]) -> HTMLResponse:
+    """The page for a client over a rate limit: 429, Retry-After as the limiter said, in words too."""
+    try:
+        wait = int(headers.get("Retry-After", "60"))
+    except ValueError:
+        wait = 60
+    words = f"{text} {T['slow_down_wait'].format(wait=_wait_words(wait))}"
+    response = render("message.html", T["slow_down_title"], "", 429, text=words)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _bounded(value: str | None, limit: int) -> str:
     return agenda.clean(value or "").replace("\n", " ").strip()[:limit]
+
+
+# --- the forms' helpers -----------------------------------------------------------------------------
+
+
+def signup_rate_limit(request: Request) -> None:
+    """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "signup_rate_limiter", None)
+    if limiter is None:
+        return
+    wait = limiter.take(client_address(request))
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, T["busy"], headers={"Retry-After": str(max(1, round(wait)))}
+        )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The submitted form (application/x-www-form-urlencoded), read without python-multipart."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+FormDep = Annotated[dict[str, str], Depends(_form)]
+
+
+def _outcome(title: str, text: str, status_code: int) -> HTMLResponse:
+    return render("message.html", title, "agenda", status_code, text=text)
 
 
 # --- the agenda -------------------------------------------------------------------------------------
@@ -220,6 +326,49 @@ def recordings_page(
     )
 
 
+# --- an outside participant's own data (mydata.py) -------------------------------------------------
+# before the session's routes: /agenda/{session_id} would take "mijn-gegevens" for a session's id
+
+EMAIL_FIELD = {"email": "E-mailadres"}
+
+
+def _mydata_form(form: dict[str, str], errors: dict[str, str], status_code: int) -> HTMLResponse:
+    return _link_page(
+        render(
+            "mydata_form.html",
+            T["mydata_title"],
+            "mijn-gegevens",
+            status_code,
+            form=form,
+            errors=errors,
+            field_names=EMAIL_FIELD,
+            honeypot=signup.HONEYPOT,
+        )
+    )
+
+
+@router.get("/agenda/mijn-gegevens")
+def mydata_form() -> HTMLResponse:
+    return _mydata_form({}, {}, 200)
+
+
+@router.post("/agenda/mijn-gegevens", dependencies=[Depends(signup_rate_limit)])
+def mydata_request(
+    form: FormDep, request: Request, db: SessionDep, background: BackgroundTasks
+) -> HTMLResponse:
+    """Mails a link to the address when the agenda keeps something on it; the answer is the same
+    either way, so the page tells nobody whether an address signed up."""
+    if form.get(signup.HONEYPOT, "").strip():
+        return _link_page(_outcome(T["mydata_sent_title"], T["mydata_sent"], 200))
+    email, problem = signup.read_email(form.get("email"))
+    if problem:
+        return _mydata_form({"email": form.get("email", "")[:400]}, {"email": ERRORS[problem]}, 422)
+    if mydata.request_link(db, email, now()) is not None:
+        db.commit()
+        _send_soon(request, background)
+    return _link_page(_outcome(T["mydata_sent_title"], T["mydata_sent"], 200))
+
+
 # --- one session ------------------------------------------------------------------------------------
 
 
@@ -278,34 +427,20 @@ def session_page(session_id: str, request: Request, db: SessionDep) -> HTMLRespo
 # --- signing up -------------------------------------------------------------------------------------
 
 
-def signup_rate_limit(request: Request) -> None:
-    """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py)."""
-    limiter: RateLimiter | None = getattr(request.app.state, "signup_rate_limiter", None)
-    if limiter is None:
-        return
-    wait = limiter.take(client_address(request))
-    if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, T["busy"], headers={"Retry-After": str(max(1, round(wait)))}
-        )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The submitted form (application/x-www-form-urlencoded), read without python-multipart."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return dict(parse_qsl(body, keep_blank_values=True))
-
-
-FormDep = Annotated[dict[str, str], Depends(_form)]
-
-
-def _outcome(title: str, text: str, status_code: int) -> HTMLResponse:
-    return render("message.html", title, "agenda", status_code, text=text)
+def _send_soon(request: Request, background: BackgroundTasks) -> None:
+    """The link mail just queued goes right after the answer (optin.send_pending)."""
+    runtime = request.app.state.runtime
+    background.add_task(optin.send_pending, runtime.engine, events_settings.of(request.app.state.settings))
 
 
 @router.post("/agenda/{session_id}", dependencies=[Depends(signup_rate_limit)])
 def sign_up(
-    session_id: str, form: FormDep, request: Request, db: SessionDep, outbox: OutboxDep
+    session_id: str,
+    form: FormDep,
+    request: Request,
+    db: SessionDep,
+    outbox: OutboxDep,
+    background: BackgroundTasks,
 ) -> HTMLResponse:
     session = _session(db, session_id)
     if session is None:
@@ -325,15 +460,23 @@ def sign_up(
     except NotFound:
         uow.rollback()
         return not_found()
+    words = {"title": session.title, "when": session.when_words}
+    if result.outcome == "confirm":  # an address we do not know: registered once it confirms
+        uow.commit(None)
+        _send_soon(request, background)
+        return _outcome(T["confirm_title"], T["confirm"].format(**words), 200)
     if result.registration is None:
         uow.rollback()
         key = result.outcome
-        return _outcome(T[f"{key}_title"], T[key], 429 if key == "too_many" else 409)
+        if key == "too_many":
+            answer = _outcome(T[f"{key}_title"], T[key], 429)
+            answer.headers["Retry-After"] = str(result.retry_after or 3600)
+            return answer
+        return _outcome(T[f"{key}_title"], T[key], 409)
     try:
         uow.commit(None)
     except Conflict:  # the same member signed up in two tabs at once: the database let one through
         return _outcome(T["already_title"], T["already"], 409)
-    words = {"title": session.title, "when": session.when_words}
     return _outcome(T[f"{result.outcome}_title"], T[result.outcome].format(**words), 200)
 
 
@@ -493,3 +636,105 @@ def cancel_by_link(
         "when": agenda.when_words(link.activity.starts_at, link.activity.ends_at),
     }
     return _link_page(_outcome(T["cancelled_title"], T["cancelled"].format(**words), 200))
+
+
+# --- the opt-in link (signup.confirm) ----------------------------------------------------------------
+
+
+def _bad_link(text_key: str) -> HTMLResponse:
+    return _link_page(_outcome(T["bad_link_title"], T[text_key], 404))
+
+
+def _form_from_elsewhere(request: Request, token: str, form: dict[str, str]) -> HTMLResponse | None:
+    """As for the cancel link: a form from another site (403) or without the link's token (400)."""
+    if not same_origin(request):
+        return _link_page(_outcome(T["foreign_form_title"], T["foreign_form"], 403))
+    sent = form.get("token", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(sent, token.encode("utf-8", "replace")):
+        return _link_page(_outcome(T["foreign_form_title"], T["foreign_form"], 400))
+    return None
+
+
+@router.get("/agenda/bevestigen/{token}")
+def confirm_page(token: str, db: SessionDep) -> HTMLResponse:
+    """Shows what the link confirms and a button; a GET changes nothing (link scanners follow it)."""
+    found = signup.find_optin(db, token, now())
+    if found is None:
+        return _bad_link("bad_optin_link")
+    link, activity = found
+    if link.confirmed_at is not None:
+        return _link_page(_outcome(T["confirmed_before_title"], T["confirmed_before"], 409))
+    session = agenda.one(db, activity.id)
+    if session is None:
+        return _bad_link("bad_optin_link")
+    return _link_page(render("confirm.html", T["confirm_page_title"], "agenda", s=session, token=token))
+
+
+@router.post("/agenda/bevestigen/{token}", dependencies=[Depends(signup_rate_limit)])
+def confirm_by_link(
+    token: str, form: FormDep, request: Request, db: SessionDep, outbox: OutboxDep
+) -> HTMLResponse:
+    refused = _form_from_elsewhere(request, token, form)
+    if refused is not None:
+        return refused
+    uow = UnitOfWork(db, outbox, signup.PUBLIC)
+    try:
+        result = signup.confirm(token, uow, now())
+    except NotFound:
+        result = None
+    if result is None:
+        uow.rollback()
+        return _bad_link("bad_optin_link")
+    words = {
+        "title": result.activity.title,
+        "when": agenda.when_words(result.activity.starts_at, result.activity.ends_at),
+    }
+    if result.registration is None:
+        if result.outcome == "already":  # nothing registered, but the link is used up
+            uow.commit(None)
+            return _link_page(_outcome(T["already_title"], T["already"], 409))
+        uow.rollback()
+        return _link_page(_outcome(T[f"{result.outcome}_title"], T[result.outcome], 409))
+    try:
+        uow.commit(None)
+    except Conflict:
+        return _link_page(_outcome(T["already_title"], T["already"], 409))
+    return _link_page(_outcome(T[f"{result.outcome}_title"], T[result.outcome].format(**words), 200))
+
+
+# --- the data link (mydata.py) -----------------------------------------------------------------------
+
+
+@router.get("/agenda/mijn-gegevens/{token}")
+def mydata_page(token: str, db: SessionDep) -> HTMLResponse:
+    link = optin.find(db, optin.DATA, token, now())
+    if link is None:
+        return _bad_link("bad_data_link")
+    return _link_page(
+        render(
+            "mydata.html",
+            T["mydata_title"],
+            "mijn-gegevens",
+            held=mydata.held(db, link.email_sha256),
+            kinds=signup.ORGANISATION_KINDS,
+            token=token,
+        )
+    )
+
+
+@router.post("/agenda/mijn-gegevens/{token}", dependencies=[Depends(signup_rate_limit)])
+def mydata_erase(
+    token: str, form: FormDep, request: Request, db: SessionDep, outbox: OutboxDep
+) -> HTMLResponse:
+    refused = _form_from_elsewhere(request, token, form)
+    if refused is not None:
+        return refused
+    moment = now()
+    link = optin.find(db, optin.DATA, token, moment)
+    if link is None:
+        return _bad_link("bad_data_link")
+    uow = UnitOfWork(db, outbox, signup.PUBLIC)
+    cancelled = mydata.erase(uow, link.email_sha256, moment)
+    uow.commit(None)
+    text = T["erased"] + (T["erased_seats"] if cancelled else "")
+    return _link_page(_outcome(T["erased_title"], text, 200))

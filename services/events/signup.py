@@ -14,7 +14,13 @@ session ended (`forget_old_signups`, run hourly by app.py).
 Each sign-up queues a confirmation mail (mails.py) in its own transaction, with a personal cancel link
 whose token the database keeps as a digest only; `cancel_by_link` cancels through the staff API's
 handler, so the waiting list moves up as it does there. The link dies with the sign-up details
-(erasure, retention). Double opt-in for unknown addresses is still to come."""
+(erasure, retention).
+
+Double opt-in: an address the service does not know as a member's is registered only once its owner
+followed the link mailed to it and pressed the button (`confirm`); until then the sign-up is an
+`ev_outsider_links` row (optin.py) that holds no seat, publishes nothing and counts towards the
+address's daily limit, so that nobody can have the agenda mail a stranger more than a few times a day.
+An unconfirmed sign-up goes when its link expires, with the retention job."""
 
 from __future__ import annotations
 
@@ -25,11 +31,11 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from services.events import domain, mails
+from services.events import domain, mails, optin
 from services.events.handlers import registrations
 from services.events.handlers.sessions import session_for
 from services.events.tables import ActivitySession, ContactDigest, KnownMember, PublicSignup, Registration
@@ -85,6 +91,17 @@ def _line(value: str | None, limit: int) -> tuple[str, ErrorCode | None]:
     return text, None
 
 
+def read_email(value: str | None) -> tuple[str, ErrorCode | None]:
+    """An address as typed, normalised (what the digest is made of), or what is wrong with it."""
+    email, problem = _line(value, EMAIL_MAX)
+    if problem:
+        return email, problem
+    try:
+        return domain.normalise_email(validate_email(email, check_deliverability=False).normalized), None
+    except EmailNotValidError:
+        return email, "not_an_email"
+
+
 def read_form(form: Mapping[str, str]) -> ReadForm:
     """The submitted fields, or what is wrong with each (in the form's order)."""
     if form.get(HONEYPOT, "").strip():
@@ -93,14 +110,9 @@ def read_form(form: Mapping[str, str]) -> ReadForm:
     name, problem = _line(form.get("name"), NAME_MAX)
     if problem:
         errors["name"] = problem
-    email, problem = _line(form.get("email"), EMAIL_MAX)
+    email, problem = read_email(form.get("email"))
     if problem:
         errors["email"] = problem
-    else:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            errors["email"] = "not_an_email"
     organisation, problem = _line(form.get("organisation"), ORGANISATION_MAX)
     if problem:
         errors["organisation"] = problem
@@ -118,13 +130,15 @@ def read_form(form: Mapping[str, str]) -> ReadForm:
 
 # --- the use case ---------------------------------------------------------------------------------
 
-Outcome = Literal["registered", "waitlisted", "already", "closed", "too_many"]
+Outcome = Literal["registered", "waitlisted", "already", "closed", "too_many", "confirm"]
 
 
 @dataclass(frozen=True)
 class SignedUp:
     outcome: Outcome
     registration: Registration | None = None
+    retry_after: int | None = None  # too_many: seconds until the address may sign up again
+    link: optin.OutsiderLink | None = None  # confirm: the opt-in link queued for its mail
 
 
 def _member_by_address(uow: UnitOfWork, digest: str) -> uuid.UUID | None:
@@ -148,29 +162,97 @@ def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datet
     if activity.status != domain.SCHEDULED or now >= closes:
         return SignedUp("closed")
     digest = domain.email_digest(form.email)
-    already = db.execute(
+    if _already_registered(db, activity.id, digest):
+        return SignedUp("already")
+    member_id = _member_by_address(uow, digest)
+    if member_id is None:
+        waiting = _waiting_optin(db, activity.id, digest, now)
+        if waiting is not None:  # asked again before confirming: the same answer, no second mail
+            return SignedUp("confirm", link=waiting)
+    wait = _wait_for_address(db, digest, now)
+    if wait:
+        return SignedUp("too_many", retry_after=wait)
+    if member_id is None:
+        link, _token = optin.new_link(
+            optin.OPTIN,
+            digest,
+            now,
+            session_id=activity.id,
+            email=form.email,
+            name=form.name,
+            organisation_name=form.organisation,
+            organisation_kind=form.organisation_kind,
+        )
+        db.add(link)
+        db.flush()
+        return SignedUp("confirm", link=link)
+    return _register(uow, activity, form, digest, member_id, now)
+
+
+def _already_registered(db: Session, session_id: uuid.UUID, digest: str) -> bool:
+    found = db.execute(
         select(col(PublicSignup.registration_id))
         .join(Registration, col(Registration.id) == col(PublicSignup.registration_id))
         .where(
-            col(PublicSignup.session_id) == activity.id,
+            col(PublicSignup.session_id) == session_id,
             col(PublicSignup.email_sha256) == digest,
             col(Registration.status) == domain.REGISTERED,
         )
         .limit(1)
     ).first()
-    if already is not None:
-        return SignedUp("already")
-    recent = db.execute(
-        select(func.count())
-        .select_from(PublicSignup)
+    return found is not None
+
+
+def _waiting_optin(
+    db: Session, session_id: uuid.UUID, digest: str, now: datetime
+) -> optin.OutsiderLink | None:
+    found: optin.OutsiderLink | None = db.execute(
+        select(optin.OutsiderLink)
         .where(
-            col(PublicSignup.email_sha256) == digest,
-            col(PublicSignup.created_at) > now - timedelta(days=1),
+            col(optin.OutsiderLink.kind) == optin.OPTIN,
+            col(optin.OutsiderLink.session_id) == session_id,
+            col(optin.OutsiderLink.email_sha256) == digest,
+            col(optin.OutsiderLink.confirmed_at).is_(None),
+            col(optin.OutsiderLink.expires_at) > now,
         )
-    ).scalar_one()
-    if recent >= PER_ADDRESS_PER_DAY:
-        return SignedUp("too_many")
-    member_id = _member_by_address(uow, digest)
+        .limit(1)
+    ).scalar_one_or_none()
+    return found
+
+
+def _wait_for_address(db: Session, digest: str, now: datetime) -> int:
+    """0 while the address may sign up again today; otherwise the seconds until the oldest of its
+    sign-ups of the last day (registered or waiting for confirmation) leaves the window."""
+    since = now - timedelta(days=1)
+    registered = db.execute(
+        select(col(PublicSignup.created_at)).where(
+            col(PublicSignup.email_sha256) == digest, col(PublicSignup.created_at) > since
+        )
+    ).scalars()
+    unconfirmed = db.execute(
+        select(col(optin.OutsiderLink.created_at)).where(
+            col(optin.OutsiderLink.kind) == optin.OPTIN,
+            col(optin.OutsiderLink.email_sha256) == digest,
+            col(optin.OutsiderLink.confirmed_at).is_(None),
+            col(optin.OutsiderLink.created_at) > since,
+        )
+    ).scalars()
+    moments = sorted(optin.utc(m) for m in [*registered, *unconfirmed])
+    if len(moments) < PER_ADDRESS_PER_DAY:
+        return 0
+    oldest = moments[-PER_ADDRESS_PER_DAY]
+    return max(1, int((oldest + timedelta(days=1) - now).total_seconds()) + 1)
+
+
+def _register(
+    uow: UnitOfWork,
+    activity: ActivitySession,
+    form: SignupForm,
+    digest: str,
+    member_id: uuid.UUID | None,
+    now: datetime,
+) -> SignedUp:
+    db = uow.session
     command = registrations.RegisterParticipant(
         session_id=activity.id,
         member_id=member_id,
@@ -200,12 +282,82 @@ def sign_up(session_id: uuid.UUID, form: SignupForm, uow: UnitOfWork, now: datet
     return SignedUp("waitlisted" if registration.waitlisted else "registered", registration)
 
 
+# --- the double opt-in --------------------------------------------------------------------------------
+
+ConfirmOutcome = Literal["registered", "waitlisted", "already", "closed", "confirmed_before"]
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    outcome: ConfirmOutcome
+    activity: ActivitySession
+    registration: Registration | None = None
+
+
+def find_optin(db: Session, token: str, now: datetime) -> tuple[optin.OutsiderLink, ActivitySession] | None:
+    """The opt-in link a token was made for and its session; None when it does not work (any more)."""
+    link = optin.find(db, optin.OPTIN, token, now)
+    if link is None or link.session_id is None:
+        return None
+    activity = db.get(ActivitySession, link.session_id)
+    return None if activity is None else (link, activity)
+
+
+def _forget_form(link: optin.OutsiderLink, now: datetime, registration: Registration | None) -> None:
+    """Confirmed: what the form said now lives on the sign-up (or nowhere); the link keeps its digests
+    until it expires, so that a second click says "al bevestigd"."""
+    link.confirmed_at = now
+    link.registration_id = registration.id if registration else None
+    link.email = link.name = link.organisation_name = link.organisation_kind = None
+
+
+def confirm(token: str, uow: UnitOfWork, now: datetime) -> Confirmed | None:
+    """Registers the sign-up an opt-in link was mailed for, as `sign_up` registers a member: through the
+    staff API's handler (a full session: the waiting list), a `registration.received` in the outbox, a
+    confirmation mail with a cancel link. None: no such link (any more)."""
+    db = uow.session
+    found = find_optin(db, token, now)
+    if found is None:
+        return None
+    link, activity = found
+    if link.confirmed_at is not None:
+        return Confirmed("confirmed_before", activity)
+    activity = session_for(uow, activity.id)  # the session locked, then the link read again:
+    db.refresh(link)  # two clicks at once register once
+    if link.confirmed_at is not None:
+        return Confirmed("confirmed_before", activity)
+    closes = domain.to_utc(activity.registration_deadline or activity.starts_at)
+    if activity.status != domain.SCHEDULED or now >= closes:
+        return Confirmed("closed", activity)
+    digest = link.email_sha256
+    kind = link.organisation_kind if link.organisation_kind in ORGANISATION_KINDS else "andere"
+    form = SignupForm(
+        link.name or "",
+        link.email or "",
+        link.organisation_name or "",
+        cast(events.OrganisationKind, kind),
+    )
+    if _already_registered(db, activity.id, digest) or not form.email:
+        _forget_form(link, now, None)
+        db.add(link)
+        return Confirmed("already", activity)
+    result = _register(uow, activity, form, digest, _member_by_address(uow, digest), now)
+    _forget_form(link, now, result.registration)
+    db.add(link)
+    db.flush()
+    outcome: ConfirmOutcome = (
+        "already" if result.outcome == "already" else cast(ConfirmOutcome, result.outcome)
+    )
+    return Confirmed(outcome, activity, result.registration)
+
+
 # --- retention -------------------------------------------------------------------------------------
 
 
 def forget_old_signups(engine: Engine, now: datetime, keep: timedelta = KEEP_AFTER_SESSION) -> int:
     """Deletes the sign-up details (an outsider's name, address and organisation; any address digest)
-    of sessions that ended more than `keep` ago; the registrations stay. Returns how many went."""
+    of sessions that ended more than `keep` ago; the registrations stay. Returns how many went. The
+    expired personal links (optin.py: unconfirmed sign-ups, data links) go too, uncounted."""
     ended = select(col(ActivitySession.id)).where(col(ActivitySession.ends_at) < now - keep)
     with Session(engine) as db:
         going = db.execute(
@@ -213,6 +365,9 @@ def forget_old_signups(engine: Engine, now: datetime, keep: timedelta = KEEP_AFT
         ).scalars()
         mails.forget(db, going)
         result = db.execute(delete(PublicSignup).where(col(PublicSignup.session_id).in_(ended)))
+        # the personal links past their validity: unconfirmed sign-ups (no seat, never registered) with
+        # what their form said, confirmed ones' digests, data links
+        db.execute(delete(optin.OutsiderLink).where(col(optin.OutsiderLink.expires_at) <= now))
         db.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 

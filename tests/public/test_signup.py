@@ -1,9 +1,9 @@
 """Signing up on a session's public page, on SQLite and PostgreSQL with the real broker feeding the
-service's copy of the members: an outsider and a member recognised by e-mail address both become
-ordinary `registration.received` events without a name or address on them; the third person for two
-seats waits; bad or hostile input, a filled honeypot, a second sign-up with the same address, too
-many from one address or one client, and a closed session change nothing; erasing a member forgets
-the digest their sign-up kept."""
+service's copy of the members: an outsider (once they confirmed through the opt-in link) and a member
+recognised by e-mail address (at once) both become ordinary `registration.received` events without a
+name or address on them; the third person for two seats waits; bad or hostile input, a filled
+honeypot, a second sign-up with the same address, too many from one address or one client, and a
+closed session change nothing; erasing a member forgets the digest their sign-up kept."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from services.events import signup
+from services.events import domain, optin, signup
 from services.events.app import forget_old_signups_hourly
 from services.events.tables import (
     ActivitySession,
@@ -31,7 +31,7 @@ from shared import events, topics
 from shared.limits import RateLimiter
 from shared.outbox import OutboxMessage
 from tests import infra
-from tests.public.conftest import Agenda, brussels, in_days
+from tests.public.conftest import PUBLIC_BASE, Agenda, brussels, in_days
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +44,47 @@ FORM = {
 }
 
 
+SAME_SITE = {"Origin": PUBLIC_BASE}
+
+
 def sign_up(agenda: Agenda, session_id: str, **changes: str) -> Any:
     return agenda.public.post(f"/agenda/{session_id}", data={**FORM, **changes})
+
+
+def optin_token(agenda: Agenda, email: str) -> str:
+    """The raw token of the newest opt-in link for this address, while its mail waits in the row (the
+    conftest's service has no mail server: the mail stays pending)."""
+    digest = domain.email_digest(email)
+    with Session(agenda.engine) as db:
+        rows = list(
+            db.execute(
+                select(optin.OutsiderLink)
+                .where(
+                    col(optin.OutsiderLink.email_sha256) == digest, col(optin.OutsiderLink.kind) == "optin"
+                )
+                .order_by(col(optin.OutsiderLink.created_at))
+            ).scalars()
+        )
+    assert rows and rows[-1].mail_token, "no opt-in link waiting for its mail"
+    return rows[-1].mail_token
+
+
+def confirm(agenda: Agenda, token: str) -> Any:
+    return agenda.public.post(f"/agenda/bevestigen/{token}", data={"token": token}, headers=SAME_SITE)
+
+
+def sign_up_confirmed(agenda: Agenda, session_id: str, **changes: str) -> Any:
+    """An outsider signs up and follows the opt-in link: the answer to the confirmation."""
+    asked = sign_up(agenda, session_id, **changes)
+    assert asked.status_code == 200 and "Bevestig je inschrijving" in asked.text, asked.text
+    return confirm(agenda, optin_token(agenda, changes.get("email", FORM["email"])))
+
+
+def links(agenda: Agenda) -> list[optin.OutsiderLink]:
+    with Session(agenda.engine) as db:
+        return list(
+            db.execute(select(optin.OutsiderLink).order_by(col(optin.OutsiderLink.created_at))).scalars()
+        )
 
 
 def published(agenda: Agenda, key: str) -> list[tuple[str, dict[str, Any]]]:
@@ -126,6 +165,26 @@ def test_an_outsider_signs_up_as_an_ordinary_registration_without_personal_data_
     assert '<form class="signup" method="post"' in page and 'name="website"' in page
     response = sign_up(agenda, session["id"])
     assert response.status_code == 200, response.text
+    assert "Bevestig je inschrijving" in response.text
+    # not registered yet: no seat, nothing published, what the form said only on the opt-in link
+    assert (registrations(agenda, session["id"]), signups(agenda)) == ([], [])
+    assert [name for name, _ in published(agenda, session["id"])] == ["session.scheduled"]
+    assert "Nog 10 plaatsen vrij" in agenda.public.get(f"/agenda/{session['id']}").text
+    [link] = links(agenda)
+    assert (link.kind, link.name, link.email, link.session_id) == (
+        "optin",
+        "Sam Buiten",
+        "sam@buiten.example",
+        uuid.UUID(session["id"]),
+    )
+    token = optin_token(agenda, "sam@buiten.example")
+    # a GET (a mail client's link scanner) shows the button and changes nothing
+    page = agenda.public.get(f"/agenda/bevestigen/{token}")
+    assert page.status_code == 200 and "Bevestig mijn inschrijving" in page.text
+    assert page.headers["X-Robots-Tag"] == "noindex"
+    assert registrations(agenda, session["id"]) == []
+    response = confirm(agenda, token)
+    assert response.status_code == 200, response.text
     assert "Je bent ingeschreven" in response.text
     [registration] = registrations(agenda, session["id"])
     assert (registration.member_id, registration.organisation_kind, registration.waitlisted) == (
@@ -148,6 +207,17 @@ def test_an_outsider_signs_up_as_an_ordinary_registration_without_personal_data_
         None,
     )
     assert "Nog 9 plaatsen vrij" in agenda.public.get(f"/agenda/{session['id']}").text
+    # the link has done its work: what the form said lives on the sign-up only; a second click says so
+    [link] = links(agenda)
+    assert (link.name, link.email, link.organisation_name, link.registration_id) == (
+        None,
+        None,
+        None,
+        registration.id,
+    )
+    again = confirm(agenda, token)
+    assert again.status_code == 409 and "al bevestigd" in again.text
+    assert len(registrations(agenda, session["id"])) == 1
 
 
 def test_a_member_is_recognised_by_their_address_and_keeps_their_organisation(agenda: Agenda) -> None:
@@ -173,7 +243,7 @@ def test_a_member_is_recognised_by_their_address_and_keeps_their_organisation(ag
 
 def test_the_third_for_two_seats_waits_and_moves_up_when_a_seat_frees(agenda: Agenda) -> None:
     session = agenda.schedule(capacity=2)
-    answers = [sign_up(agenda, session["id"], email=f"deelnemer{n}@example.be") for n in range(3)]
+    answers = [sign_up_confirmed(agenda, session["id"], email=f"deelnemer{n}@example.be") for n in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert "Je bent ingeschreven" in answers[1].text
     assert "Je staat op de wachtlijst" in answers[2].text
@@ -190,10 +260,16 @@ def test_the_third_for_two_seats_waits_and_moves_up_when_a_seat_frees(agenda: Ag
 def test_a_second_sign_up_with_the_same_address_changes_nothing(agenda: Agenda) -> None:
     session = agenda.schedule()
     assert sign_up(agenda, session["id"]).status_code == 200
+    # before confirming: the same answer, no second link and no second mail
+    waiting = sign_up(agenda, session["id"], email="Sam@Buiten.example", name="Iemand anders")
+    assert waiting.status_code == 200 and "Bevestig je inschrijving" in waiting.text
+    [link] = links(agenda)
+    assert link.name == "Sam Buiten"
+    assert confirm(agenda, optin_token(agenda, "sam@buiten.example")).status_code == 200
     again = sign_up(agenda, session["id"], email="SAM@buiten.example", name="Iemand anders")
     assert again.status_code == 409
     assert "Je bent al ingeschreven" in again.text
-    assert (len(registrations(agenda, session["id"])), len(signups(agenda))) == (1, 1)
+    assert (len(registrations(agenda, session["id"])), len(signups(agenda)), len(links(agenda))) == (1, 1, 1)
 
 
 def test_a_filled_honeypot_is_thanked_and_nothing_is_stored(agenda: Agenda) -> None:
@@ -202,7 +278,7 @@ def test_a_filled_honeypot_is_thanked_and_nothing_is_stored(agenda: Agenda) -> N
     response = sign_up(agenda, session["id"], website="https://spam.example")
     assert response.status_code == 200
     assert "Bedankt voor je inschrijving" in response.text
-    assert (registrations(agenda, session["id"]), signups(agenda)) == ([], [])
+    assert (registrations(agenda, session["id"]), signups(agenda), links(agenda)) == ([], [], [])
     assert published(agenda, session["id"]) == before
 
 
@@ -229,7 +305,7 @@ def test_bad_input_is_named_on_its_field_and_nothing_is_stored(
     assert "<title>Fout: " in html
     assert f'href="#veld-{field}"' in html and message in html
     assert f'id="veld-{field}"' in html and 'aria-invalid="true"' in html
-    assert (registrations(agenda, session["id"]), signups(agenda)) == ([], [])
+    assert (registrations(agenda, session["id"]), signups(agenda), links(agenda)) == ([], [], [])
     assert published(agenda, session["id"]) == before
 
 
@@ -240,7 +316,7 @@ def test_hostile_input_comes_back_as_text_and_a_formula_is_just_a_name(agenda: A
     assert refused.status_code == 422
     assert "<script>alert(1)" not in refused.text and "&#34;&gt;&lt;script&gt;alert(1)" in refused.text
     formula = '=HYPERLINK("https://evil.example","klik")'
-    assert sign_up(agenda, session["id"], name=formula, organisation=hostile).status_code == 200
+    assert sign_up_confirmed(agenda, session["id"], name=formula, organisation=hostile).status_code == 200
     [kept] = signups(agenda)
     assert (kept.name, kept.organisation_name) == (formula, hostile)  # stored as typed, escaped where shown
 
@@ -256,17 +332,26 @@ def test_a_closed_or_cancelled_session_takes_no_sign_up(agenda: Agenda) -> None:
         assert '<form class="signup"' not in page
         response = sign_up(agenda, session["id"])
         assert response.status_code == 409, session["title"]
-    assert signups(agenda) == []
+    assert (signups(agenda), links(agenda)) == ([], [])
     assert count(agenda, Registration) == 0
     assert sign_up(agenda, str(uuid.uuid4())).status_code == 404
 
 
 def test_one_address_signs_up_a_few_times_a_day_and_no_more(agenda: Agenda) -> None:
     sessions = [agenda.schedule(in_days(10 + n)) for n in range(7)]
-    answers = [sign_up(agenda, s["id"]).status_code for s in sessions]
-    assert answers == [200] * 5 + [429] * 2
-    assert count(agenda, Registration) == 5
-    assert "Te veel inschrijvingen" in sign_up(agenda, sessions[6]["id"]).text
+    answers = [sign_up(agenda, s["id"]) for s in sessions]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    # the unconfirmed sign-ups count: an address gets at most five opt-in mails a day
+    assert (count(agenda, Registration), len(links(agenda))) == (0, 5)
+    refused = sign_up(agenda, sessions[6]["id"])
+    assert "Te veel inschrijvingen" in refused.text
+    # the first of the five leaves the day's window in a day, less the seconds the test took
+    assert 86_000 < int(refused.headers["Retry-After"]) <= 86_401
+    # confirmed ones count as well (a member's address, registered at once, the same)
+    token = optin_token(agenda, FORM["email"])
+    assert confirm(agenda, token).status_code == 200
+    assert sign_up(agenda, sessions[6]["id"]).status_code == 429
+    assert count(agenda, Registration) == 1
 
 
 def test_many_sign_ups_from_one_client_are_held_back(agenda: Agenda) -> None:
@@ -275,7 +360,7 @@ def test_many_sign_ups_from_one_client_are_held_back(agenda: Agenda) -> None:
     answers = [sign_up(agenda, session["id"], email=f"bot{n}@example.be").status_code for n in range(40)]
     assert answers[:3] == [200, 200, 200]
     assert answers.count(429) >= 30
-    assert count(agenda, Registration) == answers.count(200)
+    assert (count(agenda, Registration), len(links(agenda))) == (0, answers.count(200))
 
 
 def test_erasing_a_member_forgets_the_digest_their_sign_up_kept(agenda: Agenda) -> None:
@@ -296,8 +381,8 @@ def test_erasing_a_member_forgets_the_digest_their_sign_up_kept(agenda: Agenda) 
     assert agenda.staff.get(f"/people/{member}").json()["public_signups"] == []
     [registration] = registrations(agenda, session["id"])
     assert registration.status == "cancelled"  # a seat at a session still to come is freed
-    # with the digest gone, the address is nobody's: it signs up as an outsider
-    assert sign_up(agenda, session["id"], email="wis.mij@zemst.example").status_code == 200
+    # with the digest gone, the address is nobody's: it signs up as an outsider, with the opt-in
+    assert sign_up_confirmed(agenda, session["id"], email="wis.mij@zemst.example").status_code == 200
     assert registrations(agenda, session["id"])[-1].member_id is None
 
 
@@ -314,7 +399,7 @@ def test_sign_up_details_are_forgotten_some_time_after_the_session_and_the_regis
 ) -> None:
     old, recent = agenda.schedule(in_days(3)), agenda.schedule(in_days(4))
     for session in (old, recent):
-        assert sign_up(agenda, session["id"]).status_code == 200
+        assert sign_up_confirmed(agenda, session["id"]).status_code == 200
     # the first session ended 61 days ago by now, the second one 59 days ago
     with Session(agenda.engine) as db:
         for session, days in ((old, 61), (recent, 59)):

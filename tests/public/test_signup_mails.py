@@ -1,5 +1,6 @@
 """The mails about a public sign-up, on SQLite and PostgreSQL with the real broker and a real SMTP server
-started by the test (aiosmtpd): the confirmation arrives once, in Dutch, with the session as an
+started by the test (aiosmtpd): an outsider first gets the opt-in mail and confirms through its link;
+then the confirmation arrives once, in Dutch, with the session as an
 iCalendar attachment (METHOD:PUBLISH) that `icalendar` parses and a personal link to cancel; the link's
 form cancels through the staff API's handler, so the third person for two seats moves up and gets
 "er is een plaats vrijgekomen" once; a cross-site or token-less POST changes nothing; the link dies
@@ -33,11 +34,12 @@ from tests import infra
 from tests.infra import AUTH_SECRET, auth, wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
 from tests.public.conftest import PUBLIC_BASE, Agenda, in_days
-from tests.public.test_signup import known_member, registrations, sign_up
+from tests.public.test_signup import confirm, known_member, registrations, sign_up, sign_up_confirmed
 
 pytestmark = pytest.mark.integration
 
 LINK = re.compile(re.escape(PUBLIC_BASE) + r"/agenda/afmelden/([A-Za-z0-9_-]+)")
+CONFIRM_LINK = re.compile(re.escape(PUBLIC_BASE) + r"/agenda/bevestigen/([A-Za-z0-9_-]+)")
 SAME_SITE = {"Origin": PUBLIC_BASE}
 
 
@@ -84,6 +86,22 @@ def link_of(received: Received) -> str:
     return found.group(1)
 
 
+def confirmed_by_mail(
+    agenda: Agenda, catcher: MailCatcher, session_id: str, email: str, **changes: str
+) -> Received:
+    """An outsider signs up, gets the opt-in mail (sent right after the answer), follows its link and
+    presses the button; returns the opt-in mail."""
+    seen = len(catcher.to(email))
+    assert sign_up(agenda, session_id, email=email, **changes).status_code == 200
+    optin_mail = catcher.wait_for(email, n=seen + 1)[seen]
+    assert str(optin_mail.message["Subject"]).startswith("Bevestig je inschrijving: ")
+    found = CONFIRM_LINK.search(optin_mail.part("plain"))
+    assert found is not None, optin_mail.part("plain")
+    answer = confirm(agenda, found.group(1))
+    assert answer.status_code == 200, answer.text
+    return optin_mail
+
+
 def mail_rows(agenda: Agenda) -> list[SignupMail]:
     with Session(agenda.engine) as db:
         return list(db.execute(select(SignupMail).order_by(col(SignupMail.id))).scalars())
@@ -104,8 +122,8 @@ def test_confirmation_once_with_ics_and_a_cancel_link_that_moves_the_waiting_lis
     )
     people = ["an@buiten.example", "bo@buiten.example", "cas@buiten.example"]
     for i, address in enumerate(people):
-        assert sign_up(mailed, session["id"], email=address, name=f"Persoon {i}").status_code == 200
-    first, second, third = (catcher.wait_for(a)[0] for a in people)
+        confirmed_by_mail(mailed, catcher, session["id"], address, name=f"Persoon {i}")
+    first, second, third = (catcher.wait_for(a, n=2)[1] for a in people)
 
     assert first.message["Subject"] == "Inschrijving bevestigd: Infosessie digitale drempels"
     assert third.message["Subject"] == "Op de wachtlijst: Infosessie digitale drempels"
@@ -166,7 +184,7 @@ def test_confirmation_once_with_ics_and_a_cancel_link_that_moves_the_waiting_lis
         ("registered", False),
         ("registered", False),
     ]  # the third moved up
-    moved = catcher.wait_for(people[2], n=2)[1]
+    moved = catcher.wait_for(people[2], n=3)[2]
     assert moved.message["Subject"] == "Er is een plaats vrijgekomen: Infosessie digitale drempels"
     assert "https://meet.example.be/sessie-42" in moved.part("plain")
 
@@ -176,8 +194,8 @@ def test_confirmation_once_with_ics_and_a_cancel_link_that_moves_the_waiting_lis
     assert mailed.public.get("/agenda/afmelden/" + "x" * 43).status_code == 404
 
     settle(catcher, mailed)
-    assert [len(catcher.to(a)) for a in people] == [1, 1, 2]
-    assert catcher.count() == 4
+    assert [len(catcher.to(a)) for a in people] == [2, 2, 3]  # opt-in, confirmation (, moved up)
+    assert catcher.count() == 7
 
 
 def test_the_link_stops_working_once_the_member_is_erased(mailed: Agenda, catcher: MailCatcher) -> None:
@@ -207,7 +225,7 @@ def test_the_link_stops_working_once_the_member_is_erased(mailed: Agenda, catche
 def test_the_link_stops_working_past_retention_and_unsent_mails_are_dropped(agenda: Agenda) -> None:
     # the conftest's service: its sender has no mail server, so the mail stays pending
     session = agenda.schedule(in_days(3))
-    assert sign_up(agenda, session["id"]).status_code == 200
+    assert sign_up_confirmed(agenda, session["id"]).status_code == 200
     [row] = mail_rows(agenda)
     assert row.status == mails.PENDING and row.token
     token = row.token
@@ -232,7 +250,7 @@ def test_a_sender_run_again_or_restarted_sends_nothing_twice(
 ) -> None:
     settings = _settings(database_url, kafka_bootstrap, topic_prefix, catcher.port)
     session = agenda.schedule(in_days(10))
-    assert sign_up(agenda, session["id"], email="een@buiten.example").status_code == 200
+    assert sign_up_confirmed(agenda, session["id"], email="een@buiten.example").status_code == 200
     sender = mails.MailSender(agenda.engine, settings)
     assert sender.send_due() == 1
     assert sender.send_due() == 0
@@ -241,7 +259,7 @@ def test_a_sender_run_again_or_restarted_sends_nothing_twice(
 
     # a sender that claimed a mail and stopped before the server answered: the mail may have gone,
     # so the next one settles it as interrupted and never sends it
-    assert sign_up(agenda, session["id"], email="twee@buiten.example").status_code == 200
+    assert sign_up_confirmed(agenda, session["id"], email="twee@buiten.example").status_code == 200
     with Session(agenda.engine) as db:
         db.execute(
             update(SignupMail).where(col(SignupMail.status) == mails.PENDING).values(status=mails.SENDING)
@@ -267,18 +285,20 @@ def test_hostile_names_and_titles_add_no_header_and_no_recipient(
         ("Zoë 'O'Brien; <script>", "zoe@buiten.example"),
     ]
     for name, address in hostile:
-        assert sign_up(mailed, session["id"], name=name, email=address).status_code == 200
+        confirmed_by_mail(mailed, catcher, session["id"], address, name=name)
     for name, address in hostile:
-        [received] = catcher.wait_for(address)
-        assert received.rcpt_tos == [address]
-        [to] = received.message["To"].addresses
-        # an encoded-word look-alike would be decoded by a mail client: that name is left off the header
-        assert (to.addr_spec, to.display_name) == (address, "" if "=?" in name else name)
-        assert name in received.part("plain")
-        assert received.message["Bcc"] is None and received.message["Cc"] is None
+        opt_in, received = catcher.wait_for(address, n=2)
+        assert opt_in.message["Subject"] == "Bevestig je inschrijving: Infosessie Bcc: iedereen@kwaad.example"
         assert received.message["Subject"] == "Inschrijving bevestigd: Infosessie Bcc: iedereen@kwaad.example"
-        assert not any(
-            b"kwaad.example" in line and line.lower().startswith(b"bcc") for line in received.raw.splitlines()
-        )
+        for mail in (opt_in, received):
+            assert mail.rcpt_tos == [address]
+            [to] = mail.message["To"].addresses
+            # an encoded-word look-alike would be decoded by a mail client: that name is left off the header
+            assert (to.addr_spec, to.display_name) == (address, "" if "=?" in name else name)
+            assert name in mail.part("plain")
+            assert mail.message["Bcc"] is None and mail.message["Cc"] is None
+            assert not any(
+                b"kwaad.example" in line and line.lower().startswith(b"bcc") for line in mail.raw.splitlines()
+            )
     settle(catcher, mailed)
-    assert catcher.count() == 3
+    assert catcher.count() == 6

@@ -1,15 +1,17 @@
 """A public sign-up counts like any other registration: the events and KPI services as processes over
-HTTP and the real broker. Two people sign up on the session's public page (a stranger and a member
-recognised by e-mail address), the session starts, staff record their attendance and mark it held,
+HTTP and the real broker. Two people sign up on the session's public page (a stranger, who confirms
+through the link in the opt-in mail the test's SMTP server receives, and a member recognised by e-mail
+address, registered at once), the session starts, staff record their attendance and mark it held,
 and the KPI service counts the session and its participant hours; nothing on the topics names them."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +22,28 @@ import pytest
 from shared import events, topics
 from shared.clock import BRUSSELS
 from tests import infra
+from tests.integration.test_newsletter_mailserver import MailCatcher
 
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture
+def catcher() -> Iterator[MailCatcher]:
+    server = MailCatcher().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_public_sign_ups_become_participant_hours_in_the_kpis(
-    services: Callable[..., infra.ServiceProcess], kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    services: Callable[..., infra.ServiceProcess],
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    tmp_path: Path,
+    catcher: MailCatcher,
 ) -> None:
-    events_service = services("events", f"sqlite:///{tmp_path}/events.db")
+    events_service = services("events", f"sqlite:///{tmp_path}/events.db", SMTP_PORT=str(catcher.port))
     kpi = services("kpi", f"sqlite:///{tmp_path}/kpi.db")
     staff, viewer = infra.auth("staff"), infra.auth("viewer")
 
@@ -88,6 +104,18 @@ def test_public_sign_ups_become_participant_hours_in_the_kpis(
             f"{events_service.url}/agenda/{session_id}",
             data={**person, "organisation_kind": "middenveldorganisatie", "website": ""},
         )
+        assert answer.status_code == 200, answer.text
+        if person["email"] == "sam@buiten.example":  # not a member's address: the opt-in first
+            assert "Bevestig je inschrijving" in answer.text
+            [mail] = catcher.wait_for(person["email"])
+            found = re.search(r"https?://\S+/agenda/bevestigen/([A-Za-z0-9_-]+)", mail.part("plain"))
+            assert found is not None, mail.part("plain")
+            token = found.group(1)
+            answer = httpx.post(
+                f"{events_service.url}/agenda/bevestigen/{token}",
+                data={"token": token},
+                headers={"Origin": events_service.url},
+            )
         assert answer.status_code == 200 and "Je bent ingeschreven" in answer.text, answer.text
 
     registered = httpx.get(f"{events_service.url}/sessions/{session_id}/registrations", headers=staff).json()

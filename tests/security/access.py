@@ -62,6 +62,13 @@ AGENDA: Final[dict[Operation, Access]] = {
     ("GET", "/agenda/{session_id}.ics"): PUBLIC,
     ("GET", "/agenda/afmelden/{token}"): PUBLIC,
     ("POST", "/agenda/afmelden/{token}"): PUBLIC,
+    # the opt-in link of an unknown address, and an outsider's own data: each page by its mailed link
+    ("GET", "/agenda/bevestigen/{token}"): PUBLIC,
+    ("POST", "/agenda/bevestigen/{token}"): PUBLIC,
+    ("GET", "/agenda/mijn-gegevens"): PUBLIC,
+    ("POST", "/agenda/mijn-gegevens"): PUBLIC,
+    ("GET", "/agenda/mijn-gegevens/{token}"): PUBLIC,
+    ("POST", "/agenda/mijn-gegevens/{token}"): PUBLIC,
 }
 
 # the good practices and the articles with their feeds (services/newsletter/public.py): no token, what
