@@ -1,6 +1,7 @@
 """Composition root of the events service: the API, the outbox relay, the consumers that keep the
-local copy of members, organisations and e-mail digests, the public agenda, and the background loops
-(sign-up retention, the mails about public sign-ups)."""
+local copy of members, organisations, e-mail digests and addresses and of the feedback requests, the
+public agenda, and the background loops (sign-up retention, the scheduler of the mails around a
+session, the sender of every mail about a registration)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.events import api, attendance, consumers, mails, people, public, signup, support
+from services.events import (
+    api,
+    attendance,
+    consumers,
+    mails,
+    optin,
+    people,
+    public,
+    reminders,
+    signup,
+    support,
+)
 from services.events import settings as events_settings
 from shared import events
 from shared import settings as settings_module
@@ -73,6 +85,26 @@ async def send_signup_mails(runtime: Runtime, sender: mails.MailSender) -> None:
         await asyncio.sleep(wait)
 
 
+async def queue_session_mails(runtime: Runtime, settings: events_settings.EventsSettings) -> None:
+    """The scheduler of the mails around a session (reminders.py): a round every
+    SESSION_MAIL_INTERVAL_SECONDS; the sender loop sends what it queued. A failure (the database away)
+    is logged and the next round tries again."""
+    while True:
+        try:
+            queued = await asyncio.to_thread(reminders.queue_due, runtime.engine, settings, datetime.now(UTC))
+            if queued.total:
+                log.info(
+                    "queued %d reminder(s), %d mail(s) about cancelled or moved sessions, %d feedback "
+                    "reminder(s)",
+                    queued.reminders,
+                    queued.changes,
+                    queued.feedback,
+                )
+        except Exception as exc:  # noqa: BLE001
+            log.warning("session mails: %s: %s", exc.__class__.__name__, exc)
+        await asyncio.sleep(settings.session_mail_interval_seconds)
+
+
 def build(settings: settings_module.Settings | None = None) -> FastAPI:
     settings = events_settings.of(settings or events_settings.load())
     runtime = Runtime(settings, MIGRATIONS)
@@ -80,6 +112,9 @@ def build(settings: settings_module.Settings | None = None) -> FastAPI:
     consumers.register(runtime)
     runtime.background.append(partial(forget_old_signups_hourly, runtime))
     runtime.background.append(partial(send_signup_mails, runtime, mails.MailSender(runtime.engine, settings)))
+    runtime.background.append(partial(queue_session_mails, runtime, settings))
+    # the opt-in and data link mails (optin.py) the routes did not get out right after their answer
+    runtime.background.append(partial(optin.send_optin_mails, optin.OptinSender(runtime.engine, settings)))
     app = create_app(
         runtime,
         contract=CONTRACT,

@@ -1,6 +1,9 @@
-"""What the events service learns from the members service, without ever calling it: each member's
-organisation and its kind (from members.events), and a digest of each member's e-mail address (from
-the compacted members.contacts topic) so that an attendance list by e-mail address can be matched.
+"""What the events service learns from others, without ever calling them: each member's organisation
+and its kind (from members.events); from the compacted members.contacts topic a digest of each member's
+e-mail address (so that an attendance list or a public sign-up by e-mail address can be matched) and
+the address and first name themselves, for the mails around the sessions they are registered for
+(reminders.py); and from feedback.events which feedback requests about a session were made and
+answered (ids only), for the one reminder to those who did not answer.
 
 A registration for a member not heard of yet is accepted with organisation kind "andere"; once the
 member and their organisation are known, the registration is completed and `registration.received`
@@ -20,6 +23,7 @@ from sqlmodel import Session, col
 
 from services.events import domain, erasure, seats
 from services.events.known import organisation_of
+from services.events.reminders_tables import FeedbackRequest, MemberAddress
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation, Registration
 from shared import asyncapi, events, topics
 from shared.outbox import Outbox
@@ -95,6 +99,7 @@ def _member(session: Session, event: events.Event) -> uuid.UUID:
         row.status, row.status_on, row.status_time = "erased", on, event.time
         # erasure leaves nothing to match an e-mail address with, whatever the contacts topic says later
         erasure.forget_contact(session, data.member_id)
+        forget_address(session, data.member_id)
     elif (
         fact != "moved"
         and row.status != "erased"
@@ -185,11 +190,22 @@ def apply_members_event(session: Session, outbox: Outbox, event: events.Event) -
 class ContactChange:
     member_id: uuid.UUID
     email_sha256: str | None  # None: the member has no address any more (or was erased)
+    email: str | None = None  # the address itself and the first name, for the mails (reminders.py)
+    first_name: str | None = None
+
+
+def _text(value: object, limit: int) -> str | None:
+    """A field of the contact record as one line of text, or None (missing, not text, too long)."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text if text and len(text) <= limit else None
 
 
 def decode_contact(record: ConsumerRecord[bytes, bytes]) -> tuple[ContactChange, str | None]:
-    """A contacts record, reduced at once to its member id and the digest of its e-mail address.
-    Records carry no CloudEvents id: redelivery is caught by position, and applying one twice is harmless."""
+    """A contacts record, reduced at once to its member id, the digest of its e-mail address and the
+    address and first name (nothing else of it is kept). Records carry no CloudEvents id: redelivery is
+    caught by position, and applying one twice is harmless."""
     key = record.key.decode() if record.key else None
     if record.value is None:
         if not key:
@@ -199,9 +215,18 @@ def decode_contact(record: ConsumerRecord[bytes, bytes]) -> tuple[ContactChange,
     if not isinstance(raw, dict):
         raise ValueError("a contact record must be a JSON object")
     member_id = uuid.UUID(str(raw.get("member_id") or key))
-    email = raw.get("email")
-    digest = domain.email_digest(email) if isinstance(email, str) and email.strip() else None
-    return ContactChange(member_id, digest), None
+    email = _text(raw.get("email"), 320)
+    if email is None:
+        return ContactChange(member_id, None), None
+    return ContactChange(
+        member_id, domain.email_digest(email), email, _text(raw.get("first_name"), 200)
+    ), None
+
+
+def forget_address(session: Session, member_id: uuid.UUID) -> None:
+    row = session.get(MemberAddress, member_id)
+    if row is not None:
+        session.delete(row)
 
 
 def apply_contact(session: Session, change: ContactChange, _record: ConsumerRecord[bytes, bytes]) -> None:
@@ -209,6 +234,7 @@ def apply_contact(session: Session, change: ContactChange, _record: ConsumerReco
     if change.email_sha256 is None:
         if row is not None:
             session.delete(row)
+        forget_address(session, change.member_id)
         return
     member = session.get(KnownMember, change.member_id)
     if member is not None and member.status == "erased":
@@ -217,6 +243,38 @@ def apply_contact(session: Session, change: ContactChange, _record: ConsumerReco
         session.add(ContactDigest(member_id=change.member_id, email_sha256=change.email_sha256))
     else:
         row.email_sha256 = change.email_sha256
+        session.add(row)
+    if change.email:
+        address = session.get(MemberAddress, change.member_id) or MemberAddress(
+            member_id=change.member_id, email=change.email
+        )
+        address.email, address.first_name = change.email, change.first_name
+        session.add(address)
+
+
+# --- feedback.events ----------------------------------------------------------------------------
+
+
+def apply_feedback_event(
+    session: Session, event: events.Event, _record: ConsumerRecord[bytes, bytes]
+) -> None:
+    """Feedback requests about a session and their answers (ids only), in whatever order they come."""
+    data = event.data
+    if isinstance(data, events.FeedbackRequested):
+        if data.subject_type != "session" or data.member_id is None:
+            return  # a trajectory's organisation or a survey: not a session's participant
+        row = session.get(FeedbackRequest, data.request_id) or FeedbackRequest(
+            request_id=data.request_id, session_id=data.subject_id
+        )
+        row.member_id, row.requested_at = data.member_id, event.time
+        session.add(row)
+    elif isinstance(data, events.FeedbackReceived):
+        if data.subject_type != "session" or data.request_id is None:
+            return  # a paper form typed in by staff answers no request
+        row = session.get(FeedbackRequest, data.request_id) or FeedbackRequest(
+            request_id=data.request_id, session_id=data.subject_id
+        )
+        row.answered = True
         session.add(row)
 
 
@@ -230,8 +288,11 @@ MEMBERS_EVENTS_READ: list[type[events.EventData]] = [
 ]
 
 
+FEEDBACK_EVENTS_READ: list[type[events.EventData]] = [events.FeedbackRequested, events.FeedbackReceived]
+
+
 def register(runtime: Runtime) -> None:
-    """The two FastStream subscribers of this service (shared.messaging)."""
+    """The three FastStream subscribers of this service (shared.messaging)."""
     # consumer names double as Kafka group ids: the topic prefix keeps environments on one cluster apart
     prefix = runtime.settings.kafka_topic_prefix
     runtime.add_consumer(
@@ -239,6 +300,12 @@ def register(runtime: Runtime) -> None:
         topics=[topics.MEMBERS_EVENTS],
         handle=members_handler(runtime.outbox),
         schema=asyncapi.record_schema(MEMBERS_EVENTS_READ),
+    )
+    runtime.add_consumer(
+        name=f"{prefix}events-feedback",
+        topics=[topics.FEEDBACK_EVENTS],
+        handle=apply_feedback_event,
+        schema=asyncapi.record_schema(FEEDBACK_EVENTS_READ),
     )
     runtime.add_consumer(
         name=f"{prefix}events-contacts",
