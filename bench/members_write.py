@@ -164,7 +164,8 @@ def measure(database: str, database_url: str, bootstrap: str, args: argparse.Nam
                         "raw",
                         "--threads",
                         "--nonblocking",
-                        "--gil",
+                        # --gil: where the CPU goes; --idle: where every thread waits, too
+                        "--idle" if args.profile_idle else "--gil",
                         "--duration",
                         str(int(args.warmup + args.seconds)),
                         "--output",
@@ -200,6 +201,11 @@ def main() -> None:
     parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key each")
     parser.add_argument("--out", default="", help="also write the figures as JSON here")
     parser.add_argument("--profile", default="", help="py-spy raw profiles to this path (.<db>.txt)")
+    parser.add_argument(
+        "--profile-idle",
+        action="store_true",
+        help="profile every thread, waiting ones included (py-spy --idle), instead of the GIL holder",
+    )
     parser.add_argument("--py-spy", default="py-spy")
     args = parser.parse_args()
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
