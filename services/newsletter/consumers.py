@@ -3,7 +3,13 @@ members.contacts, erasure, sessions and surveys (to name them in mails), registr
 confirmation mail) and feedback requests (an invitation with the personal link).
 
 A service mail is queued at most once per causing event (its CloudEvents id, and what it is about),
-and never for an event older than SERVICE_MAIL_MAX_AGE_DAYS: replaying the topics mails nobody."""
+and never for an event older than SERVICE_MAIL_MAX_AGE_DAYS: replaying the topics mails nobody.
+
+One confirmation per registration: a registration made on the public agenda (its event's actor is the
+public pages' principal, shared.staff.NOT_A_PERSON) is confirmed by the events service itself, with the
+session's .ics and the personal cancel link. This service records it as `skipped` under the same
+dedupe key, so that the registration's later `registration.received` (its organisation completed, a
+seat freed for it) mails nobody either."""
 
 from __future__ import annotations
 
@@ -17,9 +23,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from services.newsletter import domain, subscriptions
-from services.newsletter.domain import MailKind
+from services.newsletter.domain import MailKind, MailStatus
 from services.newsletter.tables import ErasedMember, ServiceMail, Subject
-from shared import events
+from shared import events, staff
 from shared.contacts import ContactRecord
 from shared.errors import Invalid
 from shared.outbox import Outbox
@@ -135,6 +141,8 @@ class Handlers:
             subject_type="session",
             subject_id=data.session_id,
             waitlisted=data.waitlisted,
+            # signed up on the public agenda: the events service confirms (see the module's docstring)
+            confirmed_elsewhere=(event.envelope.actor or "") in staff.NOT_A_PERSON,
         )
 
     def _feedback_requested(
@@ -163,6 +171,7 @@ class Handlers:
         subject_type: str,
         subject_id: uuid.UUID,
         waitlisted: bool = False,
+        confirmed_elsewhere: bool = False,
     ) -> None:
         now = self.clock()
         if domain.too_old_to_mail(event.time, now, self.max_age_days):
@@ -177,21 +186,23 @@ class Handlers:
             ).first()
         ):
             return
-        session.add(
-            ServiceMail(
-                cause_id=event.id,
-                dedupe_key=dedupe_key,
-                kind=kind,
-                member_id=member_id,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                reference_id=reference_id,
-                waitlisted=waitlisted,
-                created_at=now,
-                next_attempt_at=now,
-                cause_time=event.time,
-            )
+        row = ServiceMail(
+            cause_id=event.id,
+            dedupe_key=dedupe_key,
+            kind=kind,
+            member_id=member_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            reference_id=reference_id,
+            waitlisted=waitlisted,
+            created_at=now,
+            next_attempt_at=now,
+            cause_time=event.time,
         )
+        if confirmed_elsewhere:  # kept, never sent: its dedupe key stops a later one
+            row.status, row.finished_at = MailStatus.SKIPPED, now
+            row.last_error = "confirmed by the events service (public sign-up)"
+        session.add(row)
 
 
 def _aware(moment: datetime) -> datetime:
