@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Field, Session, SQLModel
@@ -270,21 +271,36 @@ class TrackedConsumer(Generic[T]):
             and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
         ]
         ids = {item.event_id for item in candidates if item.event_id}
+        sqlite = session.get_bind().dialect.name == "sqlite"
         seen: set[str] = set()
         for chunk in _chunks(sorted(ids), 500):
-            seen.update(session.execute(_KNOWN_IDS, {"consumer": self.name, "ids": chunk}).scalars())
+            if sqlite:  # the statement as the driver's text: SQLAlchemy's expansion of 500 ids cost more
+                size = _padded(len(chunk))
+                found = session.connection().exec_driver_sql(
+                    _known_ids_sqlite(size), (self.name, *chunk, *[chunk[-1]] * (size - len(chunk)))
+                )
+                seen.update(event_id for (event_id,) in found)
+            else:
+                seen.update(session.execute(_KNOWN_IDS, {"consumer": self.name, "ids": chunk}).scalars())
         fresh: list[Item[T]] = []
-        new_ids: list[dict[str, str]] = []
+        new_ids: list[str] = []
         for item in candidates:
             if item.event_id:
                 if item.event_id in seen:
                     self.stats.duplicates += 1
                     continue
                 seen.add(item.event_id)
-                new_ids.append({"consumer": self.name, "event_id": item.event_id})
+                new_ids.append(item.event_id)
             fresh.append(item)
         if record and new_ids:
-            session.execute(insert(_INBOX), new_ids)
+            if sqlite:  # plain tuples to the driver's executemany: no per-row parameter processing
+                session.connection().exec_driver_sql(
+                    _INSERT_IDS_SQLITE, [(self.name, event_id) for event_id in new_ids]
+                )
+            else:
+                session.execute(
+                    insert(_INBOX), [{"consumer": self.name, "event_id": event_id} for event_id in new_ids]
+                )
         return fresh
 
     def _positions(self, session: Session) -> dict[tuple[str, int], int]:
@@ -360,6 +376,28 @@ _POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
 _KNOWN_IDS = select(_INBOX.c.event_id).where(
     _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(bindparam("ids", expanding=True))
 )
+
+
+# SQLite: the same two statements compiled once to the driver's text (qmark parameters)
+_INSERT_IDS_SQLITE = str(insert(_INBOX).compile(dialect=sqlite_dialect()))
+
+
+@cache
+def _known_ids_sqlite(size: int) -> str:
+    """`_KNOWN_IDS` with `size` ids (`_padded`: a handful of statements, not one per chunk length)."""
+    ids = [bindparam(f"id{index}") for index in range(size)]
+    statement = select(_INBOX.c.event_id).where(
+        _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(ids)
+    )
+    compiled = statement.compile(dialect=sqlite_dialect())
+    if list(compiled.positiontup or ()) != ["consumer", *(f"id{index}" for index in range(size))]:
+        raise RuntimeError("the known-ids statement's parameters are not in the expected order")
+    return str(compiled)
+
+
+def _padded(count: int) -> int:
+    """The next power of two: an IN list padded with its last id repeated (which changes no answer)."""
+    return 1 << max(0, count - 1).bit_length()
 
 
 @cache

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
-from sqlalchemy import Executable, Table, bindparam, inspect, select
+from sqlalchemy import Boolean, Date, DateTime, Executable, Table, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from shared import events
 from shared.db import insert_for
@@ -160,9 +163,66 @@ def _select_keys(model: type[SQLModel]) -> Executable:
 def _made(model: type[Row], values: Mapping[Any, Any]) -> Row:
     """A row of `model` as the store hands it out (a plain row, see the module's docstring)."""
     row = shape(model).plain()
-    for name, value in values.items():
-        setattr(row, name, value)
+    # setattr over the pairs in C (`any` of Nones runs the map to its end): a Python loop per column
+    # cost more than the rest of making a row
+    any(map(setattr, repeat(row), values.keys(), values.values()))
     return cast(Row, row)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """SQLite: the SELECT … IN of one table's rows by key compiled to the driver's text, the key's bind
+    conversion and each column's result processor, so that a preload costs the database's work and
+    one conversion per column, not SQLAlchemy's expansion of the IN list on every call."""
+
+    dialect: Dialect
+    model: type[SQLModel]
+    names: tuple[str, ...]  # the columns, in the SELECT's order
+    key: Callable[[Any], Any] | None
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def parameters(self, keys: list[Any]) -> tuple[str, tuple[Any, ...]]:
+        """The statement for `keys` and its parameters: the IN list padded to a power of two with the
+        last key repeated (a handful of statements per table, not one per chunk length)."""
+        size = 1 << max(0, len(keys) - 1).bit_length()
+        values = tuple(map(self.key, keys)) if self.key is not None else tuple(keys)
+        return _select_sql(self.dialect, self.model, size), values + values[-1:] * (size - len(keys))
+
+    def rows(self, fetched: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if not self.results or not fetched:
+            return [tuple(row) for row in fetched]
+        columns: list[Any] = list(zip(*fetched, strict=True))
+        for index, process in self.results:
+            columns[index] = map(process, columns[index])
+        return list(zip(*columns, strict=True))
+
+
+@cache
+def _reader(dialect: Dialect, model: type[SQLModel]) -> _Reader:
+    found = shape(model)
+    columns = found.table.columns
+    process = columns[found.key].type._cached_bind_processor(dialect)
+    key = _faster(columns[found.key].type, process) if process is not None else None
+    results = tuple(
+        (index, processor)
+        for index, name in enumerate(found.ordered)
+        if (processor := columns[name].type._cached_result_processor(dialect, None)) is not None
+    )
+    return _Reader(dialect, model, found.ordered, key, results)
+
+
+@cache
+def _select_sql(dialect: Dialect, model: type[SQLModel], size: int) -> str:
+    """SELECT the columns (in `shape(model).ordered`) of the rows whose key is one of `size` positional
+    parameters, compiled once for `dialect`."""
+    found = shape(model)
+    columns = found.table.columns
+    keys = [bindparam(f"k{index}") for index in range(size)]
+    statement = select(*(columns[name] for name in found.ordered)).where(columns[found.key].in_(keys))
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    if list(compiled.positiontup or ()) != [f"k{index}" for index in range(size)]:
+        raise TypeError(f"{model.__name__}: the preload's parameters are not its keys")
+    return compiled.string
 
 
 class BatchStore:
@@ -176,16 +236,30 @@ class BatchStore:
 
     def preload(self, batch: Sequence[events.Event]) -> None:
         """One SELECT … IN per looked-up table (per 500 keys)."""
+        dialect = self.session.get_bind().dialect
         for model, keys in named_keys(self.lookups, batch).items():
             found = shape(model)
             wanted = [key for key in keys if (model, key) not in self.rows]
-            statement = _select_keys(model)
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
-                for values in self.session.execute(statement, {"keys": chunk}).mappings():
-                    self.rows[(model, values[found.key])] = _made(model, values)
+                if dialect.name == "sqlite":
+                    self._preload_sqlite(_reader(dialect, model), model, chunk)
+                else:
+                    for values in self.session.execute(_select_keys(model), {"keys": chunk}).mappings():
+                        self.rows[(model, values[found.key])] = _made(model, values)
                 for key in chunk:
                     self.rows.setdefault((model, key), None)
+
+    def _preload_sqlite(self, reader: _Reader, model: type[SQLModel], keys: list[Any]) -> None:
+        sql, parameters = reader.parameters(keys)
+        fetched = self.session.connection().exec_driver_sql(sql, parameters).fetchall()
+        found = shape(model)
+        at = reader.names.index(found.key)
+        names = reader.names
+        for values in reader.rows(fetched):
+            row = found.plain()
+            any(map(setattr, repeat(row), names, values))
+            self.rows[(model, values[at])] = cast(SQLModel, row)
 
     def get(self, model: type[Row], key: Any) -> Row | None:
         try:
@@ -221,7 +295,7 @@ class BatchStore:
         for model, rows in self.dirty.items():
             if dialect.name == "sqlite":
                 sql, convert = _compiled_upsert(dialect, model)
-                self.session.connection().exec_driver_sql(sql, [convert(row) for row in rows.values()])
+                self.session.connection().exec_driver_sql(sql, convert(rows.values()))
                 continue
             found = shape(model)
             values = [dict(zip(found.ordered, found.values(row), strict=True)) for row in rows.values()]
@@ -230,11 +304,14 @@ class BatchStore:
 
 
 @cache
-def _compiled_upsert(dialect: Dialect, model: type[SQLModel]) -> tuple[str, Callable[[Any], tuple[Any, ...]]]:
+def _compiled_upsert(
+    dialect: Dialect, model: type[SQLModel]
+) -> tuple[str, Callable[[Iterable[Any]], list[Any]]]:
     """The upsert of `model` compiled once for SQLite (positional parameters), and the function that
-    turns a row into its parameters with the columns' own bind processors: what `session.execute`
-    does per row on every call, less its per-row dictionary and bookkeeping, which cost more than the
-    write itself."""
+    turns a batch's rows into their parameters with the columns' own bind processors: what
+    `session.execute` does per row on every call, less its per-row dictionary and bookkeeping, which
+    cost more than the write itself. The values are converted a column at a time (one `map` per
+    column), with a faster equivalent of a processor where one is known (`_faster`)."""
     statement = cast(ClauseElement, _upsert(dialect.name, model))
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     names = tuple(compiled.positiontup or ())
@@ -243,14 +320,76 @@ def _compiled_upsert(dialect: Dialect, model: type[SQLModel]) -> tuple[str, Call
     get = attrgetter(*names)
     processors = cast("Mapping[str, Callable[[Any], Any]]", compiled._bind_processors)
     # (the processors execute() applies to every value, None included; a tuple type has a sequence)
-    steps = [(index, processors[name]) for index, name in enumerate(names) if name in processors]
-    if not all(callable(process) for _, process in steps):
+    if not all(callable(processors[name]) for name in names if name in processors):
         raise TypeError(f"{model.__name__}: a column of a tuple type")
+    table = shape(model).table
+    steps = [
+        (index, _faster(table.columns[name].type, processors[name]))
+        for index, name in enumerate(names)
+        if name in processors
+    ]
 
-    def convert(row: Any) -> tuple[Any, ...]:
-        values = list(get(row))
+    def convert(rows: Iterable[Any]) -> list[Any]:
+        values = [get(row) for row in rows]
+        if not steps or not values:
+            return values
+        columns: list[Any] = list(zip(*values, strict=True))
         for index, process in steps:
-            values[index] = process(values[index])
-        return tuple(values)
+            columns[index] = map(process, columns[index])
+        return list(zip(*columns, strict=True))
 
     return compiled.string, convert
+
+
+_ZERO = timedelta(0)
+
+
+def _faster(kind: Any, process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A bind processor of SQLite made cheaper for the values the projector writes, the same output:
+    a date (DATE's text form is the ISO day), an aware datetime at UTC offset 0 (UTCDateTime stores
+    it at UTC in DATETIME's text form, with microseconds), a bool. Any other value (None, another
+    type, another offset) goes through the processor itself. Each is checked against the processor
+    on sample values when the statement is compiled (tests/unit/test_kpi_store_binds.py tries many)."""
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+
+        def day(value: Any) -> Any:
+            return value.isoformat() if value.__class__ is date else process(value)
+
+        return _checked(day, process, _DAY_SAMPLES)
+    if isinstance(kind, UTCDateTime):
+
+        def moment(value: Any) -> Any:
+            if value.__class__ is datetime and value.utcoffset() == _ZERO:
+                return value.isoformat(" ", "microseconds")[:26]
+            return process(value)
+
+        return _checked(moment, process, _MOMENT_SAMPLES)
+    if isinstance(kind, Boolean):
+
+        def flag(value: Any) -> Any:
+            return 1 if value is True else 0 if value is False else process(value)
+
+        return _checked(flag, process, (True, False, None))
+    return process
+
+
+_DAY_SAMPLES = (date(2025, 1, 31), date(1, 1, 1), date(999, 12, 31), date(9999, 12, 31), None)
+_MOMENT_SAMPLES = (
+    datetime(2025, 3, 30, 1, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2025, 1, 1, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(2025, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+    None,
+)
+
+
+def _checked(
+    faster: Callable[[Any], Any], process: Callable[[Any], Any], samples: Iterable[Any]
+) -> Callable[[Any], Any]:
+    """`faster` if it gives what `process` gives on `samples`, else `process` (a storage format or a
+    type that is not the one `_faster` knows)."""
+    try:
+        same = all(faster(value) == process(value) for value in samples)
+    except Exception:  # noqa: BLE001 - a processor that refuses a sample: keep the processor
+        same = False
+    return faster if same else process
