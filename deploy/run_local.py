@@ -1,6 +1,7 @@
 """The whole system on this machine, without Docker: a local Kafka broker, a mail catcher (SMTP on
 127.0.0.1:1025, the mails on http://127.0.0.1:8025), every service that exists (each on its SQLite
-database under .local/), the demo year, and the addresses to open (the public agenda's among them).
+database under .local/), the demo year, and the addresses to open (the public pages among them: the
+agenda, the recordings, the good practices, the articles, the tools and the newsletter).
 Ctrl-C stops everything cleanly.
 
     python -m deploy.run_local [--year 2025] [--no-demo] [--reset]
@@ -116,6 +117,27 @@ def start_mail_catcher() -> subprocess.Popen[bytes] | None:
     process.terminate()
     print("  de mailcatcher antwoordde niet; zie .local/logs/mail_catcher.log")
     return None
+
+
+def public_pages(services: list[str]) -> list[tuple[str, str]]:
+    """What anyone may open without signing in, per service that runs: (words, address)."""
+    pages: list[tuple[str, str]] = []
+    if "events" in services:
+        agenda = f"http://127.0.0.1:{DEFAULT_PORTS['events']}/agenda"
+        pages += [
+            ("publieke agenda", agenda),
+            ("opnames van online sessies", f"{agenda}/opnames"),
+            ("agenda abonneren", f"{agenda}.ics  (Atom-feed: {agenda}.atom)"),
+        ]
+    if "newsletter" in services:
+        site = f"http://127.0.0.1:{DEFAULT_PORTS['newsletter']}"
+        pages += [
+            ("goede praktijken", f"{site}/goede-praktijken  (Atom-feed: {site}/goede-praktijken.atom)"),
+            ("artikels (Lokaal e.a.)", f"{site}/artikels  (Atom-feed: {site}/artikels.atom)"),
+            ("hulpmiddelen", f"{site}/hulpmiddelen"),
+            ("nieuwsbrief inschrijven", f"{site}/nieuwsbrief"),
+        ]
+    return pages
 
 
 def answers_200(url: str, token: str) -> bool:
@@ -272,10 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             for year in (args.year, date.today().year):
                 print(f"  {f'KPI-antwoord {year} (JSON):':<30} {kpi_url}/kpis/{year}")
-        if "events" in processes:
-            agenda = f"http://127.0.0.1:{DEFAULT_PORTS['events']}/agenda"
-            print(f"  {'publieke agenda:':<30} {agenda}  (opnames: {agenda}/opnames)")
-            print(f"  {'agenda abonneren:':<30} {agenda}.ics  (Atom-feed: {agenda}.atom)")
+        for label, url in public_pages(list(processes)):
+            print(f"  {label + ':':<30} {url}")
         if catcher is not None:
             print(f"  {'verzonden mails (mailcatcher):':<30} http://127.0.0.1:{MAIL_WEB_PORT}")
         print(f"  {'back office:':<30} http://127.0.0.1:{BACKOFFICE_PORT}", end="")
