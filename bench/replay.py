@@ -34,7 +34,7 @@ from shared.db import make_engine, migrate
 from shared.settings import Settings
 from shared.topics import DOMAIN_TOPICS
 
-BATCH = 1000
+BATCH = rebuild.REPLAY_BATCH  # what `python -m services.kpi.rebuild` replays with
 
 
 @dataclass

@@ -54,6 +54,11 @@ from shared.settings import Settings, load
 from shared.topics import DOMAIN_TOPICS
 
 FINISHED, STOPPED = 0, 3
+# Records per transaction while replaying (the live projector keeps CONSUMER_BATCH_SIZE: its batches are
+# small once caught up). Per-batch costs — the preload's and inbox's statements, the per-member refold,
+# the commit — spread over more records: 38-40 us of CPU per record in the transaction at 5 000 against
+# 47-53 us at 1 000 (docs/BENCHMARKS.md); a batch's rows stay a few MiB.
+REPLAY_BATCH = 5000
 _PG_LOCK_KEY = 74_141_420  # any constant: one rebuild per database at a time
 
 
@@ -387,7 +392,7 @@ async def _replay_with_signals(
 def main(argv: list[str] | None = None) -> int:
     settings = load("kpi")
     parser = argparse.ArgumentParser(description="Bouwt alle KPI-leesmodellen opnieuw op uit de topics.")
-    parser.add_argument("--batch-size", type=int, default=settings.consumer_batch_size)
+    parser.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
     parser.add_argument(
         "--stop-after",
         type=int,

@@ -22,7 +22,7 @@ Results are the same as event by event (tests/integration/test_kpi_projector_bat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from itertools import repeat
@@ -89,6 +89,8 @@ class _Shape:
     plain: type[_PlainRow]  # the row class the store hands out
     values: Callable[[Any], tuple[Any, ...]]  # a row's values in `ordered`'s order
     ordered: tuple[str, ...]
+    # the column names (in a handler's order) `new` was given and found right: checked once per form
+    valid: set[tuple[str, ...]] = field(default_factory=set)
 
 
 @cache
@@ -278,9 +280,12 @@ class BatchStore:
 
     def new(self, model: type[Row], **values: Any) -> Row:
         found = shape(model)
-        wrong = (values.keys() - found.columns) | (found.required - values.keys())
-        if wrong:  # a typo, or a row the upsert could not write
-            raise TypeError(f"{model.__name__}: unknown or missing {', '.join(sorted(wrong))}")
+        names = tuple(values)
+        if names not in found.valid:
+            wrong = (values.keys() - found.columns) | (found.required - values.keys())
+            if wrong:  # a typo, or a row the upsert could not write
+                raise TypeError(f"{model.__name__}: unknown or missing {', '.join(sorted(wrong))}")
+            found.valid.add(names)
         return _made(model, {**found.defaults, **values})
 
     def add(self, row: SQLModel) -> None:
