@@ -2,7 +2,8 @@
 newsletter service, the demo loaded through the services' APIs (as `bin/up` does, at a tenth of the
 size), and the KPI answer shows something on every kind of KPI; every session has its practical
 fields, and the events service's public agenda lists the coming months (place or online, seats left)
-and the recordings."""
+and the recordings; the newsletter service's public pages list the year's good practices and Lokaal
+articles, as many as KPI OD1.3 counts."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ _LISTED = re.compile(
     re.DOTALL,
 )
 _RECORDING = re.compile(r'<a class="button" href="([^"]+)">Bekijk de opname')
+_ITEM = re.compile(r'<li id="item-[0-9a-f-]{36}">')
 
 
 def _text(fragment: str) -> str:
@@ -109,6 +111,17 @@ def _check_sessions_and_public_agenda(urls: dict[str, str], demo: Demo, lines: l
     assert len(recorded) == demo.recordings and all(s["status"] == "held" for s in recorded)
 
 
+def _check_practices_and_articles(url: str, year: int, values: dict[str, Any]) -> None:
+    """/goede-praktijken and /artikels (tijdschrift Lokaal) for the demo year list what OD1.3 counts."""
+    with httpx.Client(base_url=url, timeout=30) as public:  # no token: as anyone's browser
+        practices = public.get("/goede-praktijken", params={"jaar": str(year)}).text
+        lokaal = public.get("/artikels", params={"jaar": str(year), "tijdschrift": "Lokaal"}).text
+        everything = public.get("/artikels", params={"jaar": str(year)}).text
+    assert len(_ITEM.findall(practices)) == values["OD1.3-goede-praktijken"] >= 1, practices
+    assert len(_ITEM.findall(lokaal)) == values["OD1.3-artikels"] >= 1, lokaal
+    assert len(_ITEM.findall(everything)) >= len(_ITEM.findall(lokaal))
+
+
 def test_a_small_demo_year_shows_on_every_kind_of_kpi(
     services: Callable[..., ServiceProcess], tmp_path: Path
 ) -> None:
@@ -135,6 +148,7 @@ def test_a_small_demo_year_shows_on_every_kind_of_kpi(
         values = _values(demo.kpis)
 
         _check_sessions_and_public_agenda(urls, demo, lines)
+        _check_practices_and_articles(urls["newsletter"], year, values)
 
         assert 40 <= values["OD1.1-leden"] <= 65
         assert values["OD1.1-besturen"] >= 5
