@@ -176,3 +176,26 @@ def test_the_report_prints_the_tools_in_dutch_with_the_overdue_flag(tmp_path: Pa
     assert toolkit[header.index("Ontsloten op")] == datetime(2025, 3, 1)
     details = report.render_details_csv(document)
     assert "OD3.1-herziening" in details and "Volgende herziening" in details
+
+
+def test_a_title_that_looks_like_a_formula_is_text_in_the_workbook(tmp_path: Path) -> None:
+    hostile = _tool(
+        uuid.UUID(int=99),
+        '=HYPERLINK("https://evil.example","klik")',
+        "other",
+        date(2025, 1, 6),
+        date(2026, 1, 6),
+    )
+    event = events.decode(
+        events.encode(
+            events.new_envelope(
+                events.ToolPublished(**hostile, published_on=date(2025, 1, 6)), source="/t", time=NOW
+            )
+        )
+    )
+    document = report.Document(answer=_answer(tmp_path, [event], 2025, None))
+    sheet = load_workbook(io.BytesIO(report.render_xlsx(document)))["SD3 Ondersteuning"]
+    cells = [
+        c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str) and "HYPERLINK" in c
+    ]
+    assert cells and all(c.startswith("'=") for c in cells)
