@@ -129,3 +129,14 @@ def test_a_question_about_an_unknown_or_retired_tool_is_refused_and_nothing_is_w
     assert refused.value.field == "questions.1.tool_id"
     assert ("retired" in refused.value.message) is (case == "retired")
     assert (surveys(engine), published(engine)) == (0, [])
+
+
+def test_the_survey_page_names_the_tool_in_the_questions_legend(engine: Engine) -> None:
+    from services.feedback import pages
+
+    scan = uuid.uuid4()
+    react(engine, tool_event(scan, "Digitale <inclusie>-scan"))
+    survey = open_survey(engine, scan, None)
+    form = pages._survey_form(survey, {}, {})
+    assert "<legend>Over het hulpmiddel Digitale &lt;inclusie&gt;-scan: Hoe bruikbaar is het?" in form
+    assert "<legend>Hoe bruikbaar is het?" in form  # the second question names no tool
