@@ -187,8 +187,8 @@ def compose(
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<outsider.{row.kind}.{row.id}@{config.domain}>"
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "nl-BE"
     message.set_content("\n".join(lines))
+    message["Content-Language"] = "nl-BE"  # after set_content, which drops the Content-* headers
     return message
 
 

@@ -207,6 +207,11 @@ def too_many_requests(text: str, headers: dict[str, str]) -> HTMLResponse:
     return response
 
 
+def _echo(form: dict[str, str]) -> dict[str, str]:
+    """A refused form's values as they go back into its fields: no control characters, bounded."""
+    return {key: agenda.clean(value).replace("\n", " ")[:1000] for key, value in form.items()}
+
+
 def _bounded(value: str | None, limit: int) -> str:
     return agenda.clean(value or "").replace("\n", " ").strip()[:limit]
 
@@ -362,7 +367,7 @@ def mydata_request(
         return _link_page(_outcome(T["mydata_sent_title"], T["mydata_sent"], 200))
     email, problem = signup.read_email(form.get("email"))
     if problem:
-        return _mydata_form({"email": form.get("email", "")[:400]}, {"email": ERRORS[problem]}, 422)
+        return _mydata_form(_echo({"email": form.get("email", "")}), {"email": ERRORS[problem]}, 422)
     if mydata.request_link(db, email, now()) is not None:
         db.commit()
         _send_soon(request, background)
@@ -453,7 +458,7 @@ def sign_up(
             key: ERROR_FOR_KIND.get(code, ERRORS[code]) if key == "organisation_kind" else ERRORS[code]
             for key, code in read.errors.items()
         }
-        return _session_page(session, request, form, errors, 422)
+        return _session_page(session, request, _echo(form), errors, 422)
     uow = UnitOfWork(db, outbox, signup.PUBLIC)
     try:
         result = signup.sign_up(session.id, read.form, uow, now())
