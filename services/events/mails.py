@@ -323,8 +323,8 @@ def compose(
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<signup.{row.kind}.{registration.id}@{config.domain}>"
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "nl-BE"
     message.set_content("\n".join(lines))
+    message["Content-Language"] = "nl-BE"  # after set_content, which clears every Content-* header
     method = {CONFIRMATION: "PUBLISH", CANCELLED: "CANCEL"}.get(row.kind)
     if method is None and moved_revision(row.kind) is not None:
         method = "PUBLISH"  # the same UID with a higher SEQUENCE: calendars update the event they hold

@@ -219,6 +219,7 @@ def test_the_reminder_reaches_each_seated_person_once(
         text = received.part("plain")
         assert received.message["Subject"].startswith("Herinnering: Infosessie digitale drempels op ")
         assert text.startswith(f"Dag {name},")
+        assert received.message["Content-Language"] == "nl-BE"
         assert "Bischoffsheimlaan 1-8, 1000 Brussel" in text  # the place
         assert "https://meet.example.be/sessie-7" in text  # and the link to join
         assert f"{PUBLIC_BASE}/agenda/{session['id']}" in text
