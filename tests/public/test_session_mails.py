@@ -17,6 +17,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from services.events.settings import EventsSettings
 from services.events.tables import ActivitySession, KnownMember, Registration, SignupMail
 from shared import events, links, topics
 from shared.clock import BRUSSELS
+from shared.db import make_engine
 from tests import infra
 from tests.infra import AUTH_SECRET, auth, wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
@@ -228,6 +230,29 @@ def test_the_reminder_reaches_each_seated_person_once(
     assert catcher.count() == 3  # Bert's move-up and the two reminders
     assert [r.status for r in rows(mailed)] == [mails.SENT] * 3
     assert all(r.recipient is None for r in rows(mailed))  # looked up when sent, never stored
+
+
+def test_two_instances_at_once_queue_each_reminder_once(
+    agenda: Agenda, settings: EventsSettings, database_url: str
+) -> None:
+    """Two schedulers (two instances of the service) run the same round at the same moment on one
+    database: the unique key (registration, kind) lets each mail in once. The conftest's service has
+    no mail server, so the rows stay pending and can be counted."""
+    people = members(agenda, *((f"Lid{i}", f"lid{i}@zemst.example") for i in range(6)))
+    session = agenda.schedule(in_days(9))
+    for member in people:
+        register(agenda, session["id"], member)
+    moment = starts(session) - timedelta(hours=29)
+    engines = [make_engine(database_url) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            rounds = list(pool.map(lambda e: reminders.queue_due(e, settings, moment).reminders, engines))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert sum(rounds) == 6
+    kinds = [(r.registration_id, r.kind) for r in rows(agenda)]
+    assert len(kinds) == len(set(kinds)) == 6
 
 
 def test_an_erased_member_is_mailed_nothing(
