@@ -275,7 +275,7 @@ class TrackedConsumer(Generic[T]):
         seen: set[str] = set()
         for chunk in _chunks(sorted(ids), 500):
             if sqlite:  # the statement as the driver's text: SQLAlchemy's expansion of 500 ids cost more
-                size = _padded(len(chunk))
+                size = padded_size(len(chunk))
                 found = session.connection().exec_driver_sql(
                     _known_ids_sqlite(size), (self.name, *chunk, *[chunk[-1]] * (size - len(chunk)))
                 )
@@ -395,9 +395,14 @@ def _known_ids_sqlite(size: int) -> str:
     return str(compiled)
 
 
-def _padded(count: int) -> int:
-    """The next power of two: an IN list padded with its last id repeated (which changes no answer)."""
-    return 1 << max(0, count - 1).bit_length()
+IN_LIST_SIZES = (16, 128, 512)
+
+
+def padded_size(count: int) -> int:
+    """How long an IN list of `count` parameters is made, padded with its last value repeated (which
+    changes no answer): three statements compiled per table, not one per length (compiling one costs
+    as much as a batch's query)."""
+    return next((size for size in IN_LIST_SIZES if size >= count), count)
 
 
 @cache

@@ -38,6 +38,7 @@ from sqlmodel import Session, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from shared import events
+from shared.consumer import padded_size
 from shared.db import insert_for
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -184,9 +185,9 @@ class _Reader:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def parameters(self, keys: list[Any]) -> tuple[str, tuple[Any, ...]]:
-        """The statement for `keys` and its parameters: the IN list padded to a power of two with the
-        last key repeated (a handful of statements per table, not one per chunk length)."""
-        size = 1 << max(0, len(keys) - 1).bit_length()
+        """The statement for `keys` and its parameters: the IN list padded with the last key repeated
+        (shared.consumer.padded_size)."""
+        size = padded_size(len(keys))
         values = tuple(map(self.key, keys)) if self.key is not None else tuple(keys)
         return _select_sql(self.dialect, self.model, size), values + values[-1:] * (size - len(keys))
 
