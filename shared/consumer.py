@@ -27,6 +27,7 @@ from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel
 
 from shared import events
@@ -384,8 +385,8 @@ _INSERT_IDS_SQLITE = str(insert(_INBOX).compile(dialect=sqlite_dialect()))
 
 @cache
 def _known_ids_sqlite(size: int) -> str:
-    """`_KNOWN_IDS` with `size` ids (`_padded`: a handful of statements, not one per chunk length)."""
-    ids = [bindparam(f"id{index}") for index in range(size)]
+    """`_KNOWN_IDS` with `size` ids (`padded_size`: three statements, not one per chunk length)."""
+    ids: list[BindParameter[str]] = [bindparam(f"id{index}") for index in range(size)]
     statement = select(_INBOX.c.event_id).where(
         _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(ids)
     )

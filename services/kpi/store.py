@@ -33,7 +33,7 @@ from sqlalchemy import Boolean, Date, DateTime, Executable, Table, bindparam, in
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -220,9 +220,9 @@ def _select_sql(dialect: Dialect, model: type[SQLModel], size: int) -> str:
     parameters, compiled once for `dialect`."""
     found = shape(model)
     columns = found.table.columns
-    keys = [bindparam(f"k{index}") for index in range(size)]
+    keys: list[BindParameter[Any]] = [bindparam(f"k{index}") for index in range(size)]
     statement = select(*(columns[name] for name in found.ordered)).where(columns[found.key].in_(keys))
-    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    compiled = statement.compile(dialect=dialect)
     if list(compiled.positiontup or ()) != [f"k{index}" for index in range(size)]:
         raise TypeError(f"{model.__name__}: the preload's parameters are not its keys")
     return compiled.string
