@@ -194,8 +194,6 @@ def compose(
 
 # --- sending ----------------------------------------------------------------------------------------
 
-_WIPED_MAIL: dict[str, None] = {"mail_token": None}
-
 
 class OptinSender:
     """Sends the pending link mails, each at most once; the connection and configuration are
@@ -222,7 +220,7 @@ class OptinSender:
             result = db.execute(
                 update(OutsiderLink)
                 .where(col(OutsiderLink.mail_status) == SENDING)
-                .values(mail_status=INTERRUPTED, mail_note="sender stopped while sending", **_WIPED_MAIL)
+                .values(mail_status=INTERRUPTED, mail_note="sender stopped while sending", mail_token=None)
             )
             db.commit()
         return int(getattr(result, "rowcount", 0) or 0)

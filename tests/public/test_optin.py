@@ -210,6 +210,37 @@ def test_the_opt_in_mail_goes_once_in_dutch_and_keeps_no_token_after(
     assert len(catcher.to("kim@buiten.example")) == 2
 
 
+def test_a_link_mail_waits_for_an_absent_server_and_is_never_sent_twice(
+    agenda: Agenda, catcher: MailCatcher, database_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The conftest's service mails to a port where no server listens: the opt-in mail stays pending,
+    with its token; the next sender (here: another process's) sends it once; a mail claimed by a sender
+    that stopped before the server answered is settled as interrupted and never sent."""
+    settings = _settings(database_url, kafka_bootstrap, topic_prefix, catcher.port)
+    session = agenda.schedule(in_days(10))
+    assert sign_up(agenda, session["id"], email="een@buiten.example").status_code == 200
+    [link] = links(agenda)
+    assert (link.mail_status, bool(link.mail_token)) == ("pending", True)
+    sender = optin.OptinSender(agenda.engine, settings)
+    assert sender.send_due() == 1
+    assert sender.send_due() == 0 and optin.OptinSender(agenda.engine, settings).send_due() == 0
+    [mail] = catcher.wait_for("een@buiten.example")
+    assert mail.message["Subject"].startswith("Bevestig je inschrijving")
+    assert sign_up(agenda, session["id"], email="twee@buiten.example").status_code == 200
+    with Session(agenda.engine) as db:
+        db.execute(
+            update(optin.OutsiderLink)
+            .where(col(optin.OutsiderLink.mail_status) == "pending")
+            .values(mail_status="sending")
+        )
+        db.commit()
+    restarted = optin.OptinSender(agenda.engine, settings)
+    assert restarted.resolve_interrupted() == 1
+    assert restarted.send_due() == 0
+    assert catcher.to("twee@buiten.example") == []
+    assert [(x.mail_status, x.mail_token) for x in links(agenda)] == [("sent", None), ("interrupted", None)]
+
+
 # --- the rate limits' pages -------------------------------------------------------------------------
 
 
