@@ -1,6 +1,6 @@
 """HTTP routes of the newsletter service: the staff API (subscribers, issues, the communications log,
 the tools and handbooks catalogue, the mail queue) and the public Dutch pages (subscribe, confirm,
-unsubscribe incl. RFC 8058 one-click; the catalogue's page is tools_public.py, included below).
+unsubscribe incl. RFC 8058 one-click; the catalogue's page is tools_public.py, mounted by app.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
-from services.newsletter import domain, handlers, mail, pages, tools_public
+from services.newsletter import domain, handlers, mail, pages
 from services.newsletter.sender import Sender, pending_in
 from services.newsletter.subscriptions import Outcome
 from services.newsletter.tables import Article, Bounce, GoodPractice, Issue, Subscriber, Tool
@@ -542,7 +542,6 @@ def get_tool(tool_id: uuid.UUID, session: SessionDep, who: Reader) -> ToolRead:
 # --- public pages -------------------------------------------------------------------------------
 
 public = APIRouter(tags=["public pages"], include_in_schema=False)
-public.include_router(tools_public.router)  # /hulpmiddelen: the catalogue of tools and handbooks
 
 
 def _html(body: str, status_code: int = 200) -> HTMLResponse:
