@@ -3,7 +3,8 @@ the relay publishes what was written, in order, once the broker takes it.
 
 The relay marks rows published instead of remembering the last id it saw: PostgreSQL sequences can
 commit out of order, and "last id seen" would skip a row. On PostgreSQL an advisory lock per key
-serialises the inserts for one key, so id order is commit order within a key.
+serialises the inserts for one key, so id order is commit order within a key (taken by the key's first
+insert in a transaction, in the same statement).
 """
 
 from __future__ import annotations
@@ -61,7 +62,16 @@ class OutboxMessage(SQLModel, table=True):
 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE)
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+# PostgreSQL, the first row of a key in a (sub)transaction: the key's advisory lock and the row in one
+# round trip instead of two. The row comes out of the lock function's FROM, so the lock is held before
+# the row (and its id from the sequence) exists: a second writer of the key gets its ids after the first
+# one's commit, and id order stays commit order within a key. CASTs, because a parameter in a SELECT
+# list has no column to take its type from (a NULL value would be text, not bytea).
+_INSERT_LOCKED = text(
+    "INSERT INTO outbox (topic, key, value, headers, event_id, created_at, published_at)"
+    " SELECT :topic, :key, CAST(:value AS BYTEA), :headers, :event_id, :created_at, NULL"
+    " FROM pg_advisory_xact_lock(hashtext(:key))"
+)
 
 
 class Outbox:
@@ -155,6 +165,7 @@ class Outbox:
         # session.connection(), not session.execute(): no autoflush, so that a pending row's constraint
         # error still belongs to the commit, where callers expect it.
         connection = session.connection()
+        statement: Any = _INSERT
         if connection.dialect.name == "postgresql":
             # once per key and (sub)transaction: a second lock on a key this transaction holds is a
             # round trip for nothing. A savepoint rolled back gives its locks back: a new one locks again
@@ -163,10 +174,10 @@ class Outbox:
             if locked is None or locked[0] is not current:
                 locked = session.info[_LOCKED] = (current, set())
             if key not in locked[1]:
-                connection.execute(_LOCK, {"k": key})
+                statement = _INSERT_LOCKED
                 locked[1].add(key)
         connection.execute(
-            _INSERT,
+            statement,
             {
                 "topic": topic,
                 "key": key,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from services.members import domain
@@ -118,11 +119,24 @@ def member(session: Session, member_id: uuid.UUID, *, to_change: bool = False) -
     return found
 
 
+# Built once, run as Core on the session's connection: through Session.execute each check cost the
+# ORM's statement set-up (compile state, cache key, result wrapping) more than the query itself
+_ORGANISATION_ID = select(col(Organisation.id)).where(col(Organisation.id) == bindparam("id"))
+_MEMBER_WITH_EMAIL = select(col(Member.id)).where(col(Member.email) == bindparam("email"))
+
+
+def _scalar(session: Session, statement: Any, **values: Any) -> Any:
+    """One value of a plain query in the session's transaction. What Session.execute would flush
+    first is flushed first (autoflush), so a pending change is seen as before."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, values).scalar()
+
+
 def _check_organisation_exists(session: Session, organisation_id: uuid.UUID) -> None:
     # an unknown organisation in a body is bad input (422), not an unknown resource in the path (404).
     # Its id only: loading the whole row as an ORM object cost a command more than the query itself
-    found = session.execute(select(col(Organisation.id)).where(col(Organisation.id) == organisation_id))
-    if found.first() is None:
+    if _scalar(session, _ORGANISATION_ID, id=organisation_id) is None:
         raise Invalid("organisation_id", f"no organisation with id {organisation_id}")
 
 
@@ -135,7 +149,7 @@ def _check_nis_free(session: Session, nis_code: str | None, own_id: uuid.UUID | 
 
 
 def _check_email_free(session: Session, email: str, own_id: uuid.UUID | None = None) -> None:
-    other = session.execute(select(col(Member.id)).where(col(Member.email) == email)).scalar()
+    other = _scalar(session, _MEMBER_WITH_EMAIL, email=email)
     if other is not None and other != own_id:
         raise Conflict(f"a member with e-mail address {email} already exists")
 
