@@ -55,7 +55,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
+def _members(database_url: str) -> int:
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM members")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def _until_idle(pid: int, limit: float) -> float:
+    """Waits until the service has done what it was sent (commands a client gave up on still run, the
+    relay still publishes): its CPU use stands still for a second. The CPU time then."""
+    deadline = time.monotonic() + limit
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - last < 0.02:
+            return now
+        last = now
+    return last
+
+
+async def _drive(
+    url: str, token: str, args: argparse.Namespace, pid: int, database_url: str
+) -> dict[str, Any]:
     rate, keys = args.rate, args.idempotency_keys
     headers = {"Authorization": f"Bearer {token}"}
     # Connections kept open and reused, a few dozen: enough that a command waits in the client's pool
@@ -114,11 +139,18 @@ async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> di
         statuses.clear()
         latencies: list[float] = []
         total = int(rate * args.seconds)
-        cpu, own = cpu_seconds(pid), time.process_time()
+        await _until_idle(pid, 30)
+        before = await asyncio.to_thread(_members, database_url)
+        cpu_start = cpu_seconds(pid)
+        cpu, own = cpu_start, time.process_time()
         started = time.perf_counter()
         sending = await phase(warm, total, latencies)
         elapsed = time.perf_counter() - started
         cpu, own = cpu_seconds(pid) - cpu, time.process_time() - own
+        # CPU per command the service carried out, measured until it is idle again: on a shared
+        # machine the latencies say how loaded it was, this says what a command costs the service
+        done_cpu = await _until_idle(pid, args.drain) - cpu_start
+        done = await asyncio.to_thread(_members, database_url) - before
     return {
         "commands": total,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -131,6 +163,8 @@ async def _drive(url: str, token: str, args: argparse.Namespace, pid: int) -> di
         "max_ms": max(latencies) * 1000,
         # what one command costs the service process in CPU (all its threads), and its share of a core
         "cpu_ms_per_command": cpu / total * 1000,
+        "commands_done": done,
+        "cpu_ms_per_command_done": done_cpu / done * 1000 if done else 0.0,
         "cpu_share": cpu / elapsed,
         # the client's own share: near 1, it is the client that cannot keep up
         "client_cpu_share": own / elapsed,
@@ -174,7 +208,7 @@ def measure(database: str, database_url: str, bootstrap: str, args: argparse.Nam
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            result = asyncio.run(_drive(url, token, args, process.pid))
+            result = asyncio.run(_drive(url, token, args, process.pid, database_url))
             if args.profile:
                 spy.wait(30)
         finally:
@@ -196,6 +230,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first (default 3)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds a command may take (default 20)")
     parser.add_argument("--connections", type=int, default=50, help="client connections (default 50)")
+    parser.add_argument(
+        "--drain", type=float, default=40.0, help="seconds to wait for the service to go idle (default 40)"
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL", ""))
     parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key each")
@@ -241,6 +278,8 @@ def main() -> None:
         ("p99 ms", lambda r: f"{r['p99_ms']:.1f}"),
         ("max ms", lambda r: f"{r['max_ms']:.1f}"),
         ("service CPU ms/command", lambda r: f"{r['cpu_ms_per_command']:.1f}"),
+        ("commands done by idle", lambda r: f"{r['commands_done']}"),
+        ("CPU ms/command done", lambda r: f"{r['cpu_ms_per_command_done']:.2f}"),
         ("service CPU, cores", lambda r: f"{r['cpu_share']:.2f}"),
         ("client CPU, cores", lambda r: f"{r['client_cpu_share']:.2f}"),
     ]

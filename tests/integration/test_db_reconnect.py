@@ -167,15 +167,18 @@ def test_the_members_service_answers_and_publishes_after_its_database_connection
         # at once, in use: at most the command on the cut connection fails (503/500), none after it
         statuses = [member(index) for index in range(3, 8)]
         assert statuses[1:] == [201] * 4, statuses
-        assert client.get("/health/ready").status_code == 200
+        # the relay may have met a cut connection too: it says so (not ready) until its next round
+        wait_until(lambda: client.get("/health/ready").status_code == 200, timeout=30, what="ready again")
 
         answered = 2 + statuses.count(201)
 
-        def published() -> list[str]:
+        def published() -> set[str]:
             records = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + topics.MEMBERS_EVENTS))
             envelopes = [json.loads(r.value) for r in records]
-            joined = [e["data"]["member_id"] for e in envelopes if "member.joined" in e["type"]]
-            return joined if len(joined) >= answered else []
+            joined = {e["data"]["member_id"] for e in envelopes if "member.joined" in e["type"]}
+            return joined if len(joined) >= answered else set()
 
-        # every answered command's event reaches the broker: the relay recovered too
+        # every answered command's event reaches the broker: the relay recovered too. At least once: a
+        # relay that published a round and then met a cut connection marking it publishes it again
+        # (consumers apply an event id once), so distinct members are counted
         assert len(wait_until(published, timeout=30)) == answered
