@@ -4,7 +4,8 @@ sessions, inspiration days, trainings, sessions on request, steering and coordin
 a venue or an online link and a description, registrations, attendance lists, recordings and a few
 cancellations; the agenda of the coming three months (from today: the public agenda is not empty,
 some sessions are almost full); feedback answered on the personal pages (and some paper forms); the
-user survey; advice and tailored support; articles in Lokaal, good practices and a few newsletters.
+user survey; advice and tailored support; articles in Lokaal, good practices, the catalogue of tools
+and handbooks, and a few newsletters.
 Then it waits until the KPI service shows it.
 
     python -m ops.demo --year 2025 [--scale 0.1] [--members-url http://127.0.0.1:8001 ...]
@@ -38,6 +39,7 @@ from ops.demo.scenario import (
     run_survey,
     send_newsletters,
 )
+from ops.demo.tools import create_tools
 from shared.auth import issue_token
 from shared.settings import DEFAULT_PORTS
 
@@ -76,6 +78,7 @@ def load(
             ("agenda van de komende maanden", create_agenda, ("events",)),
             ("advies en ondersteuning op maat", create_support, ("events",)),
             ("artikels en goede praktijken", create_communications, ("newsletter",)),
+            ("hulpmiddelen en handleidingen", create_tools, ("newsletter",)),
             ("feedback", collect_feedback, ("feedback",)),
             ("gebruikersbevraging", run_survey, ("feedback",)),
             ("nieuwsbrieven", send_newsletters, ("newsletter",)),

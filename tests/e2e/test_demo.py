@@ -166,6 +166,7 @@ def test_a_small_demo_year_shows_on_every_kind_of_kpi(
             "afstemming-overleg",
             "OD1.3-artikels",
             "OD1.3-goede-praktijken",
+            "OD3.1-hulpmiddelen",
             "OD3.2-advies",
             "OD3.3-op-maat",
         ):
