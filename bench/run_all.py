@@ -79,7 +79,7 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         f"| raw aiokafka consume (no processing) | {_n(raw.records)} | {raw.seconds:.1f} | "
         f"{_n(raw.per_second)} | 1 | {raw.per_second / naive.per_second:.0f}× |",
-        f"| KPI projector: TrackedConsumer + projection, 1 commit per batch of 1000 | {_n(projector.records)} | "
+        f"| KPI projector: TrackedConsumer + projection, 1 commit per batch of {replay.BATCH} | {_n(projector.records)} | "
         f"{projector.seconds:.1f} | {_n(projector.per_second)} | {projector.per_second / raw.per_second:.3f} | "
         f"{projector.per_second / naive.per_second:.1f}× |",
         f"| naive projector: same code, 1 commit per event | {_n(naive.records)} | {naive.seconds:.1f} | "
