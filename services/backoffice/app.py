@@ -7,7 +7,18 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.backoffice import activities, admin, feedback, kpi, maillink, members, newsletter, oidc, signin
+from services.backoffice import (
+    activities,
+    admin,
+    feedback,
+    kpi,
+    maillink,
+    members,
+    newsletter,
+    oidc,
+    signin,
+    tools,
+)
 from services.backoffice.services import ServiceUnavailable
 from services.backoffice.settings import BackofficeSettings
 from services.backoffice.web import HERE, SECTIONS, PageProblem, Staff, current, render, sign_in_address
@@ -97,6 +108,7 @@ def build(settings: BackofficeSettings) -> FastAPI:
     app.include_router(activities.router)
     app.include_router(kpi.router)
     app.include_router(newsletter.router)
+    app.include_router(tools.router)
     app.include_router(feedback.router)
     app.include_router(admin.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -58,6 +58,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "Nieuwsbrief",
         "De nieuwsbrief schrijven en versturen, abonnees, artikels en goede praktijken.",
     ),
+    (
+        "/hulpmiddelen",
+        "Hulpmiddelen",
+        "De catalogus van tools en handleidingen (OD 3.1): toevoegen, bijwerken, uit de catalogus halen.",
+    ),
     ("/kpi", "KPI's", "Het dashboard, de jaarrapporten en een jaar afsluiten."),
     ("/beheer", "Beheer", "Dode brieven per topic en opnieuw verwerken (beheerders)."),
 )
