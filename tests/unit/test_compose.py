@@ -35,7 +35,7 @@ CONDITIONS = {"service_started", "service_healthy", "service_completed_successfu
 SERVICES = set(DEFAULT_PORTS)  # members, events, feedback, newsletter, kpi
 # the back office calls those five and has a port of its own (not in DEFAULT_PORTS: see its settings)
 PORTS = {**DEFAULT_PORTS, "backoffice": BACKOFFICE_PORT}
-LINK_SERVICES = ("feedback", "newsletter")  # make and check personal links with the shared LINK_SECRET
+LINK_SERVICES = ("feedback", "newsletter", "events")  # make and check personal links with the shared LINK_SECRET
 COMPILERS = ("gcc", "g++", "clang", "build-essential", "make", "cc")
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
@@ -424,6 +424,7 @@ def test_link_services_set_the_public_urls_their_links_use(services: dict[str, d
     needed = {
         "feedback": {"FEEDBACK_PUBLIC_URL"},
         "newsletter": {"FEEDBACK_PUBLIC_URL", "NEWSLETTER_PUBLIC_URL"},
+        "events": {"FEEDBACK_PUBLIC_URL"},  # the feedback reminder links to the feedback form
     }
     for name, variables in needed.items():
         assert variables <= set(environment(services[name])), name
