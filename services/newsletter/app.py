@@ -25,6 +25,9 @@ PUBLISHES: list[type[events.EventData]] = [
     events.NewsletterSent,
     events.ArticlePublished,
     events.GoodPracticePublished,
+    events.ToolPublished,
+    events.ToolUpdated,
+    events.ToolRetired,
 ]
 READS: list[type[events.EventData]] = [
     events.MemberErased,
