@@ -500,22 +500,25 @@ def test_the_data_form_refuses_what_is_not_an_address_and_stores_nothing(agenda:
 
 
 def test_ten_thousand_sign_ups_from_one_address_change_no_more_than_the_limits_allow(agenda: Agenda) -> None:
-    """One client, one address, 10,000 posts over ten sessions, with the service's own limits (60 pages
-    a minute → 10 sign-ups a minute per client, a burst of 5): at most five sign-ups of the address
-    a day get through, and as an unknown address none of them takes a seat before it is confirmed;
-    then a member's address, registered at once, takes at most five seats."""
+    """One client, one address, 10,000 posts over ten sessions (1,000 on PostgreSQL), with the
+    service's own limits (60 pages a minute → 10 sign-ups a minute per client, a burst of 5): at most
+    five sign-ups of the address a day get through, and as an unknown address none of them takes a
+    seat before it is confirmed; then a member's address, registered at once, takes at most five."""
     app = agenda.public.app
     app.state.signup_rate_limiter = RateLimiter(10, burst=5)  # type: ignore[attr-defined]
     sessions = [agenda.schedule(in_days(10 + n), capacity=3) for n in range(10)]
     ids = [s["id"] for s in sessions]
     answers: dict[int, int] = {}
-    for n in range(10_000):
+    # the database sees only what passes the client's limit: the 10,000 once (SQLite), and on
+    # PostgreSQL enough to pass the burst and the refills many times over (the suite's time)
+    posts = 10_000 if agenda.engine.dialect.name == "sqlite" else 1_000
+    for n in range(posts):
         status = agenda.public.post(f"/agenda/{ids[n % 10]}", data=FORM).status_code
         answers[status] = answers.get(status, 0) + 1
     assert set(answers) <= {200, 429}
     # the burst and what refills while the test runs pass the client's limit; of those, the address's
     # limit lets five make a link (asking again for the same session answers 200 and makes none)
-    assert answers[429] >= 9_900
+    assert answers[429] >= posts - 100
     assert len(links(agenda)) == 5
     assert count(agenda, Registration) == 0
     assert all(seats_taken(agenda, i) == 0 for i in ids)
