@@ -2,8 +2,9 @@
 real broker: every public page (the agenda, a session with its sign-up form, a cancelled one, the
 recordings, a search without results, a page not found, the form with its errors) passes axe-core
 without a serious or critical violation, asks for nothing from elsewhere, runs no script the policy
-blocks, and fits a phone's width without scrolling sideways; a person signs up, and the next one for
-a full session lands on the waiting list; the cancel link from the confirmation mail (a real SMTP
+blocks, and fits a phone's width without scrolling sideways; a person signs up and is asked to confirm
+(an address the service does not know); after confirming through the opt-in mail's link, the next one
+for a full session lands on the waiting list; the cancel link from the confirmation mail (a real SMTP
 server) cancels in the browser and the waiting person moves up."""
 
 from __future__ import annotations
@@ -169,14 +170,14 @@ def test_the_pages_read_well_in_the_browser(
     page.get_by_label("Organisatie", exact=True).fill("Vzw De Brug")
     page.get_by_label("Soort organisatie").select_option("middenveldorganisatie")
     page.get_by_role("button", name="Schrijf me in").click()
-    assert page.locator("h1").inner_text() == "Je bent ingeschreven"
+    assert page.locator("h1").inner_text() == "Bevestig je inschrijving"  # an unknown address: opt-in
     page.goto(f"{events.url}/agenda/{ids['full']}")
     page.get_by_label("Naam", exact=True).fill("Kim Wacht")
     page.get_by_label("E-mailadres").fill("kim@wacht.example")
     page.get_by_label("Organisatie", exact=True).fill("Gemeente Wacht")
     page.get_by_label("Soort organisatie").select_option("lokaal_bestuur")
     page.get_by_role("button", name="Schrijf me in").click()
-    assert page.locator("h1").inner_text() == "Je staat op de wachtlijst"
+    assert page.locator("h1").inner_text() == "Bevestig je inschrijving"  # the waiting list: next test
     page.goto(f"{events.url}/agenda/opnames")
     page.get_by_label("Zoeken", exact=True).fill("kluis")
     page.get_by_role("button", name="Zoek").click()
@@ -228,8 +229,16 @@ def test_the_cancel_link_from_the_mail_works_in_the_browser_and_the_waiting_pers
             page.get_by_label("Organisatie", exact=True).fill("Vzw De Brug")
             page.get_by_label("Soort organisatie").select_option("middenveldorganisatie")
             page.get_by_role("button", name="Schrijf me in").click()
+            assert page.locator("h1").inner_text() == "Bevestig je inschrijving"
+            [optin] = catcher.wait_for(address)  # the opt-in: its link, then the page's button
+            link = re.search(
+                re.escape(events.url) + r"/agenda/bevestigen/[A-Za-z0-9_-]+", optin.part("plain")
+            )
+            assert link is not None, optin.part("plain")
+            page.goto(link.group(0))
+            page.get_by_role("button", name="Bevestig mijn inschrijving").click()
             assert page.locator("h1").inner_text() == outcome
-        [confirmation] = catcher.wait_for("sam@buiten.example")
+        [_, confirmation] = catcher.wait_for("sam@buiten.example", n=2)
         found = re.search(
             re.escape(events.url) + r"/agenda/afmelden/[A-Za-z0-9_-]+", confirmation.part("plain")
         )
@@ -242,9 +251,9 @@ def test_the_cancel_link_from_the_mail_works_in_the_browser_and_the_waiting_pers
         ] == []
         page.get_by_role("button", name="Meld me af").click()
         assert page.locator("h1").inner_text() == "Je bent afgemeld"
-        [_, moved] = catcher.wait_for("kim@wacht.example", n=2)
+        [_, _, moved] = catcher.wait_for("kim@wacht.example", n=3)
         assert moved.message["Subject"] == "Er is een plaats vrijgekomen: Infosessie met één plaats"
         time.sleep(1.0)  # a few more rounds of the sender: a second mail would show now
-        assert (len(catcher.to("sam@buiten.example")), len(catcher.to("kim@wacht.example"))) == (1, 2)
+        assert (len(catcher.to("sam@buiten.example")), len(catcher.to("kim@wacht.example"))) == (2, 3)
     finally:
         catcher.stop()
