@@ -308,8 +308,8 @@ def agenda_feed(request: Request, db: SessionDep) -> Response:
 def recordings_page(
     request: Request,
     db: SessionDep,
-    zoek: Annotated[str | None, Query(max_length=1000)] = None,
-    thema: Annotated[str | None, Query(max_length=THEME_MAX)] = None,
+    zoek: str | None = None,  # any length: _bounded cuts it, so a person gets a Dutch page, never a 422
+    thema: str | None = None,
 ) -> HTMLResponse:
     search = _bounded(zoek, SEARCH_MAX)
     theme = _bounded(thema, THEME_MAX) or None

@@ -323,6 +323,10 @@ def test_recordings_by_theme_and_searchable(agenda: Agenda) -> None:
     assert "0 opnames gevonden." in agenda.public.get("/agenda/opnames", params={"zoek": "%"}).text
     themed = agenda.public.get("/agenda/opnames", params={"thema": "bibliotheken"}).text
     assert "Webinar over de bib" in themed and "digitale kluis" not in themed
+    # an overlong search or theme is cut to its limit, and the person still gets the Dutch page
+    long = agenda.public.get("/agenda/opnames", params={"zoek": "kluis" + "x" * 10_000, "thema": "b" * 5_000})
+    assert long.status_code == 200 and "text/html" in long.headers["content-type"]
+    assert "0 opnames gevonden." in long.text
 
 
 # --- hostile text and personal data -------------------------------------------------------------
