@@ -35,7 +35,8 @@ CONDITIONS = {"service_started", "service_healthy", "service_completed_successfu
 SERVICES = set(DEFAULT_PORTS)  # members, events, feedback, newsletter, kpi
 # the back office calls those five and has a port of its own (not in DEFAULT_PORTS: see its settings)
 PORTS = {**DEFAULT_PORTS, "backoffice": BACKOFFICE_PORT}
-LINK_SERVICES = ("feedback", "newsletter", "events")  # make and check personal links with the shared LINK_SECRET
+# make and check personal links with the shared LINK_SECRET
+LINK_SERVICES = ("feedback", "newsletter", "events")
 COMPILERS = ("gcc", "g++", "clang", "build-essential", "make", "cc")
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
