@@ -55,3 +55,27 @@ SafeUrl = Annotated[
     str, Field(pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$", max_length=2000), AfterValidator(single_line)
 ]
 BusinessDate = Annotated[date, AfterValidator(plausible_date)]
+
+
+# --- dates in words (nl-BE), for pages and mails ----------------------------------------------------
+
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+
+
+def day_words(day: date) -> str:
+    """3 maart 2026"""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -22,7 +22,6 @@ from services.backoffice.services import ServiceError, ServiceUnavailable
 from services.backoffice.session import StaffSession
 from services.backoffice.uploads import read_upload
 from services.backoffice.web import (
-    MONTHS,
     Form,
     PageProblem,
     Staff,
@@ -35,6 +34,7 @@ from services.backoffice.web import (
 )
 from shared.auth import ACTIVITY_WRITERS, STAFF
 from shared.clock import BRUSSELS, business_today
+from shared.text import MONTHS
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25

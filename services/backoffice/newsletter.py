@@ -19,7 +19,6 @@ from markupsafe import Markup
 from services.backoffice.services import ServiceError, download
 from services.backoffice.session import StaffSession
 from services.backoffice.web import (
-    MONTHS,
     Form,
     PageProblem,
     Staff,
@@ -32,6 +31,7 @@ from services.backoffice.web import (
 )
 from shared.auth import STAFF
 from shared.clock import BRUSSELS, business_today
+from shared.text import MONTHS
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25

@@ -19,22 +19,9 @@ from services.backoffice.session import SESSION_COOKIE, StaffSession, cookie_key
 from services.backoffice.settings import BackofficeSettings
 from shared import security
 from shared.auth import Role
+from shared.text import MONTHS
 
 HERE = Path(__file__).resolve().parent
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 ROLE_NAMES: dict[str, str] = {
     "admin": "beheerder",
     "staff": "medewerker",

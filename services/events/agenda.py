@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 from services.events import domain, seats
 from services.events.tables import ActivitySession
 from shared import events
+from shared.text import MONTHS, WEEKDAYS
 
 # --- what people read (nl-BE), kept together for review and translation ----------------------------
 
@@ -40,21 +41,6 @@ KINDS: dict[str, str] = {
 }
 LEADS: dict[str, str] = {"vvsg": "VVSG", "mediawijs": "Mediawijs", "joint": "VVSG en Mediawijs"}
 FORMATS: dict[str, str] = {"online": "online", "physical": "ter plaatse", "hybrid": "ter plaatse en online"}
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 ONLINE_WORD = "online"
 PLACE_UNKNOWN = "plaats volgt nog"
 

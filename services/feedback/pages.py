@@ -23,6 +23,7 @@ from services.feedback.tables import FbRequest, FbSession, FbSurvey
 from shared import links
 from shared.errors import Conflict
 from shared.limits import public_rate_limit
+from shared.text import MONTHS
 from shared.uow import UnitOfWork
 from shared.web import OutboxDep, SessionDep
 
@@ -32,20 +33,6 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_li
 # --- what people read (nl-BE), kept together for review and translation ----------------------------
 
 SITE = "VVSG – digitale inclusie"
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 AGREE = ("helemaal niet akkoord", "niet akkoord", "neutraal", "akkoord", "helemaal akkoord")
 QUESTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "satisfaction": (

@@ -26,6 +26,7 @@ import markdown.util
 from services.newsletter.domain import BRUSSELS
 from services.newsletter.settings import NewsletterSettings
 from shared.links import make_token
+from shared.text import MONTHS, WEEKDAYS
 
 # Headers are folded only past RFC 5322's hard limit: a folded List-Unsubscribe would be
 # encoded (RFC 2047) and no mail client could read the link any more.
@@ -34,21 +35,6 @@ _WIRE = policy.SMTP.clone(max_line_length=998)
 LIST_ID = "Nieuwsbrief digitale inclusie <digitale-inclusie.nieuwsbrief.vvsg.be>"
 NEWSLETTER_NAME = "nieuwsbrief digitale inclusie"
 
-_WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 _FORMATS = {"online": "online", "physical": "fysiek", "hybrid": "hybride"}
 
 
@@ -124,7 +110,7 @@ class SubjectInfo:
 
 def dutch_date(moment: datetime) -> str:
     local = moment.astimezone(BRUSSELS)
-    return f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return f"{WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.year}"
 
 
 def dutch_moment(moment: datetime) -> str:

@@ -30,6 +30,7 @@ from sqlmodel import Session, col
 from services.newsletter.tables import Article, GoodPractice
 from shared.clock import BRUSSELS, business_today
 from shared.limits import public_rate_limit
+from shared.text import day_words
 from shared.web import SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
@@ -55,20 +56,6 @@ CHOICE_MAX = 200  # a magazine's name in the filter
 # --- what people read (nl-BE), kept together for review and translation ----------------------------
 
 SITE = "VVSG – digitale inclusie"
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 T = {
     "practices": "Goede praktijken",
     "practices_description": "Goede praktijken over digitale inclusie uit steden, gemeenten en OCMW's: "
@@ -96,10 +83,6 @@ def clean(text: str | None) -> str:
 def web_link(url: str | None) -> str | None:
     """An http(s) address to link to, or None: nothing else (javascript:, data:) becomes an href."""
     return url if url and _WEB_LINK.match(url) else None
-
-
-def day_words(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 # --- what a listing shows -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from services.newsletter.tables import Tool
 from shared.clock import business_today
 from shared.limits import public_rate_limit
+from shared.text import day_words
 from shared.web import SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
@@ -54,25 +55,6 @@ MAKERS = {
     "together": "VVSG en Mediawijs samen",
     "other": "Andere organisaties",
 }
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
-
-def day_words(day: date) -> str:
-    """3 maart 2026"""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)
