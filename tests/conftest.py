@@ -9,10 +9,12 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploy import local_kafka
+from tests import browser as browser_tools
 from tests import infra
 
 
@@ -151,3 +153,10 @@ def transport_place(request: pytest.FixtureRequest) -> tuple[str, str, str]:
     if request.param == "kafka":
         return "kafka", request.getfixturevalue("kafka_bootstrap"), request.getfixturevalue("topic_prefix")
     return "memory", "127.0.0.1:9", f"memory{uuid.uuid4().hex[:6]}."
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright for one test (tests/browser.py); skipped where there is none."""
+    with browser_tools.chromium() as launched:
+        yield launched

@@ -4,27 +4,15 @@ deploy/local_keycloak.py) for the test session, the back office as a process, an
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from deploy import local_keycloak
 from tests import infra
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-output" / "backoffice"  # gitignored
 
 
@@ -68,20 +56,6 @@ def backoffice(keycloak: str, tmp_path: Path) -> Iterator[Callable[..., infra.Se
     yield start
     for process in started:
         process.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (bin/setup installs it)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ server) cancels in the browser and the waiting person moves up."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,33 +21,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests import infra
+from tests.browser import RECORD_VIOLATIONS
 from tests.integration.test_newsletter_mailserver import MailCatcher
 from tests.public.conftest import brussels, in_days
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-output" / "public"  # gitignored
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-    e => window.__violations.push([e.violatedDirective, e.blockedURI || 'inline']));
-"""
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (bin/setup installs it)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _fill(base: str) -> dict[str, str]:

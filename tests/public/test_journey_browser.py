@@ -38,7 +38,6 @@ from shared.db import make_engine
 from tests import infra
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
 from tests.public.conftest import brussels, in_days
-from tests.public.test_browser import browser  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -129,7 +128,7 @@ def test_sign_up_wait_move_up_reminders_and_feedback_reminder_each_mail_once(
     topic_prefix: str,
     tmp_path: Path,
     catcher: MailCatcher,
-    browser: Any,  # noqa: F811  (last: its event loop must not run while the others set up)
+    browser: Any,
 ) -> None:
     feedback = services("feedback", f"sqlite:///{tmp_path}/feedback.db")
     kpi = services("kpi", f"sqlite:///{tmp_path}/kpi.db")

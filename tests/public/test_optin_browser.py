@@ -19,9 +19,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests import infra
+from tests.browser import RECORD_VIOLATIONS
 from tests.integration.test_newsletter_mailserver import MailCatcher
 from tests.public.conftest import brussels, in_days
-from tests.public.test_browser import ARTEFACTS, RECORD_VIOLATIONS, browser  # noqa: F401  (the fixture)
+from tests.public.test_browser import ARTEFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -49,7 +50,7 @@ def _problems(page: Any, name: str, elsewhere: list[str]) -> dict[str, Any]:
 def test_opt_in_and_own_data_pages_in_the_browser(
     services: Callable[..., infra.ServiceProcess],
     tmp_path: Path,
-    browser: Any,  # noqa: F811 — last: its event loop must not run while the others set up
+    browser: Any,
 ) -> None:
     catcher = MailCatcher().start()
     try:

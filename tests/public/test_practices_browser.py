@@ -6,8 +6,7 @@ without scrolling sideways; a person searches with the form and pages on with th
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from shared.clock import business_today
 from tests import infra
-from tests.public.test_browser import ARGS, ARTEFACTS, CHROMIUM, RECORD_VIOLATIONS
+from tests.browser import RECORD_VIOLATIONS
+from tests.public.test_browser import ARTEFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -32,20 +32,6 @@ PRACTICES = [
     "Een e-loket met een menselijk gezicht",
     "Intergemeentelijke aanpak van digitale inclusie in de Kempen, met een heel lange titel erbij",
 ]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (bin/setup installs it)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _fill(base: str) -> None:

@@ -6,11 +6,10 @@ comes out as text; the page answers within 100 ms server time with a catalogue o
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,32 +20,12 @@ from axe_playwright_python.sync_playwright import Axe
 
 from services.newsletter.domain import today
 from tests import infra
+from tests.browser import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-output" / "public"  # gitignored
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-    e => window.__violations.push([e.violatedDirective, e.blockedURI || 'inline']));
-"""
 HOSTILE = '<script>alert("x")</script> =HYPERLINK("http://evil.example")'
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (bin/setup installs it)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _publish(base: str, title: str, made_by: str, audience: str, **changes: Any) -> dict[str, Any]:
