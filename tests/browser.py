@@ -43,3 +43,43 @@ def chromium() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+def page_problems(
+    browser: Any,
+    origin: str,
+    path: str,
+    screenshot: Path,
+    ready: str = "h1",
+    width: int = 360,
+    height: int = 800,
+) -> dict[str, Any]:
+    """One public page checked the way every public page must pass: axe-core's serious and critical
+    violations, requests to anywhere but `origin`, dialogs, what the Content-Security-Policy blocked,
+    and sideways scrolling at a phone's `width` (a screenshot of that is kept). Empty when all is well."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
+    try:
+        page = context.new_page()
+        elsewhere: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(origin) else elsewhere.append(r.url))
+        page.on("dialog", lambda d: elsewhere.append(f"dialog: {d.message}"))
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.goto(origin + path)
+        page.wait_for_selector(ready)
+        results = Axe().run(page)
+        grave = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        blocked = page.evaluate("window.__violations")
+        page.set_viewport_size({"width": width, "height": height})
+        sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+        found = {"axe": grave, "elsewhere": elsewhere, "blocked": blocked, "sideways": sideways}
+        return found if any(found.values()) else {}
+    finally:
+        context.close()

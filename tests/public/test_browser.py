@@ -21,7 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests import infra
-from tests.browser import RECORD_VIOLATIONS
+from tests.browser import page_problems
 from tests.integration.test_newsletter_mailserver import MailCatcher
 from tests.public.conftest import brussels, in_days
 
@@ -92,32 +92,9 @@ def test_every_public_page_is_accessible_self_contained_and_fits_a_phone(
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     problems: dict[str, Any] = {}
     for name, (path, ready) in pages.items():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
-        try:
-            page = context.new_page()
-            elsewhere: list[str] = []
-            page.on(
-                "request",
-                lambda r, seen=elsewhere: None if r.url.startswith(events.url) else seen.append(r.url),
-            )
-            page.add_init_script(RECORD_VIOLATIONS)
-            page.goto(events.url + path)
-            page.wait_for_selector(ready)
-            results = Axe().run(page)
-            grave = [
-                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                for v in results.response["violations"]
-                if v["impact"] in ("serious", "critical")
-            ]
-            blocked = page.evaluate("window.__violations")
-            page.set_viewport_size({"width": 360, "height": 800})
-            sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-            page.screenshot(path=str(ARTEFACTS / f"{name.replace(' ', '-')}-360.png"), full_page=True)
-            found = {"axe": grave, "elsewhere": elsewhere, "blocked": blocked, "sideways": sideways}
-            if any(found.values()):
-                problems[name] = found
-        finally:
-            context.close()
+        shot = ARTEFACTS / f"{name.replace(' ', '-')}-360.png"
+        if found := page_problems(browser, events.url, path, shot, ready=ready):
+            problems[name] = found
     assert problems == {}
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from services.newsletter.domain import today
 from tests import infra
-from tests.browser import RECORD_VIOLATIONS
+from tests.browser import page_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -80,33 +79,9 @@ def test_the_catalogue_is_accessible_self_contained_and_fits_a_phone(
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     problems: dict[str, Any] = {}
     for name, path in pages.items():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
-        try:
-            page = context.new_page()
-            elsewhere: list[str] = []
-            page.on(
-                "request",
-                lambda r, seen=elsewhere: None if r.url.startswith(catalogue.url) else seen.append(r.url),
-            )
-            page.on("dialog", lambda d, seen=elsewhere: seen.append(f"dialog: {d.message}"))
-            page.add_init_script(RECORD_VIOLATIONS)
-            page.goto(catalogue.url + path)
-            page.wait_for_selector("h1")
-            results = Axe().run(page)
-            grave = [
-                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                for v in results.response["violations"]
-                if v["impact"] in ("serious", "critical")
-            ]
-            blocked = page.evaluate("window.__violations")
-            page.set_viewport_size({"width": 360, "height": 800})
-            sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-            page.screenshot(path=str(ARTEFACTS / f"{name.replace(' ', '-')}-360.png"), full_page=True)
-            found = {"axe": grave, "elsewhere": elsewhere, "blocked": blocked, "sideways": sideways}
-            if any(found.values()):
-                problems[name] = found
-        finally:
-            context.close()
+        shot = ARTEFACTS / f"{name.replace(' ', '-')}-360.png"
+        if found := page_problems(browser, catalogue.url, path, shot):
+            problems[name] = found
     assert problems == {}
 
 
