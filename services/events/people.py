@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.events.reminders_tables import FeedbackRequest, MemberAddress
 from services.events.tables import (
     ActivitySession,
     AttendanceDay,
@@ -28,9 +29,10 @@ router = APIRouter()
 @router.get("/people/{member_id}", tags=["privacy"])
 def personal_data(member_id: uuid.UUID, db: SessionDep, _who: Staff) -> dict[str, Any]:
     """What this service holds on the person: its copy of the member (organisation and status),
-    whether it keeps a digest of the e-mail address (never the address), the sign-ups on the public
-    agenda recognised as the member, and every registration with its attendance. A person this service
-    never heard of gets an empty answer, not a 404."""
+    whether it keeps a digest of the e-mail address, the address and first name it mails the reminders
+    and session changes to (from members.contacts), the sign-ups on the public agenda recognised as the
+    member, the feedback requests it may remind them of, and every registration with its attendance.
+    A person this service never heard of gets an empty answer, not a 404."""
     member = db.get(KnownMember, member_id)
     organisation = (
         db.get(KnownOrganisation, member.organisation_id)
@@ -72,6 +74,23 @@ def personal_data(member_id: uuid.UUID, db: SessionDep, _who: Staff) -> dict[str
             "status_on": member.status_on.isoformat() if member.status_on else None,
         },
         "email_digest_held": db.get(ContactDigest, member_id) is not None,
+        # where the mails around a session go (reminders.py): gone with a tombstone or member.erased
+        "address_held": None
+        if (address := db.get(MemberAddress, member_id)) is None
+        else {"email": address.email, "first_name": address.first_name},
+        "feedback_requests": [
+            {
+                "request_id": str(request.request_id),
+                "session_id": str(request.session_id),
+                "requested_at": request.requested_at.isoformat() if request.requested_at else None,
+                "answered": request.answered,
+            }
+            for request in db.execute(
+                select(FeedbackRequest)
+                .where(col(FeedbackRequest.member_id) == member_id)
+                .order_by(col(FeedbackRequest.requested_at), col(FeedbackRequest.request_id))
+            ).scalars()
+        ],
         # sign-ups on the public agenda recognised as this member: the address's digest, no address
         "public_signups": [
             {

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.events.app import build
+from services.events.reminders_tables import MemberAddress
 from services.events.tables import ContactDigest, KnownMember, KnownOrganisation
 from shared import events, topics
 from shared.outbox import OutboxMessage
@@ -175,10 +176,11 @@ def _same_partition(key: uuid.UUID, partitions: int = 3) -> uuid.UUID:
 # --- right of access ----------------------------------------------------------------------------
 
 
-def test_the_export_holds_the_persons_registrations_and_attendance_but_never_an_address(
+def test_the_export_holds_the_persons_registrations_attendance_and_the_address_mails_go_to(
     service: Service,
 ) -> None:
     member = service.member(email="an.peeters@zemst.example")
+    infra.wait_until(lambda: service.known(MemberAddress, member), what="the address for the session mails")
     session, registration = _attended_session(service, member)
     export = service.ok(service.people(member))
     assert export["service"] == "events" and export["member_id"] == str(member)
@@ -192,13 +194,17 @@ def test_the_export_holds_the_persons_registrations_and_attendance_but_never_an_
     )
     hours = [d["hours"] for d in found["attendance"]]
     assert (found["attended"], found["hours"], hours) == (True, 2.5, [2.5])
-    assert "an.peeters" not in json.dumps(export)
+    # the one place the address stands: what the reminders and session changes are mailed to
+    assert export["address_held"] == {"email": "an.peeters@zemst.example", "first_name": None}
+    assert json.dumps({k: v for k, v in export.items() if k != "address_held"}).count("an.peeters") == 0
+    assert export["feedback_requests"] == []
 
 
 def test_a_person_never_heard_of_gets_an_empty_export_and_only_staff_may_ask(service: Service) -> None:
     stranger = uuid.uuid4()
     export = service.ok(service.people(stranger))
     assert (export["member"], export["email_digest_held"], export["registrations"]) == (None, False, [])
+    assert (export["address_held"], export["feedback_requests"]) == (None, [])
     assert service.people(stranger, role="viewer").status_code == 403
     assert service.people(stranger, role="partner").status_code == 403
 
@@ -208,6 +214,7 @@ def test_a_person_never_heard_of_gets_an_empty_export_and_only_staff_may_ask(ser
 
 def test_erasure_keeps_the_attendance_the_kpis_count_and_forgets_the_address(service: Service) -> None:
     member = service.member(email="bert@zemst.example")
+    infra.wait_until(lambda: service.known(MemberAddress, member), what="the address for the session mails")
     session, registration = _attended_session(service, member)
     before = service.registration(session["id"], registration["id"])
     service.erase(member)
@@ -215,9 +222,14 @@ def test_erasure_keeps_the_attendance_the_kpis_count_and_forgets_the_address(ser
         lambda: service.known(KnownMember, member).status == "erased", what="the erasure in the local copy"
     )
     assert service.known(ContactDigest, member) is None
+    assert service.known(MemberAddress, member) is None
     assert service.registration(session["id"], registration["id"]) == before
     export = service.ok(service.people(member))
-    assert (export["member"]["status"], export["email_digest_held"]) == ("erased", False)
+    assert (export["member"]["status"], export["email_digest_held"], export["address_held"]) == (
+        "erased",
+        False,
+        None,
+    )
     assert [r["hours"] for r in export["registrations"]] == [2.5]
 
 
