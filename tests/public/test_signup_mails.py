@@ -175,7 +175,7 @@ def test_confirmation_once_with_ics_and_a_cancel_link_that_moves_the_waiting_lis
         == 403
     )
     assert mailed.public.post(f"/agenda/afmelden/{token}", data={}, headers=SAME_SITE).status_code == 400
-    other = {"token": "x" + token[1:]}
+    other = {"token": ("y" if token[0] == "x" else "x") + token[1:]}  # differs whatever the token starts with
     assert mailed.public.post(f"/agenda/afmelden/{token}", data=other, headers=SAME_SITE).status_code == 400
     assert [r.status for r in registrations(mailed, session["id"])] == ["registered"] * 3
 
