@@ -272,7 +272,6 @@ class OutboxRelay:
         # the broker's declared publishers by topic (they document what the service sends); a topic
         # without one is published through the broker directly
         self.publishers: dict[str, DefaultPublisher] = {}
-        self._last_check = 0.0
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -285,6 +284,7 @@ class OutboxRelay:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         backoff = 0.5
+        watch = asyncio.create_task(self._watch())
         try:
             while True:
                 try:
@@ -302,24 +302,31 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            watch.cancel()
             self.connected = False
 
     async def _idle(self) -> None:
-        """Wait for new rows; meanwhile check now and then that the broker still answers, so that
-        readiness tells the truth even when nothing is being published."""
+        """Wait for new rows (a wake-up or the poll interval)."""
         self._wakeup.clear()
         try:
             await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
-            if self.linger_seconds > 0:
-                await asyncio.sleep(self.linger_seconds)
-            return
         except TimeoutError:
-            pass
-        now = _time.monotonic()
-        # while not connected, look at every pause: readiness turns green as soon as the broker answers
-        if not self.connected or now - self._last_check >= self.health_check_seconds:
-            self._last_check = now
-            self.connected = await self.broker.ping(5)
+            return
+        if self.linger_seconds > 0:
+            await asyncio.sleep(self.linger_seconds)
+
+    async def _watch(self) -> None:
+        """Check now and then that the broker still answers, so that readiness tells the truth when
+        nothing is being published, and also while a send hangs: a broker that goes away with a record
+        in flight keeps the producer retrying that record for tens of seconds, and a check made only
+        between rounds would go on reporting the last good answer all that time. While not connected it
+        looks at every poll interval, so readiness turns green as soon as the broker answers."""
+        while True:
+            await asyncio.sleep(self.health_check_seconds if self.connected else self.poll_seconds)
+            try:
+                self.connected = await self.broker.ping(5)
+            except Exception:  # noqa: BLE001 - a check that fails says: not reachable
+                self.connected = False
 
     async def publish_pending(self) -> int:
         rows = await asyncio.to_thread(self._fetch)

@@ -1,9 +1,12 @@
-"""Commands taken while the broker is stopped are published once it is back, none lost."""
+"""Commands taken while the broker is stopped are published once it is back, none lost; readiness says
+the broker is unreachable while it is, also while a record is stuck in flight to it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +88,47 @@ def test_commands_made_while_the_broker_is_down_are_published_when_it_returns(
 def _broker_unready(service: ServiceProcess) -> bool:
     response = httpx.get(f"{service.url}/health/ready", timeout=5)
     return response.status_code == 503 and response.json()["checks"]["broker"] == "unreachable"
+
+
+def test_readiness_turns_red_while_a_record_hangs_in_flight_to_a_frozen_broker(
+    own_broker: tuple[Path, int, int], tmp_path: Path
+) -> None:
+    """A frozen broker (SIGSTOP) keeps its connections open: the relay's send of the next record then
+    hangs for the producer's whole timeout. Readiness must not go on reporting the last good check all
+    that time (CI once saw a broker stop with a record in flight and readiness green for 60 s)."""
+    state, port, _controller = own_broker
+    bootstrap = f"127.0.0.1:{port}"
+    create_topics(bootstrap, "frozen.")
+    service = ServiceProcess(
+        "members",
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/members.db",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_TOPIC_PREFIX": "frozen.",
+            "OUTBOX_POLL_SECONDS": "0.2",
+        },
+        tmp_path,
+    ).start()
+    pid = int((state / "kafka.pid").read_text().strip())
+    try:
+        with service.client("staff") as members:
+            assert members.get("/health/ready").status_code == 200
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                org = members.post(
+                    "/organisations", json={"name": "Gemeente Bever", "kind": "lokaal_bestuur"}
+                )
+                assert org.status_code == 201
+                wait_until(lambda: _broker_unready(service), 20, 0.5, "readiness to say the broker is gone")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            topic = "frozen." + topics.MEMBERS_EVENTS
+
+            def published() -> bool:
+                records = asyncio.run(read_topic(bootstrap, topic))
+                return any(json.loads(r.value)["subject"] == org.json()["id"] for r in records)
+
+            wait_until(published, 90, 0.5, "the record held while the broker was frozen")
+            wait_until(lambda: members.get("/health/ready").status_code == 200, 30, 0.5, "readiness back")
+    finally:
+        service.stop()
