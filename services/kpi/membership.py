@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, delete, func, insert, select
+from sqlalchemy import Connection, Index, Table, delete, func, insert, select, text
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
@@ -356,6 +356,7 @@ def refold(
     of the organisations they were or are with (unless `organisations` is false: a migration before the
     table existed), in the caller's transaction (after the batch's facts are written)."""
     members = sorted(set(membership))
+    affected: set[uuid.UUID | None] = set()
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiMembershipFact, ids)
@@ -366,15 +367,17 @@ def refold(
             spells += member_spells
             changes += member_changes
         member_spells_table = _table(KpiMemberSpell)
-        affected = set(
+        affected.update(
             connection.execute(
                 select(member_spells_table.c.organisation_id).where(member_spells_table.c.member_id.in_(ids))
             ).scalars()
-        ) | {spell["organisation_id"] for spell in spells}
+        )
+        affected.update(spell["organisation_id"] for spell in spells)
         _replace(connection, KpiMemberSpell, ids, spells)
         _replace(connection, KpiMemberChange, ids, changes)
-        if organisations:
-            refold_organisations(connection, affected)
+    if organisations:
+        # once for the whole batch, after every member's spells: its locks are then taken in one go
+        refold_organisations(connection, affected)
     members = sorted(set(sharing))
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
@@ -394,9 +397,35 @@ def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     return [(start, end) for start, end in merged]
 
 
+# the first key of the two-key advisory locks the organisation refold takes (PostgreSQL)
+_ORGANISATION_LOCKS = 0x4B50494F  # "KPIO"
+
+
+def _lock_organisations(connection: Connection, ids: list[uuid.UUID]) -> None:
+    """On PostgreSQL, lock these organisations for the rest of the transaction. Scaled-out projectors
+    apply members of one organisation side by side (members.events is keyed by member); without the
+    lock, each reads its own members' spells but not the other's uncommitted ones, and the last to
+    commit writes an organisation's spells without the other's members, or both insert the same
+    spell and one batch fails. With it, the second waits and then (READ COMMITTED: each statement
+    sees what is committed) reads the first one's spells too. The keys are taken in ascending order, so
+    two batches never wait for each other in a circle. SQLite has one writer at a time anyway."""
+    if not ids or connection.dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(i.bytes[:4], "big", signed=True) for i in ids})
+    # the ORDER BY in the subquery feeds the aggregate in order: the locks are taken in that order
+    connection.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, k)) FROM"
+            " (SELECT k FROM unnest(CAST(:keys AS integer[])) AS t(k) ORDER BY k) AS ordered"
+        ),
+        {"space": _ORGANISATION_LOCKS, "keys": keys},
+    )
+
+
 def refold_organisations(connection: Connection, organisations: Iterable[uuid.UUID | None]) -> None:
     """Derives again the spells of these organisations from their members' spells."""
     ids = sorted({o for o in organisations if o is not None})
+    _lock_organisations(connection, ids)
     spells_table, table = _table(KpiMemberSpell), _table(KpiOrganisationSpell)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]

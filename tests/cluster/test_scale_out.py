@@ -26,8 +26,9 @@ from deploy import local_kafka
 from shared import topics
 from shared.db import normalise_url
 from shared.kafka import ensure_topics
+from shared.topics import dead_letter_topic
 from tests.cluster.load import Traffic, kpi_values, partition_ends
-from tests.infra import ServiceProcess, auth, postgres_database, wait_until
+from tests.infra import ServiceProcess, auth, postgres_database, read_topic, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -109,16 +110,6 @@ def databases(postgres_server: str) -> Iterator[dict[str, str]]:
         }
 
 
-# KNOWN FAILURE, found 2026-12-03 and not yet fixed: after random kills, the three KPI instances sharing
-# one PostgreSQL database answered OD1.1-leden 565 where the commands accepted (and a fresh single KPI
-# instance reading the same topics) give 568: the scaled read model misses members, nothing is lost
-# from the topics. Reproduced three times; taking the projector's and the write side's changes of that
-# day back did not cure it. Marked so that the run reports it as XFAIL instead of hiding it; remove
-# the mark with the fix (issue 14's closing note of 2026-12-03 has the details).
-@pytest.mark.xfail(
-    reason="scaled KPI instances under kills undercount OD1.1-leden (565 of 568); see the comment above",
-    strict=False,
-)
 def test_killed_instances_of_scaled_out_services_lose_nothing_and_the_lag_closes_quickly(
     kafka_cluster: local_kafka.Cluster, databases: dict[str, str], tmp_path: Path
 ) -> None:
@@ -234,6 +225,11 @@ def test_killed_instances_of_scaled_out_services_lose_nothing_and_the_lag_closes
         assert accepted <= counted[code] <= accepted + len(tally.refused), (code, counted, tally.refused)
     assert lag_closed <= LAG_SECONDS
     assert single_answer == scaled_answer
+    # nothing went to the dead letters: a record that conflicts with another instance's work is
+    # retried, never refused (three projectors once refolded one organisation side by side, and the
+    # loser's batch was dead-lettered: three members missing from OD1.1-leden)
+    for name in (topics.MEMBERS_EVENTS, topics.ACTIVITIES_EVENTS):
+        assert asyncio.run(read_topic(bootstrap, prefix + dead_letter_topic(name))) == []
 
 
 async def _groups(bootstrap: str) -> set[str]:
