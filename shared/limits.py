@@ -76,8 +76,10 @@ def client_address(request: Request) -> str:
     return proxies.client(peer, ",".join(request.headers.getlist("x-forwarded-for")))
 
 
-def public_rate_limit(request: Request) -> None:
-    """Dependency for public routes; the limiter lives on app.state (see shared.service.create_app)."""
+async def public_rate_limit(request: Request) -> None:
+    """Dependency for public routes; the limiter lives on app.state (see shared.service.create_app).
+    Async although it never waits: a plain function would cost every public request a hop to the
+    thread pool and back for a few microseconds of arithmetic."""
     limiter: RateLimiter | None = getattr(request.app.state, "public_rate_limiter", None)
     if limiter is None:
         return

@@ -219,8 +219,9 @@ def _bounded(value: str | None, limit: int) -> str:
 # --- the forms' helpers -----------------------------------------------------------------------------
 
 
-def signup_rate_limit(request: Request) -> None:
-    """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py)."""
+async def signup_rate_limit(request: Request) -> None:
+    """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py).
+    Async for the reason `shared.limits.public_rate_limit` is."""
     limiter: RateLimiter | None = getattr(request.app.state, "signup_rate_limiter", None)
     if limiter is None:
         return

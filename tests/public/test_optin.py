@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -35,7 +36,7 @@ from shared.limits import RateLimiter
 from tests import infra
 from tests.infra import auth, wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
-from tests.public.conftest import PUBLIC_BASE, Agenda, in_days
+from tests.public.conftest import PUBLIC_BASE, Agenda, anonymous, in_days
 from tests.public.test_signup import (
     FORM,
     SAME_SITE,
@@ -75,7 +76,7 @@ def mailed(
 ) -> Iterator[Agenda]:
     app = build(_settings(database_url, kafka_bootstrap, topic_prefix, catcher.port))
     with TestClient(app, headers=auth("staff")) as staff:
-        yield Agenda(staff, TestClient(app), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
+        yield Agenda(staff, anonymous(staff), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
 
 
 def seats_taken(agenda: Agenda, session_id: str) -> int:
@@ -513,9 +514,18 @@ def test_ten_thousand_sign_ups_from_one_address_change_no_more_than_the_limits_a
     # the database sees only what passes the client's limit: the 10,000 once (SQLite), and on
     # PostgreSQL enough to pass the burst and the refills many times over (the suite's time)
     posts = 10_000 if agenda.engine.dialect.name == "sqlite" else 1_000
-    for n in range(posts):
-        status = agenda.public.post(f"/agenda/{ids[n % 10]}", data=FORM).status_code
-        answers[status] = answers.get(status, 0) + 1
+
+    async def hammer() -> None:
+        # one client in the app's own event loop: a TestClient hands every request to that loop
+        # and waits for the answer in another thread, which made the hops cost more than the app
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for n in range(posts):
+                status = (await client.post(f"/agenda/{ids[n % 10]}", data=FORM)).status_code
+                answers[status] = answers.get(status, 0) + 1
+
+    assert agenda.public.portal is not None
+    agenda.public.portal.call(hammer)
     assert set(answers) <= {200, 429}
     # the burst and what refills while the test runs pass the client's limit; of those, the address's
     # limit lets five make a link (asking again for the same session answers 200 and makes none)

@@ -29,6 +29,7 @@ from shared import events, topics
 from shared.clock import business_today
 from shared.db import make_engine, migrate
 from tests.infra import AUTH_SECRET, LINK_SECRET, auth, free_port, read_topic, wait_until
+from tests.public.conftest import anonymous
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +95,7 @@ def site(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Iterator
     )
     app = build(settings)
     with TestClient(app, headers=auth("staff")) as staff:
-        yield Site(staff, TestClient(app), kafka_bootstrap, topic_prefix)
+        yield Site(staff, anonymous(staff), kafka_bootstrap, topic_prefix)
 
 
 def _status(page: str) -> str:

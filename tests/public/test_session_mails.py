@@ -39,7 +39,7 @@ from shared.db import make_engine
 from tests import infra
 from tests.infra import AUTH_SECRET, auth, wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
-from tests.public.conftest import PUBLIC_BASE, Agenda, in_days
+from tests.public.conftest import PUBLIC_BASE, Agenda, anonymous, in_days
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def settings(
 def mailed(settings: EventsSettings, kafka_bootstrap: str, topic_prefix: str) -> Iterator[Agenda]:
     app = build(settings)
     with TestClient(app, headers=auth("staff")) as staff:
-        yield Agenda(staff, TestClient(app), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
+        yield Agenda(staff, anonymous(staff), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
 
 
 def produce(agenda: Agenda, *datas: events.EventData, at: datetime | None = None) -> None:

@@ -33,7 +33,7 @@ from shared import events, topics
 from tests import infra
 from tests.infra import AUTH_SECRET, auth, wait_until
 from tests.integration.test_newsletter_mailserver import MailCatcher, Received
-from tests.public.conftest import PUBLIC_BASE, Agenda, in_days
+from tests.public.conftest import PUBLIC_BASE, Agenda, anonymous, in_days
 from tests.public.test_signup import confirm, known_member, registrations, sign_up, sign_up_confirmed
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ def mailed(
     """The events service as it runs, its mail sender loop pointed at the test's SMTP server."""
     app = build(_settings(database_url, kafka_bootstrap, topic_prefix, catcher.port))
     with TestClient(app, headers=auth("staff")) as staff:
-        yield Agenda(staff, TestClient(app), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
+        yield Agenda(staff, anonymous(staff), app.state.runtime.engine, kafka_bootstrap, topic_prefix)
 
 
 def attachment(received: Received) -> Any:
