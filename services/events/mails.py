@@ -32,7 +32,7 @@ import secrets
 import smtplib
 import ssl
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -40,6 +40,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -354,12 +355,62 @@ _WIPED: dict[str, None] = {"recipient": None, "name": None, "token": None}
 REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
-def _code(exc: Exception) -> int:
+def smtp_code(exc: Exception) -> int:
     """The SMTP reply code of a refusal (a refused recipient carries it per address)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         answers = list(exc.recipients.values())
         return int(answers[0][0]) if answers else 550
     return int(getattr(exc, "smtp_code", 550))
+
+
+Row = TypeVar("Row")
+
+
+def deliver(
+    sender: MailSender,
+    ids: Sequence[Row],
+    prepare: Callable[[Row, datetime], tuple[str, EmailMessage] | None],
+    finish: Callable[[Row, str, str | None, datetime], None],
+    retry: Callable[[Row, int], None],
+    now: datetime | None = None,
+) -> int:
+    """Sends the claimed-and-prepared mails of `ids` over one connection of `sender`'s; the queues
+    (this module's `SignupMail`, optin's `OutsiderLink`) say how a row is prepared, finished and put
+    back. A temporary refusal (4xx) goes back to the queue; a permanent one fails that mail alone;
+    a lost connection marks the mail in hand interrupted (it may have gone, so it is never sent
+    again) and raises SmtpUnavailable. Returns how many went."""
+    smtp = sender.connect()
+    sent = 0
+    try:
+        for row_id in ids:
+            moment = now or datetime.now(UTC)
+            prepared = prepare(row_id, moment)
+            if prepared is None:
+                continue
+            recipient, message = prepared
+            try:
+                smtp.send_message(message, from_addr=sender.config.sender_address, to_addrs=[recipient])
+            except REFUSED as exc:
+                code = smtp_code(exc)
+                if 400 <= code < 500:  # try again later: the server said so before accepting
+                    retry(row_id, code)
+                else:
+                    finish(row_id, FAILED, f"refused: {exc.__class__.__name__}", moment)
+                continue
+            except smtplib.SMTPNotSupportedError as exc:
+                finish(row_id, FAILED, f"not supported: {exc}"[:300], moment)
+                continue
+            except (OSError, smtplib.SMTPException) as exc:
+                finish(row_id, INTERRUPTED, f"connection lost: {exc.__class__.__name__}", moment)
+                raise SmtpUnavailable(str(exc)) from exc
+            finish(row_id, SENT, None, moment)
+            sent += 1
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return sent
 
 
 class MailSender:
@@ -385,7 +436,7 @@ class MailSender:
             log.warning("%d sign-up mail(s) interrupted while sending: not sent again", count)
         return count
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
         security = self.settings.smtp_security.lower()
         host, port = self.settings.smtp_host, self.settings.smtp_port
         timeout = self.settings.smtp_timeout_seconds
@@ -523,39 +574,14 @@ class MailSender:
             )
         if not ids:
             return 0
-        smtp = self._connect()
-        sent = 0
-        try:
-            for row_id in ids:
-                moment = now or datetime.now(UTC)
-                prepared = self._prepare(row_id, moment)
-                if prepared is None:
-                    continue
-                recipient, message = prepared
-                try:
-                    smtp.send_message(message, from_addr=self.config.sender_address, to_addrs=[recipient])
-                except REFUSED as exc:
-                    code = _code(exc)
-                    if 400 <= code < 500:  # try again later: the server said so before accepting
-                        self._retry(row_id, f"deferred: {code}")
-                    else:
-                        self._finish(row_id, FAILED, f"refused: {exc.__class__.__name__}")
-                    continue
-                except smtplib.SMTPNotSupportedError as exc:
-                    self._finish(row_id, FAILED, f"not supported: {exc}"[:300])
-                    continue
-                except (OSError, smtplib.SMTPException) as exc:
-                    # the answer is unknown: the mail may have gone, so it is never sent again
-                    self._finish(row_id, INTERRUPTED, f"connection lost: {exc.__class__.__name__}")
-                    raise SmtpUnavailable(str(exc)) from exc
-                self._finish(row_id, SENT, None, moment)
-                sent += 1
-        finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
-        return sent
+        return deliver(
+            self,
+            ids,
+            self._prepare,
+            self._finish,
+            lambda row_id, code: self._retry(row_id, f"deferred: {code}"),
+            now,
+        )
 
     def _retry(self, row_id: int, note: str) -> None:
         with Session(self.engine) as db:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import smtplib
 import uuid
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -270,37 +269,14 @@ class OptinSender:
             )
         if not ids:
             return 0
-        # MailSender's own connection set-up (plain, STARTTLS or TLS, login): one place for it
-        smtp = self.mail._connect()
-        sent = 0
-        try:
-            for row_id in ids:
-                moment = now or datetime.now(UTC)
-                prepared = self._prepare(row_id, moment)
-                if prepared is None:
-                    continue
-                recipient, message = prepared
-                try:
-                    smtp.send_message(
-                        message, from_addr=self.mail.config.sender_address, to_addrs=[recipient]
-                    )
-                except mails.REFUSED as exc:
-                    if 400 <= mails._code(exc) < 500:
-                        self._retry(row_id)
-                    else:
-                        self._finish(row_id, FAILED, f"refused: {exc.__class__.__name__}")
-                    continue
-                except (OSError, smtplib.SMTPException) as exc:
-                    self._finish(row_id, INTERRUPTED, f"connection lost: {exc.__class__.__name__}")
-                    raise mails.SmtpUnavailable(str(exc)) from exc
-                self._finish(row_id, SENT, None)
-                sent += 1
-        finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
-        return sent
+        return mails.deliver(
+            self.mail,
+            ids,
+            self._prepare,
+            lambda row_id, status, note, _moment: self._finish(row_id, status, note),
+            lambda row_id, _code: self._retry(row_id),
+            now,
+        )
 
     def _retry(self, row_id: uuid.UUID) -> None:
         with Session(self.engine) as db:
