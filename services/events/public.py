@@ -29,13 +29,13 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.events import agenda, calendar, mydata, optin, signup
 from services.events import settings as events_settings
 from services.events.agenda import PublicSession
 from shared.errors import Conflict, NotFound
 from shared.limits import RateLimiter, client_address, public_rate_limit
+from shared.pages import page_templates
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web import OutboxDep, SessionDep
@@ -69,13 +69,7 @@ router = APIRouter(
     include_in_schema=False, dependencies=[Depends(public_rate_limit)], route_class=PublicRoute
 )
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html", "xml"], default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+templates = page_templates(Path(__file__).parent / "templates")
 
 # pages: always asked again (seats change); feeds: calendar apps and feed readers poll, a few minutes is fine
 PAGE_HEADERS = {"Cache-Control": "no-cache"}
@@ -171,6 +165,19 @@ def base_url(request: Request) -> str:
     return (settings.public_base_url or str(request.base_url)).rstrip("/")
 
 
+# the shared frame's menu, announced feeds and footer links (shared/templates/public/base.html)
+NAV = [("/agenda", T["agenda"], "agenda"), ("/agenda/opnames", T["recordings"], "opnames")]
+FEEDS = [
+    ("/agenda.atom", "application/atom+xml", "Agenda digitale inclusie (Atom)"),
+    ("/agenda.ics", "text/calendar", "Agenda digitale inclusie (iCalendar)"),
+]
+FOLLOW = [
+    ("/agenda.ics", "Agenda abonneren (iCalendar)"),
+    ("/agenda.atom", "Nieuwe sessies volgen (Atom-feed)"),
+    ("/agenda/mijn-gegevens", "Mijn gegevens bekijken of wissen"),
+]
+
+
 def render(name: str, title: str, section: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("description", "")
     context.setdefault("canonical", "")
@@ -178,7 +185,15 @@ def render(name: str, title: str, section: str, status_code: int = 200, **contex
     if context["errors"]:
         title = T["error_prefix"] + title
     html = templates.get_template(f"public/{name}").render(
-        site=agenda.SITE, title=title, section=section, now=now(), **context
+        site=agenda.SITE,
+        title=title,
+        section=section,
+        now=now(),
+        nav=NAV,
+        feeds=FEEDS,
+        follow=FOLLOW,
+        follow_intro="Volg de agenda in je eigen agenda-app of feedlezer:",
+        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 

@@ -8,8 +8,8 @@ or an article dated later appears on its day, when the KPI starts counting it to
 
 HTML from autoescaping templates (templates/public), in Dutch, with its CSS inline: no script, nothing
 from elsewhere (the app factory sets the Content-Security-Policy and the other security headers on
-every answer). The base template is a copy of the events service's public one (services/events/
-templates/public/base.html): two services cannot share a template file without shared/ code."""
+every answer). The pages extend the public site's shared frame (shared/templates/public/base.html,
+shared.pages), as the events service's agenda and this service's tools page do."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
@@ -30,19 +29,14 @@ from sqlmodel import Session, col
 from services.newsletter.tables import Article, GoodPractice
 from shared.clock import BRUSSELS, business_today
 from shared.limits import public_rate_limit
+from shared.pages import page_templates
 from shared.text import day_words
 from shared.web import SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html", "xml"], default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+templates = page_templates(Path(__file__).parent / "templates")
 
 PAGE_HEADERS = {"Cache-Control": "no-cache"}
 FEED_HEADERS = {"Cache-Control": "public, max-age=300"}
@@ -247,7 +241,7 @@ def base_url(request: Request) -> str:
     return str(configured or request.base_url).rstrip("/")
 
 
-def _nav(request: Request) -> list[tuple[str, str, str]]:
+def nav(request: Request) -> list[tuple[str, str, str]]:
     """The public pages this service has: (path, words, section). The tools catalogue joins once its
     route exists."""
     known = {getattr(r, "path", "") for r in request.app.routes}
@@ -262,8 +256,20 @@ def _nav(request: Request) -> list[tuple[str, str, str]]:
 
 
 def render(request: Request, name: str, title: str, section: str, **context: Any) -> HTMLResponse:
+    """A page in the public site's shared frame; `feed` and `feed_title`, when given, are the page's
+    Atom feed, announced in the head and offered in the footer."""
+    feed, feed_title = context.pop("feed", ""), context.pop("feed_title", "")
+    context.setdefault("description", "")
+    context.setdefault("canonical", "")
     html = templates.get_template(f"public/{name}").render(
-        site=SITE, title=title, section=section, nav=_nav(request), **context
+        site=SITE,
+        title=title,
+        section=section,
+        nav=nav(request),
+        feeds=[(feed, "application/atom+xml", feed_title)] if feed else [],
+        follow=[(feed, feed_title)] if feed else [],
+        follow_intro="Volg nieuwe publicaties in je feedlezer:",
+        **context,
     )
     return HTMLResponse(html, headers=PAGE_HEADERS)
 

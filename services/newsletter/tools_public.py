@@ -13,28 +13,23 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from services.newsletter import public
 from services.newsletter.tables import Tool
 from shared.clock import business_today
 from shared.limits import public_rate_limit
+from shared.pages import page_templates
 from shared.text import day_words
 from shared.web import SessionDep
 
 # public: no login, so every client address gets a limited number of requests a minute
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html", "xml"], default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+templates = page_templates(Path(__file__).parent / "templates")
 
 PAGE_HEADERS = {"Cache-Control": "no-cache"}
 SEARCH_MAX = 100  # characters of `zoek` looked for
@@ -113,6 +108,7 @@ def matches(tool: Tool, words: list[str]) -> bool:
 
 @router.get("/hulpmiddelen")
 def tools_page(
+    request: Request,
     db: SessionDep,
     zoek: Annotated[str | None, Query(max_length=1000)] = None,
     voor: Annotated[str | None, Query(max_length=1000)] = None,
@@ -133,6 +129,12 @@ def tools_page(
         site=SITE,
         title=TITLE,
         description=DESCRIPTION,
+        canonical="",
+        section="hulpmiddelen",
+        nav=public.nav(request),
+        feeds=[],
+        follow=[],
+        follow_intro="",
         tools=found,
         total=len(everything),
         search=search,
