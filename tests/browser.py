@@ -57,8 +57,6 @@ def page_problems(
     """One public page checked the way every public page must pass: axe-core's serious and critical
     violations, requests to anywhere but `origin`, dialogs, what the Content-Security-Policy blocked,
     and sideways scrolling at a phone's `width` (a screenshot of that is kept). Empty when all is well."""
-    from axe_playwright_python.sync_playwright import Axe
-
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
     try:
         page = context.new_page()
@@ -68,18 +66,32 @@ def page_problems(
         page.add_init_script(RECORD_VIOLATIONS)
         page.goto(origin + path)
         page.wait_for_selector(ready)
-        results = Axe().run(page)
-        grave = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        blocked = page.evaluate("window.__violations")
-        page.set_viewport_size({"width": width, "height": height})
-        sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot), full_page=True)
-        found = {"axe": grave, "elsewhere": elsewhere, "blocked": blocked, "sideways": sideways}
-        return found if any(found.values()) else {}
+        return open_page_problems(page, elsewhere, screenshot, width, height)
     finally:
         context.close()
+
+
+def open_page_problems(
+    page: Any, elsewhere: list[str], screenshot: Path, width: int = 360, height: int = 800
+) -> dict[str, Any]:
+    """`page_problems` for a page a test has open (its requests elsewhere collected into `elsewhere`,
+    RECORD_VIOLATIONS added before its scripts): the findings since the last call, which empties
+    `elsewhere`; the page is back at its own size afterwards. Empty when all is well."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    grave = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    blocked = page.evaluate("window.__violations")
+    size = page.viewport_size
+    page.set_viewport_size({"width": width, "height": height})
+    sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    page.set_viewport_size(size)
+    found = {"axe": grave, "elsewhere": list(elsewhere), "blocked": blocked, "sideways": sideways}
+    elsewhere.clear()
+    return {k: v for k, v in found.items() if v}

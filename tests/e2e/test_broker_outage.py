@@ -37,17 +37,7 @@ def test_commands_made_while_the_broker_is_down_are_published_when_it_returns(
 ) -> None:
     state, port, controller = own_broker
     bootstrap = f"127.0.0.1:{port}"
-    create_topics(bootstrap, "outage.")
-    service = ServiceProcess(
-        "members",
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path}/members.db",
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC_PREFIX": "outage.",
-            "OUTBOX_POLL_SECONDS": "0.2",
-        },
-        tmp_path,
-    ).start()
+    service = _members(bootstrap, "outage.", tmp_path)
     try:
         with service.client("staff") as members:
             org = members.post("/organisations", json={"name": "Gemeente Zemst", "kind": "lokaal_bestuur"})
@@ -85,6 +75,21 @@ def test_commands_made_while_the_broker_is_down_are_published_when_it_returns(
         service.stop()
 
 
+def _members(bootstrap: str, prefix: str, folder: Path) -> ServiceProcess:
+    """The members service as a process on this test's broker and topics, its outbox polled often."""
+    create_topics(bootstrap, prefix)
+    return ServiceProcess(
+        "members",
+        {
+            "DATABASE_URL": f"sqlite:///{folder}/members.db",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_TOPIC_PREFIX": prefix,
+            "OUTBOX_POLL_SECONDS": "0.2",
+        },
+        folder,
+    ).start()
+
+
 def _broker_unready(service: ServiceProcess) -> bool:
     response = httpx.get(f"{service.url}/health/ready", timeout=5)
     return response.status_code == 503 and response.json()["checks"]["broker"] == "unreachable"
@@ -98,17 +103,7 @@ def test_readiness_turns_red_while_a_record_hangs_in_flight_to_a_frozen_broker(
     that time (CI once saw a broker stop with a record in flight and readiness green for 60 s)."""
     state, port, _controller = own_broker
     bootstrap = f"127.0.0.1:{port}"
-    create_topics(bootstrap, "frozen.")
-    service = ServiceProcess(
-        "members",
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path}/members.db",
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC_PREFIX": "frozen.",
-            "OUTBOX_POLL_SECONDS": "0.2",
-        },
-        tmp_path,
-    ).start()
+    service = _members(bootstrap, "frozen.", tmp_path)
     pid = int((state / "kafka.pid").read_text().strip())
     try:
         with service.client("staff") as members:

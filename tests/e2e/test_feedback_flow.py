@@ -19,6 +19,7 @@ import pytest
 
 from shared import events, topics
 from shared.links import make_token
+from tests.browser import chromium
 from tests.infra import (
     LINK_SECRET,
     Databases,
@@ -32,15 +33,6 @@ from tests.infra import (
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -51,17 +43,12 @@ PHONE = {
 
 @pytest.fixture
 def browser(topic_prefix: str) -> Iterator[Any]:
-    """Chromium for one test. Playwright's sync API keeps an event loop running in this thread, so
-    the fixtures that call asyncio.run (topic_prefix) go first and the test runs its own broker
-    calls in a worker thread (_run)."""
+    """Chromium for one test (tests/browser.py). Playwright's sync API keeps an event loop running in
+    this thread, so the fixtures that call asyncio.run (topic_prefix) go first and the test runs its
+    own broker calls in a worker thread (_run)."""
     del topic_prefix
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing at /usr/bin/chromium (bin/setup installs it)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:

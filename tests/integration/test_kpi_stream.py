@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import time
 import uuid
@@ -282,25 +281,6 @@ def test_a_year_is_computed_once_per_change_whatever_the_number_of_subscribers()
         assert all(queue.get_nowait() is None for _, queue in few)  # every stream ends
 
     asyncio.run(scenario())
-
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (bin/setup installs it)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_the_dashboard_updates_the_changed_card_in_place_from_the_stream(kpi: Running, browser: Any) -> None:

@@ -16,35 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from tests import infra
-from tests.browser import RECORD_VIOLATIONS
+from tests.browser import RECORD_VIOLATIONS, open_page_problems
 from tests.integration.test_newsletter_mailserver import MailCatcher
 from tests.public.conftest import brussels, in_days
 from tests.public.test_browser import ARTEFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-def _problems(page: Any, name: str, elsewhere: list[str]) -> dict[str, Any]:
-    """What is wrong with the page now open: axe's serious and critical findings, requests that left
-    the service, blocked content, sideways scrolling at 360 px."""
-    results = Axe().run(page)
-    grave = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    blocked = page.evaluate("window.__violations")
-    size = page.viewport_size
-    page.set_viewport_size({"width": 360, "height": 800})
-    sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    page.screenshot(path=str(ARTEFACTS / f"{name}-360.png"), full_page=True)
-    page.set_viewport_size(size)
-    found = {"axe": grave, "elsewhere": list(elsewhere), "blocked": blocked, "sideways": sideways}
-    elsewhere.clear()
-    return {k: v for k, v in found.items() if v}
 
 
 def test_opt_in_and_own_data_pages_in_the_browser(
@@ -86,7 +65,7 @@ def test_opt_in_and_own_data_pages_in_the_browser(
         page.add_init_script(RECORD_VIOLATIONS)
 
         def check(name: str) -> None:
-            found = _problems(page, name, elsewhere)
+            found = open_page_problems(page, elsewhere, ARTEFACTS / f"{name}-360.png")
             if found:
                 problems[name] = found
 
