@@ -76,17 +76,25 @@ def client_address(request: Request) -> str:
     return proxies.client(peer, ",".join(request.headers.getlist("x-forwarded-for")))
 
 
-async def public_rate_limit(request: Request) -> None:
-    """Dependency for public routes; the limiter lives on app.state (see shared.service.create_app).
-    Async although it never waits: a plain function would cost every public request a hop to the
-    thread pool and back for a few microseconds of arithmetic."""
-    limiter: RateLimiter | None = getattr(request.app.state, "public_rate_limiter", None)
+def enforce(request: Request, limiter_name: str, detail: str) -> None:
+    """Takes one from the client's bucket of `app.state.<limiter_name>` (none there: no limit), or
+    refuses with 429, `detail` and Retry-After."""
+    limiter: RateLimiter | None = getattr(request.app.state, limiter_name, None)
     if limiter is None:
         return
     wait = limiter.take(client_address(request))
     if wait:
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Te veel aanvragen na elkaar. Probeer het over een ogenblik opnieuw.",
-            headers={"Retry-After": str(max(1, round(wait)))},
+            status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(max(1, round(wait)))}
         )
+
+
+async def public_rate_limit(request: Request) -> None:
+    """Dependency for public routes; the limiter lives on app.state (see shared.service.create_app).
+    Async although it never waits: a plain function would cost every public request a hop to the
+    thread pool and back for a few microseconds of arithmetic."""
+    enforce(
+        request,
+        "public_rate_limiter",
+        "Te veel aanvragen na elkaar. Probeer het over een ogenblik opnieuw.",
+    )

@@ -6,7 +6,9 @@ found after each service's own templates, so that a fix to the frame is made onc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -21,4 +23,35 @@ def page_templates(folder: Path) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+
+
+def render_page(
+    templates: Environment,
+    name: str,
+    *,
+    site: str,
+    title: str,
+    section: str,
+    nav: Sequence[tuple[str, str, str]],
+    description: str = "",
+    canonical: str = "",
+    feeds: Sequence[tuple[str, str, str]] = (),
+    follow: Sequence[tuple[str, str]] = (),
+    follow_intro: str = "",
+    **context: Any,
+) -> str:
+    """A page in the frame: what the base template asks for, with its defaults (no description, no
+    canonical address, no feeds, no footer links), then the page's own `context`."""
+    return templates.get_template(name).render(
+        site=site,
+        title=title,
+        section=section,
+        nav=nav,
+        description=description,
+        canonical=canonical,
+        feeds=feeds,
+        follow=follow,
+        follow_intro=follow_intro,
+        **context,
     )

@@ -34,8 +34,8 @@ from services.events import agenda, calendar, mydata, optin, signup
 from services.events import settings as events_settings
 from services.events.agenda import PublicSession
 from shared.errors import Conflict, NotFound
-from shared.limits import RateLimiter, client_address, public_rate_limit
-from shared.pages import page_templates
+from shared.limits import enforce, public_rate_limit
+from shared.pages import page_templates, render_page
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web import OutboxDep, SessionDep
@@ -179,12 +179,12 @@ FOLLOW = [
 
 
 def render(name: str, title: str, section: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("description", "")
-    context.setdefault("canonical", "")
     context.setdefault("errors", {})
     if context["errors"]:
         title = T["error_prefix"] + title
-    html = templates.get_template(f"public/{name}").render(
+    html = render_page(
+        templates,
+        f"public/{name}",
         site=agenda.SITE,
         title=title,
         section=section,
@@ -237,14 +237,7 @@ def _bounded(value: str | None, limit: int) -> str:
 async def signup_rate_limit(request: Request) -> None:
     """Sign-ups from one client address: fewer than pages (app.state.signup_rate_limiter, app.py).
     Async for the reason `shared.limits.public_rate_limit` is."""
-    limiter: RateLimiter | None = getattr(request.app.state, "signup_rate_limiter", None)
-    if limiter is None:
-        return
-    wait = limiter.take(client_address(request))
-    if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, T["busy"], headers={"Retry-After": str(max(1, round(wait)))}
-        )
+    enforce(request, "signup_rate_limiter", T["busy"])
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 from services.newsletter.tables import Article, GoodPractice
 from shared.clock import BRUSSELS, business_today
 from shared.limits import public_rate_limit
-from shared.pages import page_templates
+from shared.pages import page_templates, render_page
 from shared.text import day_words
 from shared.web import SessionDep
 
@@ -259,9 +259,9 @@ def render(request: Request, name: str, title: str, section: str, **context: Any
     """A page in the public site's shared frame; `feed` and `feed_title`, when given, are the page's
     Atom feed, announced in the head and offered in the footer."""
     feed, feed_title = context.pop("feed", ""), context.pop("feed_title", "")
-    context.setdefault("description", "")
-    context.setdefault("canonical", "")
-    html = templates.get_template(f"public/{name}").render(
+    html = render_page(
+        templates,
+        f"public/{name}",
         site=SITE,
         title=title,
         section=section,

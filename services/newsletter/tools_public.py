@@ -22,7 +22,7 @@ from services.newsletter import public
 from services.newsletter.tables import Tool
 from shared.clock import business_today
 from shared.limits import public_rate_limit
-from shared.pages import page_templates
+from shared.pages import page_templates, render_page
 from shared.text import day_words
 from shared.web import SessionDep
 
@@ -125,16 +125,14 @@ def tools_page(
         if audience in ("", t.audience) and maker in ("", t.made_by) and matches(t, words)
     ]
     audiences = sorted({t.audience for t in everything}, key=str.casefold)
-    html = templates.get_template("tools/hulpmiddelen.html").render(
+    html = render_page(
+        templates,
+        "tools/hulpmiddelen.html",
         site=SITE,
         title=TITLE,
         description=DESCRIPTION,
-        canonical="",
         section="hulpmiddelen",
         nav=public.nav(request),
-        feeds=[],
-        follow=[],
-        follow_intro="",
         tools=found,
         total=len(everything),
         search=search,
