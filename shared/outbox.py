@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Column, Field, Session, SQLModel, col
 
-from shared import events
+from shared import events, kafka
 from shared.db import reader
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ class OutboxRelay:
         while True:
             await asyncio.sleep(self.health_check_seconds if self.connected else self.poll_seconds)
             try:
-                self.connected = await self.broker.ping(5)
+                self.connected = await kafka.broker_answers(self.broker, 5)
             except Exception:  # noqa: BLE001 - a check that fails says: not reachable
                 self.connected = False
 
