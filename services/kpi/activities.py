@@ -19,7 +19,7 @@ from sqlalchemy import Column, Text, select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi import membership
-from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.core import Computed, Context, Handler, naive_utc, raw_id
 from services.kpi.store import ReadModels
 from shared import events
 
@@ -405,25 +405,30 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
         if not held:
             return []
         ids = list(held)
+        # the rows' ids as the driver gives them (raw_id): compared with each other and looked up by
+        # the session's raw key, never turned into uuid.UUID objects one row at a time
         registrations = ctx.session.execute(
             select(
-                col(r.registration_id),
-                col(r.session_id),
+                raw_id(col(r.registration_id)).label("registration_id"),
+                raw_id(col(r.session_id)).label("session_id"),
                 col(r.cancelled),
                 col(r.version_time).is_not(None).label("received"),
                 col(r.waitlisted),
             ).where(col(r.session_id).in_(ids))
         ).all()
         cancelled = {row.registration_id for row in registrations if row.cancelled}
-        seats: dict[uuid.UUID, int] = defaultdict(int)
+        seats: dict[Any, int] = defaultdict(int)
         for row in registrations:
             if not row.cancelled and row.received and not row.waitlisted:
                 seats[row.session_id] += 1
-        hours: dict[uuid.UUID, list[float]] = defaultdict(list)
+        hours: dict[Any, list[float]] = defaultdict(list)
         for row in ctx.session.execute(
-            select(col(a.registration_id), col(a.session_id), col(a.attended), col(a.hours)).where(
-                col(a.session_id).in_(ids)
-            )
+            select(
+                raw_id(col(a.registration_id)).label("registration_id"),
+                raw_id(col(a.session_id)).label("session_id"),
+                col(a.attended),
+                col(a.hours),
+            ).where(col(a.session_id).in_(ids))
         ):
             if row.attended and row.registration_id not in cancelled:
                 hours[row.session_id].append(row.hours)
@@ -432,7 +437,8 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
             found = sessions.get(session_id)
             if found is None or found.kind is None:  # not scheduled as far as we know yet: no kind to count
                 continue
-            attended = sorted(hours.get(session_id, []))
+            key = ctx.raw_key(session_id)
+            attended = sorted(hours.get(key, []))
             result.append(
                 HeldSession(
                     session_id=session_id,
@@ -444,7 +450,7 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
                     format=found.format,
                     participants=len(attended),
                     participant_hours=round(sum(attended), 2),
-                    registrations=seats.get(session_id, 0),
+                    registrations=seats.get(key, 0),
                     recording_url=found.recording_url,
                 )
             )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.activities import HeldSession, held_sessions
-from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.core import Computed, Context, Handler, naive_utc, raw_id
 from services.kpi.store import ReadModels
 from shared import events
 
@@ -192,18 +192,24 @@ def _in_chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID
 def _requests(ctx: Context) -> dict[uuid.UUID, list[Any]]:
     def load() -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
+        session_of = {ctx.raw_key(i): i for i in ids}
         per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
         q = KpiFeedbackRequest
         for chunk in _in_chunks(ids):
+            # ids as the driver gives them (raw_id): request ids are only matched with the responses'
             rows = ctx.session.execute(
-                select(col(q.request_id), col(q.subject_id), col(q.requested_on)).where(
+                select(
+                    raw_id(col(q.request_id)).label("request_id"),
+                    raw_id(col(q.subject_id)).label("subject_id"),
+                    col(q.requested_on),
+                ).where(
                     col(q.subject_type) == "session",
                     col(q.subject_id).in_(chunk),
                 )
             )
             for row in rows:
                 if _counts_until(ctx, row.requested_on):
-                    per_session[row.subject_id].append(row)
+                    per_session[session_of[row.subject_id]].append(row)
         return per_session
 
     return ctx.memo("feedback.requests", load)
@@ -212,13 +218,14 @@ def _requests(ctx: Context) -> dict[uuid.UUID, list[Any]]:
 def _responses(ctx: Context) -> dict[uuid.UUID, list[Any]]:
     def load() -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
+        session_of = {ctx.raw_key(i): i for i in ids}
         per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
         q = KpiFeedbackResponse
         for chunk in _in_chunks(ids):
             rows = ctx.session.execute(
                 select(
-                    col(q.request_id),
-                    col(q.subject_id),
+                    raw_id(col(q.request_id)).label("request_id"),
+                    raw_id(col(q.subject_id)).label("subject_id"),
                     col(q.received_on),
                     *(col(getattr(q, rating)) for rating in RATINGS),
                 ).where(
@@ -228,7 +235,7 @@ def _responses(ctx: Context) -> dict[uuid.UUID, list[Any]]:
             )
             for row in rows:
                 if _counts_until(ctx, row.received_on):
-                    per_session[row.subject_id].append(row)
+                    per_session[session_of[row.subject_id]].append(row)
         return per_session
 
     return ctx.memo("feedback.responses", load)
