@@ -19,7 +19,7 @@ from sqlmodel import Session
 from services.kpi import catalogue, documents, explanations, freeze, kpis, pdf, report, series, stream
 from services.kpi.generations import Generation, Generations
 from services.kpi.kpis import KpiReport
-from services.kpi.live import Changes
+from services.kpi.live import SETTLE_SECONDS, Changes
 from shared.auth import READERS, STAFF, Principal, require
 from shared.errors import DomainError, NotFound
 from shared.text import Lines
@@ -193,13 +193,23 @@ async def changes(
     _who: Reader,
     after: Annotated[str, Query(max_length=100, description="the token of the last answer")] = "",
     wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a change")] = 25,
+    settle: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=5,
+            description="seconds to let a burst of batches through after the first change, so that a "
+            "dashboard refreshes once per burst (0: answer at the first change)",
+        ),
+    ] = SETTLE_SECONDS,
 ) -> ChangeToken:
-    """Answers as soon as the read models change after `after` (or after `wait` seconds)."""
+    """Answers as soon as the read models change after `after` (or after `wait` seconds), `settle`
+    seconds after the first change when it had to wait for one."""
     notifier: Changes = request.app.state.changes
     deadline = asyncio.get_running_loop().time() + wait
     while True:  # in slices, so that a client that went away frees its request (and a shutdown) soon
         left = deadline - asyncio.get_running_loop().time()
-        token = await notifier.wait(after, max(0.0, min(left, 1.0)))
+        token = await notifier.wait(after, max(0.0, min(left, 1.0)), settle)
         if token != after or left <= 1.0 or await request.is_disconnected():
             return ChangeToken(token=token)
 

@@ -10,6 +10,9 @@ import contextlib
 import threading
 import uuid
 
+# how long a change waits for the batches behind it before a long poll answers (GET /kpis/changes)
+SETTLE_SECONDS = 0.3
+
 
 class Changes:
     def __init__(self) -> None:
@@ -55,7 +58,7 @@ class Changes:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait(self, after: str, timeout: float, settle: float = 0.3) -> str:
+    async def wait(self, after: str, timeout: float, settle: float = SETTLE_SECONDS) -> str:
         """The token once it differs from `after`, or the same token after `timeout` seconds.
         `settle` lets a burst of batches through before answering, so clients refresh once."""
         if self.token() != after:
