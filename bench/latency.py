@@ -25,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import broker, free_port, fresh_prefix
 from bench.http import LeanClient
 from services.kpi.core import BRUSSELS
+from shared import topics
 from shared.auth import issue_token
+from shared.kafka import partitions_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 40
@@ -85,9 +88,11 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
         )
         organisation_id = organisation.json()["id"]
         sent: list[float] = [0.0] * total
+        sent_wall: list[float] = [0.0] * total  # the same moments by the wall clock (Kafka's timestamps)
         answered: list[float] = [0.0] * total
         failures = 0
         seen: list[tuple[float, int]] = []
+        seen_wall: list[tuple[float, int]] = []
 
         # the commands through bench.http's lean client: httpx's CPU per request was CPU the two
         # services lacked on this 2-core machine (bench/members_write.py measured it)
@@ -96,6 +101,7 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
         async def command(index: int) -> None:
             nonlocal failures
             sent[index] = time.perf_counter()
+            sent_wall[index] = time.time()
             body = {
                 "first_name": "Bench",
                 "last_name": f"Lid {index}",
@@ -126,6 +132,7 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
                 if response.status_code == 200:
                     value = next(k["value"] for k in response.json()["kpis"] if k["code"] == "OD1.1-leden")
                     seen.append((time.perf_counter(), int(value)))
+                    seen_wall.append((time.time(), int(value)))
 
         stop = asyncio.Event()
         poller = asyncio.create_task(poll(stop))
@@ -152,6 +159,8 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
             latencies.append(when - order[k - 1])
     polls = [b[0] - a[0] for a, b in itertools.pairwise(seen)]
     return {
+        "sent_wall": sorted(sent_wall),
+        "seen_wall": seen_wall,
         "commands": total,
         "failures": failures,
         "achieved_rate": total / send_seconds,
@@ -163,6 +172,46 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
         "poll_interval": statistics.median(polls) if polls else 0.0,
         "command_p50": _percentile(answered, 0.50),
         "command_p95": _percentile(answered, 0.95),
+    }
+
+
+async def _published(bootstrap: str, topic: str) -> list[float]:
+    """When each member.joined record was handed to the broker (its CreateTime, set by the members
+    service's producer as the outbox relay sends it), in order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        found = await partitions_of(bootstrap, [topic])
+        partitions = [TopicPartition(topic, p) for p in found.get(topic, [])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        stamps: list[float] = []
+        read = 0
+        while read < sum(ends.values()):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                read += len(records)
+                stamps += [r.timestamp / 1000 for r in records if b".member.joined." in (r.value or b"")]
+        return sorted(stamps)
+    finally:
+        await consumer.stop()
+
+
+def _stages(result: dict[str, Any], published: list[float]) -> dict[str, float]:
+    """The k-th command's way split at the broker: sent -> its record published (the members service
+    and its outbox relay), published -> seen in /kpis (Kafka, the KPI projector, the reader)."""
+    sent, seen = result["sent_wall"], result["seen_wall"]
+    relay, visible = [], []
+    for k in range(1, min(len(sent), len(published)) + 1):
+        relay.append(published[k - 1] - sent[k - 1])
+        when = next((t for t, value in seen if value >= k), None)
+        if when is not None:
+            visible.append(when - published[k - 1])
+    return {
+        f"{name}_{label}": _percentile(values, share)
+        for name, values in (("to_broker", relay), ("to_kpis", visible))
+        if values
+        for label, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
     }
 
 
@@ -186,6 +235,8 @@ def run(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
             started.append(kpi)
             token = issue_token(SECRET, "bench@vvsg.be", "staff")
             result = asyncio.run(_load(members_url, kpi_url, rate, seconds, token))
+            published = asyncio.run(_published(bootstrap, prefix + topics.MEMBERS_EVENTS))
+            result.update(_stages(result, published))
         finally:
             for process in reversed(started):
                 process.terminate()
@@ -193,7 +244,14 @@ def run(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
                     process.wait(20)
                 except subprocess.TimeoutExpired:
                     process.kill()
-    ms = {k: round(result[k] * 1000) for k in ("p50", "p95", "p99", "max", "command_p50", "command_p95")}
+    ms = {
+        k: round(result[k] * 1000)
+        for k in (
+            *("p50", "p95", "p99", "max", "command_p50", "command_p95"),
+            *(f"{stage}_{p}" for stage in ("to_broker", "to_kpis") for p in ("p50", "p95", "p99")),
+        )
+        if k in result
+    }
     print(
         f"  {result['commands']} commands at {result['achieved_rate']:.0f}/s: {ms} ms; "
         f"{result['failures']} failed, the reader saw a new count every "
