@@ -16,6 +16,10 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+# what `LeanClient.post` raises when a request fails (the connection, or an answer it cannot read),
+# besides the TimeoutError of a caller's asyncio.wait_for
+ERRORS = (TimeoutError, OSError, EOFError, ValueError)
+
 
 class LeanClient:
     """`post` sends one request on a free connection of the pool (waiting for one if all are busy) and
@@ -47,10 +51,12 @@ class LeanClient:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             status = int(lines[0].split(" ", 2)[1])
-            length = next(
-                int(line.split(":", 1)[1]) for line in lines[1:] if line.lower().startswith("content-length:")
-            )
-            answer = await reader.readexactly(length)
+            lengths = [
+                int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
+            ]
+            if not lengths:
+                raise ValueError("an answer without Content-Length")
+            answer = await reader.readexactly(lengths[0])
         except BaseException:
             if connection is not None:
                 connection[1].close()

@@ -28,7 +28,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import broker, free_port, fresh_prefix
-from bench.http import LeanClient
+from bench.http import ERRORS, LeanClient
 from services.kpi.core import BRUSSELS
 from shared import topics
 from shared.auth import issue_token
@@ -110,7 +110,7 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
             }
             try:
                 status, _ = await asyncio.wait_for(lean.post("/members", body), 120)
-            except (TimeoutError, OSError, EOFError, ValueError, StopIteration):
+            except ERRORS:
                 failures += 1
                 return
             answered[index] = time.perf_counter() - sent[index]

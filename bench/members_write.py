@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.common import broker, fresh_prefix
-from bench.http import LeanClient
+from bench.http import ERRORS, LeanClient
 from bench.latency import SECRET, _percentile, _start
 from shared.auth import issue_token
 from shared.db import normalise_url
@@ -124,7 +124,7 @@ async def _drive(
                         client.post("/members", json=body, headers=extra), args.timeout
                     )
                     code = response.status_code
-            except (httpx.HTTPError, TimeoutError, OSError, EOFError, ValueError, StopIteration):
+            except (httpx.HTTPError, *ERRORS):
                 code = 0
             latencies.append(time.perf_counter() - sent)
             statuses[code] = statuses.get(code, 0) + 1

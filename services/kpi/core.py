@@ -53,13 +53,11 @@ class Context:
         self.session = session
         self.period = period
         self._cache: dict[str, object] = {}
-        self._sqlite: bool | None = None
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
 
     def raw_key(self, value: Any) -> Any:
         """An id as `raw_id` columns hand it back on this database: to look rows read with `raw_id` up
         by a uuid.UUID the answer already holds."""
-        if self._sqlite is None:
-            self._sqlite = self.session.get_bind().dialect.name == "sqlite"
         return value.hex if self._sqlite else value
 
     def memo(self, name: str, load: Callable[[], T]) -> T:

@@ -10,7 +10,8 @@ import contextlib
 import threading
 import uuid
 
-# how long a change waits for the batches behind it before a long poll answers (GET /kpis/changes)
+# how long a change waits for the batches behind it, so that a burst becomes one answer of the long poll
+# (GET /kpis/changes) and one change event of the stream (services/kpi/stream.py)
 SETTLE_SECONDS = 0.3
 
 

@@ -39,7 +39,7 @@ from sqlmodel import Session
 
 from services.kpi import kpis
 from services.kpi.generations import Generations
-from services.kpi.live import Changes
+from services.kpi.live import SETTLE_SECONDS, Changes
 from shared.auth import ALGORITHM, ISSUER, READERS, Principal, require
 from shared.errors import DomainError
 
@@ -49,7 +49,6 @@ router = APIRouter()
 # KPI_STREAM_HEARTBEAT_SECONDS only lets a test see heartbeats without waiting 15 s
 HEARTBEAT_SECONDS = float(os.environ.get("KPI_STREAM_HEARTBEAT_SECONDS", "15"))
 RETRY_MS = 3000  # the browser reconnects after this; a reconnect gets a full snapshot
-SETTLE_SECONDS = 0.3  # lets a burst of batches through, so that it becomes one change event
 TICKET_SECONDS = 60
 TICKET_AUDIENCE = "kpi-stream"
 QUEUE_LIMIT = 64  # a subscriber this far behind is disconnected; it reconnects to a snapshot
