@@ -12,7 +12,11 @@ arrives (so a late or out-of-order fact corrects it):
 - per organisation, the union of its members' spells (`kpi_organisation_spells`): "organisations with
   an active member on D" counts organisations, not members;
 - changes: the joins and leaves the KPI counts, on their business days, with the organisation at the
-  time (`kpi_member_changes`): "joined and left in year Y up to D" is one indexed GROUP BY.
+  time (`kpi_member_changes`): "joined and left in year Y up to D" is one indexed GROUP BY;
+- the net change of the number of active members per day and per year (`kpi_member_counts`), kept
+  with the spells: "how many are active on D" adds up the years before D's and D's year's days up to
+  D, a few hundred rows however long the history, where counting the spells around D reads one row
+  per active member.
 The fold is the one the KPIs did per request before (same order: business day, event time, joined
 before moved before left before erased; after an erasure nothing of the member counts)."""
 
@@ -24,12 +28,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Index, Table, and_, delete, func, insert, or_, select, text
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
 from services.kpi.store import ReadModels
 from shared import events
+from shared.db import insert_for
 from shared.events import LOCAL_GOVERNMENT_KINDS
 
 UNKNOWN_KIND = "onbekend"
@@ -117,6 +122,18 @@ class KpiOrganisationSpell(SQLModel, table=True):
     until_on: date
 
 
+class KpiMemberCount(SQLModel, table=True):
+    """The net change of the number of active members (spells starting minus spells ending): per day
+    (`grain` "d") and per year (`grain` "y", on 1 January). Active on D = the years' rows before D's
+    year + the days' rows of D's year up to D. A spell still open has no end to count."""
+
+    __tablename__ = "kpi_member_counts"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    on_date: date = Field(primary_key=True)
+    delta: int
+
+
 class KpiKnowledgeSharingSpell(SQLModel, table=True):
     """A member in the knowledge-sharing channel from `from_on` to the day before `until_on`."""
 
@@ -136,6 +153,7 @@ TABLES = (
     KpiMemberChange,
     KpiOrganisationSpell,
     KpiKnowledgeSharingSpell,
+    KpiMemberCount,
 )
 
 
@@ -351,12 +369,16 @@ def refold(
     membership: Iterable[uuid.UUID],
     sharing: Iterable[uuid.UUID],
     organisations: bool = True,
+    counts: bool = True,
 ) -> None:
-    """Derives again the spells and changes of these members from all their stored facts, and the spells
-    of the organisations they were or are with (unless `organisations` is false: a migration before the
-    table existed), in the caller's transaction (after the batch's facts are written)."""
+    """Derives again the spells and changes of these members from all their stored facts, the spells
+    of the organisations they were or are with and the active members' counts (unless `organisations`
+    or `counts` is false: a migration before the table existed), in the caller's transaction (after
+    the batch's facts are written)."""
     members = sorted(set(membership))
     affected: set[uuid.UUID | None] = set()
+    deltas: dict[date, int] = defaultdict(int)
+    member_spells_table = _table(KpiMemberSpell)
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiMembershipFact, ids)
@@ -366,24 +388,60 @@ def refold(
             member_spells, member_changes = fold_member(member_id, facts.get(member_id, []))
             spells += member_spells
             changes += member_changes
-        member_spells_table = _table(KpiMemberSpell)
-        affected.update(
-            connection.execute(
-                select(member_spells_table.c.organisation_id).where(member_spells_table.c.member_id.in_(ids))
-            ).scalars()
-        )
-        affected.update(spell["organisation_id"] for spell in spells)
+        for organisation_id, from_on, until_on in connection.execute(
+            select(
+                member_spells_table.c.organisation_id,
+                member_spells_table.c.from_on,
+                member_spells_table.c.until_on,
+            ).where(member_spells_table.c.member_id.in_(ids))
+        ):
+            affected.add(organisation_id)
+            deltas[from_on] -= 1
+            deltas[until_on] += 1
+        for spell in spells:
+            affected.add(spell["organisation_id"])
+            deltas[spell["from_on"]] += 1
+            deltas[spell["until_on"]] -= 1
         _replace(connection, KpiMemberSpell, ids, spells)
         _replace(connection, KpiMemberChange, ids, changes)
     if organisations:
         # once for the whole batch, after every member's spells: its locks are then taken in one go
         refold_organisations(connection, affected)
+    if counts:
+        _count(connection, deltas)
     members = sorted(set(sharing))
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiKnowledgeSharingFact, ids)
         rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
         _replace(connection, KpiKnowledgeSharingSpell, ids, rows)
+
+
+def _count(connection: Connection, deltas: dict[date, int]) -> None:
+    """Adds the net changes per day to the days' and years' rows of `kpi_member_counts`. One statement
+    for the batch, its rows in key order: scaled-out projectors add to the same rows (an addition,
+    so in any order), and taking the rows' locks in one order means two batches never wait for each
+    other in a circle (this runs after the organisations' locks, which are taken in order too)."""
+    per_key: dict[tuple[str, date], int] = defaultdict(int)
+    for day, delta in deltas.items():
+        if delta and day != OPEN_END:  # a spell still open has no end to count
+            per_key["d", day] += delta
+            per_key["y", date(day.year, 1, 1)] += delta
+    rows = [
+        {"grain": grain, "on_date": day, "delta": delta}
+        for (grain, day), delta in sorted(per_key.items())
+        if delta
+    ]
+    if not rows:
+        return
+    table = _table(KpiMemberCount)
+    ins = insert_for(connection.dialect.name, table)
+    connection.execute(
+        ins.on_conflict_do_update(
+            index_elements=[table.c.grain, table.c.on_date], set_={"delta": table.c.delta + ins.excluded.delta}
+        ),
+        rows,
+    )
 
 
 def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -454,11 +512,22 @@ def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
         refold(connection, membership, sharing)
 
 
-def refold_everyone(connection: Connection, organisations: bool = True) -> None:
+def refold_everyone(connection: Connection, organisations: bool = True, counts: bool = True) -> None:
     """`refold` for every member with a fact: what a migration adding these tables fills them with."""
     membership = connection.execute(select(_table(KpiMembershipFact).c.member_id).distinct()).scalars()
     sharing = connection.execute(select(_table(KpiKnowledgeSharingFact).c.member_id).distinct()).scalars()
-    refold(connection, list(membership), list(sharing), organisations)
+    refold(connection, list(membership), list(sharing), organisations, counts)
+
+
+def count_everyone(connection: Connection) -> None:
+    """The active members' counts from every member spell: what a migration adding the table fills it
+    with."""
+    deltas: dict[date, int] = defaultdict(int)
+    table = _table(KpiMemberSpell)
+    for from_on, until_on in connection.execute(select(table.c.from_on, table.c.until_on)):
+        deltas[from_on] += 1
+        deltas[until_on] -= 1
+    _count(connection, deltas)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -500,12 +569,22 @@ def _around(
     return (col(model.until_on) > day) & (col(model.from_on) <= day)
 
 
+def active_members(ctx: Context, day: date) -> int:
+    """Members active on `day`: the years' net changes before its year and its year's days' up to it."""
+    year = date(day.year, 1, 1)
+    grain, on_date = col(KpiMemberCount.grain), col(KpiMemberCount.on_date)
+    total = ctx.session.execute(
+        select(func.coalesce(func.sum(KpiMemberCount.delta), 0)).where(
+            or_(and_(grain == "y", on_date < year), and_(grain == "d", on_date >= year, on_date <= day))
+        )
+    ).scalar_one()
+    return int(total)
+
+
 def members(ctx: Context) -> Computed:
     """OD1.1-leden: members active on D; items: joined and left during the year per organisation kind."""
     period = ctx.period
-    active = ctx.session.execute(
-        select(func.count()).select_from(KpiMemberSpell).where(_around(KpiMemberSpell, period.end))
-    ).scalar_one()
+    active = active_members(ctx, period.end)
     kind = _kind()
     counted: dict[str, dict[str, int]] = defaultdict(lambda: {"joined": 0, "left": 0})
     rows = ctx.session.execute(

@@ -61,7 +61,7 @@ def upgrade() -> None:
     # organisation spells come with the next revision)
     from services.kpi.membership import refold_everyone
 
-    refold_everyone(op.get_bind(), organisations=False)
+    refold_everyone(op.get_bind(), organisations=False, counts=False)
 
 
 def downgrade() -> None:
