@@ -434,14 +434,37 @@ def _count(connection: Connection, deltas: dict[date, int]) -> None:
     ]
     if not rows:
         return
+    if connection.dialect.name == "postgresql":
+        # one statement with the rows as three arrays: psycopg's executemany ran one statement per row
+        # (10 ms for 300 days, and a batch of a history decades long touches that many)
+        connection.execute(
+            _COUNT_POSTGRESQL,
+            {
+                "grains": [row["grain"] for row in rows],
+                "days": [row["on_date"] for row in rows],
+                "deltas": [row["delta"] for row in rows],
+            },
+        )
+        return
     table = _table(KpiMemberCount)
     ins = insert_for(connection.dialect.name, table)
     connection.execute(
         ins.on_conflict_do_update(
-            index_elements=[table.c.grain, table.c.on_date], set_={"delta": table.c.delta + ins.excluded.delta}
+            index_elements=[table.c.grain, table.c.on_date],
+            set_={"delta": table.c.delta + ins.excluded.delta},
         ),
         rows,
     )
+
+
+# the rows in the arrays' (key) order: the locks are taken in that order
+_COUNT_POSTGRESQL = text(
+    "INSERT INTO kpi_member_counts (grain, on_date, delta)"
+    " SELECT grain, on_date, delta FROM unnest("
+    "CAST(:grains AS varchar[]), CAST(:days AS date[]), CAST(:deltas AS integer[])"
+    ") WITH ORDINALITY AS t(grain, on_date, delta, n) ORDER BY n"
+    " ON CONFLICT (grain, on_date) DO UPDATE SET delta = kpi_member_counts.delta + excluded.delta"
+)
 
 
 def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
