@@ -238,10 +238,15 @@ def test_sign_up_wait_move_up_reminders_and_feedback_reminder_each_mail_once(
         registered = httpx.get(f"{service.url}/sessions/{session_id}/registrations", headers=staff).json()
         seated = [r for r in registered if r["status"] == "registered"]
         assert len(seated) == 2 and not any(r["waitlisted"] for r in seated)
+        first_day = begins.astimezone(BRUSSELS).date()
+        midnight = datetime.combine(first_day + timedelta(days=1), datetime.min.time(), BRUSSELS)
+        first_day_hours = int((min(ends, midnight) - begins).total_seconds() / 36) / 100  # rounded down
         for registration in seated:
             attended = httpx.put(
                 f"{service.url}/sessions/{session_id}/registrations/{registration['id']}/attendance",
-                json={"attended": True},
+                # the day and its hours given: run after 21:00 in Brussels, the session runs past
+                # midnight, and a session over several days needs them for each attendance
+                json={"attended": True, "day": first_day.isoformat(), "hours": first_day_hours},
                 headers=staff,
             )
             assert attended.status_code == 200, attended.text
