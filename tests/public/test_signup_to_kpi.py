@@ -86,6 +86,9 @@ def test_public_sign_ups_become_participant_hours_in_the_kpis(
             "location": "online",
             "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            # given, with each attendance's day and hours below: run after 23:00 in Brussels, the
+            # hour runs past midnight, and a session over several days needs them
+            "planned_hours": 1,
         },
         headers=staff,
     )
@@ -126,7 +129,7 @@ def test_public_sign_ups_become_participant_hours_in_the_kpis(
     for registration in registered:
         attended = httpx.put(
             f"{events_service.url}/sessions/{session_id}/registrations/{registration['id']}/attendance",
-            json={"attended": True},
+            json={"attended": True, "day": starts.astimezone(BRUSSELS).date().isoformat(), "hours": 1},
             headers=staff,
         )
         assert attended.status_code == 200, attended.text
