@@ -23,6 +23,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("LINK_SECRET", infra.LINK_SECRET)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For pytest-xdist's `--dist loadgroup` (bin/test runs the plain run in two workers): a module's
+    tests run in one worker, in order, so that its module-scoped services are started once and hold
+    what its earlier tests left; the end-to-end tests all run in one worker, in file order, because the
+    scans at the end (tests/e2e/test_zz_*) read the topics of the tests before them in that process."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("e2e" if module.startswith("tests/e2e/") else module))
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

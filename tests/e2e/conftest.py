@@ -15,10 +15,3 @@ def _remember_topic_prefix(request: pytest.FixtureRequest) -> Iterator[None]:
         suite_topics.PREFIXES.append(request.getfixturevalue("topic_prefix"))
     yield
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (`-n 2 --dist loadgroup`), the end-to-end tests run in one worker, in file
-    order: the scans at the end (test_zz_*) read the topics of the tests before them in that process."""
-    for item in items:
-        if item.nodeid.startswith("tests/e2e/"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
