@@ -14,4 +14,3 @@ def _remember_topic_prefix(request: pytest.FixtureRequest) -> Iterator[None]:
     if "topic_prefix" in request.fixturenames:
         suite_topics.PREFIXES.append(request.getfixturevalue("topic_prefix"))
     yield
-
