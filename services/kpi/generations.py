@@ -57,8 +57,8 @@ class Generation:
 # The page cache of a generation's writer on SQLite (the rebuild's projector, then the live one once
 # the generation is switched to): 64 MiB instead of SQLite's 2 MiB. A rebuild inserts ~1M random event
 # ids into the inbox's primary key and refolds members all over the spells' indexes; with 2 MiB most of
-# those pages were read again per batch. bench.rebuild_1m's rebuild of 1M records, alternated in one
-# run (docs/BENCHMARKS.md): 106.0 / 102.9 s without, 98.8 / 97.9 s with; peak RSS 210 -> 281 MiB.
+# those pages were read again per batch. A rebuild of 1M records, four alternated pairs
+# (docs/BENCHMARKS.md): 4.5-14 % faster, peak RSS ~205 -> ~282 MiB.
 WRITER_CACHE_KIB = 64 * 1024
 
 
