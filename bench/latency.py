@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import broker, free_port, fresh_prefix
+from bench.common import broker, free_port, freeze_client_heap, fresh_prefix
 from bench.http import ERRORS, LeanClient
 from services.kpi.core import BRUSSELS
 from shared import topics
@@ -135,6 +135,7 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
                     seen_wall.append((time.time(), int(value)))
 
         stop = asyncio.Event()
+        freeze_client_heap()
         poller = asyncio.create_task(poll(stop))
         started = time.perf_counter()
         tasks = []

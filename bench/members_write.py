@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.common import broker, fresh_prefix
+from bench.common import broker, freeze_client_heap, fresh_prefix
 from bench.http import ERRORS, LeanClient
 from bench.latency import SECRET, _percentile, _start
 from shared.auth import issue_token
@@ -148,6 +148,7 @@ async def _drive(
         latencies: list[float] = []
         total = int(rate * args.seconds)
         await _until_idle(pid, 30)
+        freeze_client_heap()
         before = await asyncio.to_thread(_members, database_url)
         cpu_start = cpu_seconds(pid)
         cpu, own = cpu_start, time.process_time()
