@@ -36,6 +36,7 @@ from shared.kafka import partitions_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 40
+ORGANISATIONS = 200
 
 
 def _start(name: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -83,10 +84,16 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
     ):
         members.base_url = httpx.URL(members_url)
         kpi.base_url = httpx.URL(kpi_url)
-        organisation = await members.post(
-            "/organisations", json={"name": "Gemeente Bench", "kind": "lokaal_bestuur"}
-        )
-        organisation_id = organisation.json()["id"]
+        # the members spread over organisations as in the network (~650 members of 200+ local
+        # governments): the KPI projector derives an organisation's spells again from all its members'
+        # spells whenever one of them changes, so 6,000 members of one organisation would measure that
+        # refold growing through the run (from 12 to 60+ ms a batch), which no real organisation causes
+        organisations = []
+        for number in range(ORGANISATIONS):
+            created = await members.post(
+                "/organisations", json={"name": f"Gemeente Bench {number}", "kind": "lokaal_bestuur"}
+            )
+            organisations.append(created.json()["id"])
         sent: list[float] = [0.0] * total
         sent_wall: list[float] = [0.0] * total  # the same moments by the wall clock (Kafka's timestamps)
         answered: list[float] = [0.0] * total
@@ -106,7 +113,7 @@ async def _load(members_url: str, kpi_url: str, rate: float, seconds: float, tok
                 "first_name": "Bench",
                 "last_name": f"Lid {index}",
                 "email": f"lid{index}@bench.example.org",
-                "organisation_id": organisation_id,
+                "organisation_id": organisations[index % ORGANISATIONS],
             }
             try:
                 status, _ = await asyncio.wait_for(lean.post("/members", body), 120)
