@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import random
@@ -51,15 +50,6 @@ def broker() -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         local_kafka.stop(state)
-
-
-def freeze_client_heap() -> None:
-    """A load generator's own collector pauses count as the service's latency in what it measures: one
-    full collection of bench.latency's client took 114 ms in a run (gc.callbacks). What the client holds
-    before it measures is frozen out of those collections, as the services do once started
-    (shared.service.freeze_heap)."""
-    gc.collect()
-    gc.freeze()
 
 
 def fresh_prefix(bootstrap: str) -> str:
