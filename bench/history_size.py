@@ -100,8 +100,9 @@ async def _ends(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
 
 
 @contextmanager
-def _database(postgres: str | None, directory: Path) -> Iterator[str]:
-    """A fresh database for the service: a SQLite file, or a new database on the PostgreSQL server."""
+def _database(postgres: str | None, directory: Path, keep: bool = False) -> Iterator[str]:
+    """A fresh database for the service: a SQLite file, or a new database on the PostgreSQL server
+    (dropped afterwards unless `keep`: then its URL is printed, for profiling the answer on it)."""
     if postgres is None:
         yield f"sqlite:///{directory}/kpi.db"
         return
@@ -110,10 +111,14 @@ def _database(postgres: str | None, directory: Path) -> Iterator[str]:
 
     name, engine = create(postgres)
     engine.dispose()
+    url = postgres.rsplit("/", 1)[0] + "/" + name
     try:
-        yield postgres.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        _drop(postgres, name)
+        if keep:
+            print(f"  kept the database: {url}", flush=True)
+        else:
+            _drop(postgres, name)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -153,6 +158,7 @@ def measure(
     xlsx: int = 3,
     same_years: bool = False,
     catch_up_limit: float = 1800.0,
+    keep: bool = False,
 ) -> dict[str, Any]:
     prefix = fresh_prefix(bootstrap)
     started = time.perf_counter()
@@ -163,7 +169,7 @@ def measure(
     print(f"  {produced:,} records produced in {produce_seconds:.1f} s", flush=True)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vvsg-bench-history-")))
-        url = stack.enter_context(_database(postgres, tmp))
+        url = stack.enter_context(_database(postgres, tmp, keep))
         port = free_port()
         log_path = tmp / "kpi.log"
         log = stack.enter_context(log_path.open("wb"))
@@ -287,12 +293,21 @@ def run(
     requests: int = 20,
     xlsx: int = 3,
     same_years: bool = False,
+    keep: bool = False,
 ) -> list[dict[str, Any]]:
     results = []
     for size in sizes:
         print(f"history of {size:,} records", flush=True)
         results.append(
-            measure(bootstrap, size, postgres=postgres, requests=requests, xlsx=xlsx, same_years=same_years)
+            measure(
+                bootstrap,
+                size,
+                postgres=postgres,
+                requests=requests,
+                xlsx=xlsx,
+                same_years=same_years,
+                keep=keep,
+            )
         )
     return results
 
@@ -310,6 +325,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--xlsx", type=int, default=3)
     parser.add_argument("--same-years", action="store_true", help="repeat the mix without moving it back")
+    parser.add_argument(
+        "--keep", action="store_true", help="PostgreSQL: keep each size's database and print its URL"
+    )
     args = parser.parse_args()
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",")]
     with broker() as bootstrap:
@@ -320,6 +338,7 @@ def main() -> None:
             requests=args.requests,
             xlsx=args.xlsx,
             same_years=args.same_years,
+            keep=args.keep,
         )
     print()
     print(table(results, "PostgreSQL" if args.postgres else "SQLite"))
