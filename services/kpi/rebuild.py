@@ -56,9 +56,14 @@ from shared.topics import DOMAIN_TOPICS
 FINISHED, STOPPED = 0, 3
 # Records per transaction while replaying (the live projector keeps CONSUMER_BATCH_SIZE: its batches are
 # small once caught up). Per-batch costs — the preload's and inbox's statements, the per-member refold,
-# the commit — spread over more records: 38-40 us of CPU per record in the transaction at 5 000 against
-# 47-53 us at 1 000 (docs/BENCHMARKS.md); a batch's rows stay a few MiB.
-REPLAY_BATCH = 5000
+# the commit — spread over more records. What grows with the history is the commit: the read models and
+# the inbox are keyed by random ids, so every record dirties its own pages of their indexes, and each
+# commit writes them to the WAL and checkpoints them into the file (on SQLite 1.6 pages per record at
+# 300,000 records in batches of 5,000, 0.6 in batches of 20,000). The larger the batch, the more of its
+# records share a page. A rebuild of 1M records took 72-74 s in batches of 5,000, 54-60 s in 20,000,
+# 50-51 s in 30,000; peak RSS 280, 375, 435 MiB (docs/BENCHMARKS.md): 30,000 keeps the rebuild's memory
+# under its 512 MiB budget.
+REPLAY_BATCH = 30_000
 _PG_LOCK_KEY = 74_141_420  # any constant: one rebuild per database at a time
 
 
