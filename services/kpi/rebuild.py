@@ -61,8 +61,8 @@ FINISHED, STOPPED = 0, 3
 # commit writes them to the WAL and checkpoints them into the file (on SQLite 1.6 pages per record at
 # 300,000 records in batches of 5,000, 0.6 in batches of 20,000). The larger the batch, the more of its
 # records share a page. A rebuild of 1M records took 72-74 s in batches of 5,000, 54-60 s in 20,000,
-# 50-51 s in 30,000; peak RSS 280, 375, 435 MiB (docs/BENCHMARKS.md): 30,000 keeps the rebuild's memory
-# under its 512 MiB budget.
+# 50-54 s in 30,000; peak RSS 277-283, 370-376, 433-444 MiB (docs/BENCHMARKS.md): 30,000 keeps the
+# rebuild's memory under its 512 MiB budget.
 REPLAY_BATCH = 30_000
 _PG_LOCK_KEY = 74_141_420  # any constant: one rebuild per database at a time
 
