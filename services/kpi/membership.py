@@ -8,7 +8,7 @@ what that fold yields per member, refolded from all of that member's facts whene
 arrives (so a late or out-of-order fact corrects it):
 - spells: the days a member is active, from one business day to the next day its state changes, with
   the organisation it is with (`kpi_member_spells`); likewise in the knowledge-sharing channel
-  (`kpi_knowledge_sharing_spells`). "Active on D" is then one indexed count of the spells around D;
+  (`kpi_knowledge_sharing_spells`);
 - per organisation, the union of its members' spells (`kpi_organisation_spells`): "organisations with
   an active member on D" counts organisations, not members;
 - changes: the joins and leaves the KPI counts, on their business days, with the organisation at the
@@ -16,7 +16,7 @@ arrives (so a late or out-of-order fact corrects it):
 - the net change of the number of active members per day and per year (`kpi_member_counts`), kept
   with the spells: "how many are active on D" adds up the years before D's and D's year's days up to
   D, a few hundred rows however long the history, where counting the spells around D reads one row
-  per active member.
+  per active member; likewise for the knowledge-sharing channel (`kpi_sharing_counts`).
 The fold is the one the KPIs did per request before (same order: business day, event time, joined
 before moved before left before erased; after an erasure nothing of the member counts)."""
 
@@ -134,6 +134,17 @@ class KpiMemberCount(SQLModel, table=True):
     delta: int
 
 
+class KpiSharingCount(SQLModel, table=True):
+    """`KpiMemberCount` for the knowledge-sharing channel: the net change of the number of members in it
+    (its spells starting minus its spells ending), per day ("d") and per year ("y", on 1 January)."""
+
+    __tablename__ = "kpi_sharing_counts"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    on_date: date = Field(primary_key=True)
+    delta: int
+
+
 class KpiKnowledgeSharingSpell(SQLModel, table=True):
     """A member in the knowledge-sharing channel from `from_on` to the day before `until_on`."""
 
@@ -154,6 +165,7 @@ TABLES = (
     KpiOrganisationSpell,
     KpiKnowledgeSharingSpell,
     KpiMemberCount,
+    KpiSharingCount,
 )
 
 
@@ -408,17 +420,40 @@ def refold(
         # once for the whole batch, after every member's spells: its locks are then taken in one go
         refold_organisations(connection, affected)
     if counts:
-        _count(connection, deltas)
+        _count(connection, deltas, KpiMemberCount)
     members = sorted(set(sharing))
+    sharing_deltas: dict[date, int] = defaultdict(int)
+    sharing_spells_table = _table(KpiKnowledgeSharingSpell)
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiKnowledgeSharingFact, ids)
         rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
+        if counts:
+            _spell_deltas(connection, sharing_spells_table, ids, rows, sharing_deltas)
         _replace(connection, KpiKnowledgeSharingSpell, ids, rows)
+    if counts:
+        _count(connection, sharing_deltas, KpiSharingCount)
 
 
-def _count(connection: Connection, deltas: dict[date, int]) -> None:
-    """Adds the net changes per day to the days' and years' rows of `kpi_member_counts`. One statement
+def _spell_deltas(
+    connection: Connection, spells: Table, ids: list[uuid.UUID], rows: Rows, deltas: dict[date, int]
+) -> None:
+    """Adds to `deltas` what replacing these members' stored spells by `rows` changes: the stored ones
+    no longer start and end, the new ones do."""
+    for from_on, until_on in connection.execute(
+        select(spells.c.from_on, spells.c.until_on).where(spells.c.member_id.in_(ids))
+    ):
+        deltas[from_on] -= 1
+        deltas[until_on] += 1
+    for row in rows:
+        deltas[row["from_on"]] += 1
+        deltas[row["until_on"]] -= 1
+
+
+def _count(
+    connection: Connection, deltas: dict[date, int], model: type[KpiMemberCount] | type[KpiSharingCount]
+) -> None:
+    """Adds the net changes per day to the days' and years' rows of `model`'s table. One statement
     for the batch, its rows in key order: scaled-out projectors add to the same rows (an addition,
     so in any order), and taking the rows' locks in one order means two batches never wait for each
     other in a circle (this runs after the organisations' locks, which are taken in order too)."""
@@ -434,11 +469,12 @@ def _count(connection: Connection, deltas: dict[date, int]) -> None:
     ]
     if not rows:
         return
+    table = _table(model)
     if connection.dialect.name == "postgresql":
         # one statement with the rows as three arrays: psycopg's executemany ran one statement per row
         # (10 ms for 300 days, and a batch of a history decades long touches that many)
         connection.execute(
-            _COUNT_POSTGRESQL,
+            _COUNT_POSTGRESQL[table.name],
             {
                 "grains": [row["grain"] for row in rows],
                 "days": [row["on_date"] for row in rows],
@@ -446,7 +482,6 @@ def _count(connection: Connection, deltas: dict[date, int]) -> None:
             },
         )
         return
-    table = _table(KpiMemberCount)
     ins = insert_for(connection.dialect.name, table)
     connection.execute(
         ins.on_conflict_do_update(
@@ -457,14 +492,17 @@ def _count(connection: Connection, deltas: dict[date, int]) -> None:
     )
 
 
-# the rows in the arrays' (key) order: the locks are taken in that order
-_COUNT_POSTGRESQL = text(
-    "INSERT INTO kpi_member_counts (grain, on_date, delta)"
-    " SELECT grain, on_date, delta FROM unnest("
-    "CAST(:grains AS varchar[]), CAST(:days AS date[]), CAST(:deltas AS integer[])"
-    ") WITH ORDINALITY AS t(grain, on_date, delta, n) ORDER BY n"
-    " ON CONFLICT (grain, on_date) DO UPDATE SET delta = kpi_member_counts.delta + excluded.delta"
-)
+# per counts table, the rows in the arrays' (key) order: the locks are taken in that order
+_COUNT_POSTGRESQL = {
+    name: text(
+        f"INSERT INTO {name} (grain, on_date, delta)"
+        " SELECT grain, on_date, delta FROM unnest("
+        "CAST(:grains AS varchar[]), CAST(:days AS date[]), CAST(:deltas AS integer[])"
+        ") WITH ORDINALITY AS t(grain, on_date, delta, n) ORDER BY n"
+        f" ON CONFLICT (grain, on_date) DO UPDATE SET delta = {name}.delta + excluded.delta"
+    )
+    for name in ("kpi_member_counts", "kpi_sharing_counts")
+}
 
 
 def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -542,15 +580,19 @@ def refold_everyone(connection: Connection, organisations: bool = True, counts: 
     refold(connection, list(membership), list(sharing), organisations, counts)
 
 
-def count_everyone(connection: Connection) -> None:
-    """The active members' counts from every member spell: what a migration adding the table fills it
-    with."""
+def count_everyone(
+    connection: Connection,
+    spells: type[KpiMemberSpell] | type[KpiKnowledgeSharingSpell] = KpiMemberSpell,
+    counts: type[KpiMemberCount] | type[KpiSharingCount] = KpiMemberCount,
+) -> None:
+    """The counts of `counts` from every spell of `spells` (the active members', or the knowledge-sharing
+    channel's): what a migration adding the counts table fills it with."""
     deltas: dict[date, int] = defaultdict(int)
-    table = _table(KpiMemberSpell)
+    table = _table(spells)
     for from_on, until_on in connection.execute(select(table.c.from_on, table.c.until_on)):
         deltas[from_on] += 1
         deltas[until_on] -= 1
-    _count(connection, deltas)
+    _count(connection, deltas, counts)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -585,19 +627,23 @@ def _organisation_of(model: type[KpiMemberSpell] | type[KpiMemberChange]) -> Any
     return col(KpiOrganisation.organisation_id) == col(model.organisation_id)
 
 
-def _around(
-    model: type[KpiMemberSpell] | type[KpiOrganisationSpell] | type[KpiKnowledgeSharingSpell], day: date
-) -> Any:
+def _around(model: type[KpiMemberSpell] | type[KpiOrganisationSpell], day: date) -> Any:
     """The spells that hold on `day`: started on or before it, ending after it."""
     return (col(model.until_on) > day) & (col(model.from_on) <= day)
 
 
 def active_members(ctx: Context, day: date) -> int:
     """Members active on `day`: the years' net changes before its year and its year's days' up to it."""
+    return _counted(ctx, day, KpiMemberCount)
+
+
+def _counted(ctx: Context, day: date, model: type[KpiMemberCount] | type[KpiSharingCount]) -> int:
+    """The number `model` counts on `day`: the years' net changes before its year and its year's days'
+    up to it."""
     year = date(day.year, 1, 1)
-    grain, on_date = col(KpiMemberCount.grain), col(KpiMemberCount.on_date)
+    grain, on_date = col(model.grain), col(model.on_date)
     total = ctx.session.execute(
-        select(func.coalesce(func.sum(KpiMemberCount.delta), 0)).where(
+        select(func.coalesce(func.sum(model.delta), 0)).where(
             or_(and_(grain == "y", on_date < year), and_(grain == "d", on_date >= year, on_date <= day))
         )
     ).scalar_one()
@@ -645,13 +691,9 @@ def local_governments(ctx: Context) -> Computed:
 
 
 def knowledge_sharing(ctx: Context) -> Computed:
-    """OD1.1-kennisdeling: members in the knowledge-sharing channel on D."""
-    inside = ctx.session.execute(
-        select(func.count())
-        .select_from(KpiKnowledgeSharingSpell)
-        .where(_around(KpiKnowledgeSharingSpell, ctx.period.end))
-    ).scalar_one()
-    return Computed(int(inside))
+    """OD1.1-kennisdeling: members in the knowledge-sharing channel on D (its maintained counts: counting
+    its spells around D read one row per member in the channel, 2.3 ms at 1M records of history)."""
+    return Computed(_counted(ctx, ctx.period.end, KpiSharingCount))
 
 
 KPIS = {

@@ -30,6 +30,7 @@ from services.kpi.membership import (
     KpiMemberSpell,
     KpiOrganisation,
     KpiOrganisationSpell,
+    KpiSharingCount,
 )
 from shared import events
 from shared.db import make_engine, migrate
@@ -236,20 +237,30 @@ def test_every_day_answers_what_the_fold_of_every_fact_gives(database_url: str, 
             membership.refold_everyone(session.connection())
             assert {model: _rows(session, model) for model in _DERIVED} == before
             assert all(before.values())
-            # and what the migration adding the counts derives from the spells
+            # and what the migrations adding the counts derive from the spells
             session.execute(delete(KpiMemberCount))
             membership.count_everyone(session.connection())
             assert _rows(session, KpiMemberCount) == before[KpiMemberCount]
+            session.execute(delete(KpiSharingCount))
+            membership.count_everyone(session.connection(), KpiKnowledgeSharingSpell, KpiSharingCount)
+            assert _rows(session, KpiSharingCount) == before[KpiSharingCount]
     finally:
         engine.dispose()
 
 
-_DERIVED = (KpiMemberSpell, KpiMemberChange, KpiOrganisationSpell, KpiKnowledgeSharingSpell, KpiMemberCount)
+_DERIVED = (
+    KpiMemberSpell,
+    KpiMemberChange,
+    KpiOrganisationSpell,
+    KpiKnowledgeSharingSpell,
+    KpiMemberCount,
+    KpiSharingCount,
+)
 
 
 def _rows(session: Session, model: Any) -> list[tuple[Any, ...]]:
     table = model.__table__
     statement = select(table)
-    if model is KpiMemberCount:  # a day whose changes cancelled out may keep its row, at 0
+    if model in (KpiMemberCount, KpiSharingCount):  # a day whose changes cancelled out may keep its row, at 0
         statement = statement.where(table.c.delta != 0)
     return sorted(tuple(row) for row in session.execute(statement))

@@ -1,18 +1,23 @@
-"""The migrations create exactly the tables the models declare: the events service's, and the KPI
-service's activity read models."""
+"""The migrations create exactly the tables the models declare: the events service's and the KPI
+service's; and a KPI migration that adds a derived table fills it from what the database held."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Index, Table
+from sqlalchemy import Column, Index, Table, text
 from sqlmodel import SQLModel
 
 import services.events.tables
 import services.kpi.activities
+import services.kpi.tables
 from services.events.app import MIGRATIONS as EVENTS_MIGRATIONS
 from services.kpi.app import MIGRATIONS as KPI_MIGRATIONS
 from shared.db import make_engine, migrate
@@ -50,3 +55,45 @@ def test_the_events_migration_matches_the_events_tables(tmp_path: Path) -> None:
 
 def test_the_kpi_migration_creates_the_activity_read_models(tmp_path: Path) -> None:
     assert _differences(f"sqlite:///{tmp_path}/kpi.db", KPI_MIGRATIONS, "kpi_act_") == []
+
+
+def test_the_kpi_migrations_create_every_kpi_table(tmp_path: Path) -> None:
+    assert services.kpi.tables.TABLES  # every KPI model is in SQLModel's metadata
+    assert _differences(f"sqlite:///{tmp_path}/kpi.db", KPI_MIGRATIONS, "kpi_") == []
+
+
+def _upgrade(connection: Any, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(KPI_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def test_the_sharing_counts_migration_counts_the_spells_already_derived(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/kpi.db")
+    try:
+        with engine.begin() as connection:
+            _upgrade(connection, "0a4c2e6b8d13")  # the revision before the sharing counts
+            spells = [  # two members in the channel from 2024-03-01; one of them left on 2025-02-10
+                (uuid.uuid4().hex, date(2024, 3, 1), date(2025, 2, 10)),
+                (uuid.uuid4().hex, date(2024, 3, 1), date(9999, 12, 31)),
+            ]
+            for member, from_on, until_on in spells:
+                connection.execute(
+                    text("INSERT INTO kpi_knowledge_sharing_spells VALUES (:m, :f, :u)"),
+                    {"m": member, "f": from_on, "u": until_on},
+                )
+        migrate(engine, KPI_MIGRATIONS)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT grain, on_date, delta FROM kpi_sharing_counts ORDER BY grain, on_date")
+            ).all()
+        # both starts on the day and in its year; the leave on its day and year; the open end not at all
+        assert [tuple(row) for row in rows] == [
+            ("d", "2024-03-01", 2),
+            ("d", "2025-02-10", -1),
+            ("y", "2024-01-01", 2),
+            ("y", "2025-01-01", -1),
+        ]
+    finally:
+        engine.dispose()
