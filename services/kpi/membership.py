@@ -26,9 +26,29 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, and_, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Date,
+    Executable,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.core import Computed, Context, Handler, naive_utc
@@ -474,7 +494,7 @@ def _count(
         # one statement with the rows as three arrays: psycopg's executemany ran one statement per row
         # (10 ms for 300 days, and a batch of a history decades long touches that many)
         connection.execute(
-            _COUNT_POSTGRESQL[table.name],
+            _count_postgresql(table),
             {
                 "grains": [row["grain"] for row in rows],
                 "days": [row["on_date"] for row in rows],
@@ -492,17 +512,27 @@ def _count(
     )
 
 
-# per counts table, the rows in the arrays' (key) order: the locks are taken in that order
-_COUNT_POSTGRESQL = {
-    name: text(
-        f"INSERT INTO {name} (grain, on_date, delta)"
-        " SELECT grain, on_date, delta FROM unnest("
-        "CAST(:grains AS varchar[]), CAST(:days AS date[]), CAST(:deltas AS integer[])"
-        ") WITH ORDINALITY AS t(grain, on_date, delta, n) ORDER BY n"
-        f" ON CONFLICT (grain, on_date) DO UPDATE SET delta = {name}.delta + excluded.delta"
+@cache
+def _count_postgresql(table: Table) -> Executable:
+    """The upsert of `_count` on PostgreSQL, built once per counts table: the rows come as three arrays,
+    unnested in the arrays' (key) order, so the rows' locks are taken in that order."""
+    rows = (
+        func.unnest(
+            cast(bindparam("grains"), ARRAY(String())),
+            cast(bindparam("days"), ARRAY(Date())),
+            cast(bindparam("deltas"), ARRAY(Integer())),
+        )
+        .table_valued("grain", "on_date", "delta", with_ordinality="n")
+        .render_derived(name="t")
     )
-    for name in ("kpi_member_counts", "kpi_sharing_counts")
-}
+    ins = postgresql.insert(table).from_select(
+        ["grain", "on_date", "delta"],
+        select(rows.c.grain, rows.c.on_date, rows.c.delta).order_by(rows.c.n),
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[table.c.grain, table.c.on_date],
+        set_={"delta": table.c.delta + ins.excluded.delta},
+    )
 
 
 def _union(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
