@@ -139,9 +139,14 @@ def test_a_tool_goes_from_the_staff_api_to_the_public_page_the_report_and_the_su
         assert asked["questions"][0]["tool_title"] == "Digibank-toolkit"
 
         about_retired = {**survey, "questions": [{"text": "En deze?", "tool_id": scan["id"]}]}
+        # opened while the feedback service had not learned of the retirement yet (it learns from events)
+        before_it_knew: list[str] = []
 
         def refused_as_retired() -> httpx.Response | None:
             answer = staff.post("/surveys", json=about_retired)
+            if answer.status_code == 201:
+                before_it_knew.append(answer.json()["id"])
+                return None
             assert answer.status_code == 422, answer.text
             return answer if "retired" in answer.text else None
 
@@ -149,4 +154,5 @@ def test_a_tool_goes_from_the_staff_api_to_the_public_page_the_report_and_the_su
         assert refused.json()["detail"][0]["loc"] == ["body", "questions.0.tool_id"]
         unknown = {**survey, "questions": [{"text": "En deze?", "tool_id": str(uuid.uuid4())}]}
         assert staff.post("/surveys", json=unknown).status_code == 422
-        assert [s["id"] for s in staff.get("/surveys").json()] == [asked["id"]]  # nothing else opened
+        # the refusals opened nothing
+        assert sorted(s["id"] for s in staff.get("/surveys").json()) == sorted([asked["id"], *before_it_knew])
