@@ -142,27 +142,26 @@ class KpiOrganisationSpell(SQLModel, table=True):
     until_on: date
 
 
-class KpiMemberCount(SQLModel, table=True):
-    """The net change of the number of active members (spells starting minus spells ending): per day
-    (`grain` "d") and per year (`grain` "y", on 1 January). Active on D = the years' rows before D's
-    year + the days' rows of D's year up to D. A spell still open has no end to count."""
+class DailyCounts(SQLModel):
+    """The columns of a maintained count: the net change of a number (spells starting minus spells
+    ending) per day (`grain` "d") and per year (`grain` "y", on 1 January). The number on D = the years'
+    rows before D's year + the days' rows of D's year up to D. A spell still open has no end to count."""
+
+    grain: str = Field(primary_key=True, max_length=1)
+    on_date: date = Field(primary_key=True)
+    delta: int
+
+
+class KpiMemberCount(DailyCounts, table=True):
+    """The number of active members (`DailyCounts`)."""
 
     __tablename__ = "kpi_member_counts"
 
-    grain: str = Field(primary_key=True, max_length=1)
-    on_date: date = Field(primary_key=True)
-    delta: int
 
-
-class KpiSharingCount(SQLModel, table=True):
-    """`KpiMemberCount` for the knowledge-sharing channel: the net change of the number of members in it
-    (its spells starting minus its spells ending), per day ("d") and per year ("y", on 1 January)."""
+class KpiSharingCount(DailyCounts, table=True):
+    """The number of members in the knowledge-sharing channel (`DailyCounts`)."""
 
     __tablename__ = "kpi_sharing_counts"
-
-    grain: str = Field(primary_key=True, max_length=1)
-    on_date: date = Field(primary_key=True)
-    delta: int
 
 
 class KpiKnowledgeSharingSpell(SQLModel, table=True):
@@ -470,9 +469,7 @@ def _spell_deltas(
         deltas[row["until_on"]] -= 1
 
 
-def _count(
-    connection: Connection, deltas: dict[date, int], model: type[KpiMemberCount] | type[KpiSharingCount]
-) -> None:
+def _count(connection: Connection, deltas: dict[date, int], model: type[DailyCounts]) -> None:
     """Adds the net changes per day to the days' and years' rows of `model`'s table. One statement
     for the batch, its rows in key order: scaled-out projectors add to the same rows (an addition,
     so in any order), and taking the rows' locks in one order means two batches never wait for each
@@ -613,7 +610,7 @@ def refold_everyone(connection: Connection, organisations: bool = True, counts: 
 def count_everyone(
     connection: Connection,
     spells: type[KpiMemberSpell] | type[KpiKnowledgeSharingSpell] = KpiMemberSpell,
-    counts: type[KpiMemberCount] | type[KpiSharingCount] = KpiMemberCount,
+    counts: type[DailyCounts] = KpiMemberCount,
 ) -> None:
     """The counts of `counts` from every spell of `spells` (the active members', or the knowledge-sharing
     channel's): what a migration adding the counts table fills it with."""
@@ -667,7 +664,7 @@ def active_members(ctx: Context, day: date) -> int:
     return _counted(ctx, day, KpiMemberCount)
 
 
-def _counted(ctx: Context, day: date, model: type[KpiMemberCount] | type[KpiSharingCount]) -> int:
+def _counted(ctx: Context, day: date, model: type[DailyCounts]) -> int:
     """The number `model` counts on `day`: the years' net changes before its year and its year's days'
     up to it."""
     year = date(day.year, 1, 1)
