@@ -84,7 +84,7 @@ async def _until_idle(pid: int, limit: float) -> float:
 
 
 async def _drive(
-    url: str, token: str, args: argparse.Namespace, pid: int, database_url: str
+    url: str, token: str, args: argparse.Namespace, pid: int, database: str, database_url: str
 ) -> dict[str, Any]:
     rate, keys = args.rate, args.idempotency_keys
     headers = {"Authorization": f"Bearer {token}"}
@@ -106,6 +106,9 @@ async def _drive(
         run = uuid.uuid4().hex[:6]
         statuses: dict[int, int] = {}
         lean = LeanClient(url, headers, args.connections) if args.client == "lean" else None
+
+        trace: list[tuple[float, float, int]] = []  # (sent, seconds taken, status) of measured commands
+        origin = 0.0
 
         async def command(index: int, latencies: list[float]) -> None:
             body = {
@@ -129,6 +132,8 @@ async def _drive(
                 code = 0
             latencies.append(time.perf_counter() - sent)
             statuses[code] = statuses.get(code, 0) + 1
+            if origin:
+                trace.append((sent - origin, latencies[-1], code))
 
         async def phase(first: int, count: int, latencies: list[float]) -> float:
             started = time.perf_counter()
@@ -155,7 +160,8 @@ async def _drive(
         before = await asyncio.to_thread(_members, database_url)
         cpu_start = cpu_seconds(pid)
         cpu, own = cpu_start, time.process_time()
-        started = time.perf_counter()
+        started = origin = time.perf_counter()
+        origin_wall = time.time()
         sending = await phase(warm, total, latencies)
         elapsed = time.perf_counter() - started
         cpu, own = cpu_seconds(pid) - cpu, time.process_time() - own
@@ -165,6 +171,8 @@ async def _drive(
         done = await asyncio.to_thread(_members, database_url) - before
         if lean is not None:
             await lean.close()
+    if args.trace:
+        _write_trace(Path(args.trace).with_suffix(f".{database}.tsv"), trace, origin_wall)
     return {
         "commands": total,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -183,6 +191,31 @@ async def _drive(
         # the client's own share: near 1, it is the client that cannot keep up
         "client_cpu_share": own / elapsed,
     }
+
+
+def _write_trace(path: Path, trace: list[tuple[float, float, int]], origin_wall: float) -> None:
+    """Every measured command as `sent_s  latency_ms  status` (sent counted from the first command, whose
+    Unix time heads the file, to line it up with other records), and on stdout the slow ones (> 50 ms)
+    grouped into bursts: slow commands less than 0.5 s apart belong to one burst. Bursts say that
+    something stopped the service (a collection, a checkpoint, another process on the core); scattered
+    ones say that it was simply busy."""
+    trace.sort()
+    lines = [f"# first command sent at {origin_wall:.3f} (Unix time)"]
+    lines += [f"{sent:.4f}\t{took * 1000:.1f}\t{code}" for sent, took, code in trace]
+    path.write_text("\n".join(lines) + "\n")
+    slow = [(sent, took) for sent, took, _ in trace if took > 0.050]
+    bursts: list[list[tuple[float, float]]] = []
+    for sent, took in slow:
+        if bursts and sent - bursts[-1][-1][0] < 0.5:
+            bursts[-1].append((sent, took))
+        else:
+            bursts.append([(sent, took)])
+    print(f"  trace: {path} ({len(trace)} commands, {len(slow)} over 50 ms in {len(bursts)} bursts)")
+    for burst in bursts:
+        print(
+            f"    {burst[0][0]:7.2f}–{burst[-1][0]:7.2f} s: {len(burst)} commands, "
+            f"slowest {max(took for _, took in burst) * 1000:.1f} ms"
+        )
 
 
 def measure(database: str, database_url: str, bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -222,7 +255,7 @@ def measure(database: str, database_url: str, bootstrap: str, args: argparse.Nam
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            result = asyncio.run(_drive(url, token, args, process.pid, database_url))
+            result = asyncio.run(_drive(url, token, args, process.pid, database, database_url))
             if args.profile:
                 spy.wait(30)
         finally:
@@ -264,6 +297,9 @@ def main() -> None:
         help="profile every thread, waiting ones included (py-spy --idle), instead of the GIL holder",
     )
     parser.add_argument("--py-spy", default="py-spy")
+    parser.add_argument(
+        "--trace", default="", help="each measured command's send time and latency to this path (.<db>.tsv)"
+    )
     args = parser.parse_args()
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
     if "postgresql" in wanted and not args.postgres:
