@@ -16,7 +16,10 @@ arrives (so a late or out-of-order fact corrects it):
 - the net change of the number of active members per day and per year (`kpi_member_counts`), kept
   with the spells: "how many are active on D" adds up the years before D's and D's year's days up to
   D, a few hundred rows however long the history, where counting the spells around D reads one row
-  per active member; likewise for the knowledge-sharing channel (`kpi_sharing_counts`).
+  per active member; likewise for the knowledge-sharing channel (`kpi_sharing_counts`) and for the
+  organisations with an active member, per organisation kind (`kpi_organisation_counts`). An
+  organisation's spells carry the kind they are counted under; when its kind changes (or becomes
+  known), the batch that says so derives its spells again and moves their count to the new kind.
 The fold is the one the KPIs did per request before (same order: business day, event time, joined
 before moved before left before erased; after an erasure nothing of the member counts)."""
 
@@ -44,6 +47,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     text,
@@ -132,14 +136,17 @@ class KpiMemberChange(SQLModel, table=True):
 
 class KpiOrganisationSpell(SQLModel, table=True):
     """An organisation with at least one active member from `from_on` to the day before `until_on`:
-    the union of its members' spells, derived again whenever one of them changes."""
+    the union of its members' spells, derived again whenever one of them changes or the organisation's
+    kind does. `kind` is the kind the spell is counted under in `kpi_organisation_counts`: the
+    organisation's kind when the spells were last derived (UNKNOWN_KIND while it is not known)."""
 
     __tablename__ = "kpi_organisation_spells"
-    __table_args__ = (Index("ix_kpi_organisation_spells_on", "until_on", "from_on", "organisation_id"),)
 
     organisation_id: uuid.UUID = Field(primary_key=True)
     from_on: date = Field(primary_key=True)
     until_on: date
+    # no default: rows derived by a migration from before this column exist without it
+    kind: str = Field(max_length=60)
 
 
 class DailyCounts(SQLModel):
@@ -164,11 +171,19 @@ class KpiSharingCount(DailyCounts, table=True):
     __tablename__ = "kpi_sharing_counts"
 
 
+class KpiOrganisationCount(DailyCounts, table=True):
+    """The number of organisations with an active member, per kind they are counted under
+    (`DailyCounts`, a row per kind)."""
+
+    __tablename__ = "kpi_organisation_counts"
+
+    kind: str = Field(primary_key=True, max_length=60)
+
+
 class KpiKnowledgeSharingSpell(SQLModel, table=True):
     """A member in the knowledge-sharing channel from `from_on` to the day before `until_on`."""
 
     __tablename__ = "kpi_knowledge_sharing_spells"
-    __table_args__ = (Index("ix_kpi_knowledge_sharing_spells_on", "until_on", "from_on"),)
 
     member_id: uuid.UUID = Field(primary_key=True)
     from_on: date = Field(primary_key=True)
@@ -185,6 +200,7 @@ TABLES = (
     KpiKnowledgeSharingSpell,
     KpiMemberCount,
     KpiSharingCount,
+    KpiOrganisationCount,
 )
 
 
@@ -295,6 +311,7 @@ LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
 
 _MEMBERSHIP_EVENTS = (events.MemberJoined, events.MemberMoved, events.MemberLeft, events.MemberErased)
 _SHARING_EVENTS = (events.KnowledgeSharingJoined, events.KnowledgeSharingLeft, events.MemberErased)
+_ORGANISATION_EVENTS = (events.OrganisationRegistered, events.OrganisationUpdated)
 
 
 def _fact_order(fact: Any) -> tuple[date, datetime, int, str]:
@@ -401,13 +418,14 @@ def refold(
     sharing: Iterable[uuid.UUID],
     organisations: bool = True,
     counts: bool = True,
+    renamed: Iterable[uuid.UUID] = (),
 ) -> None:
     """Derives again the spells and changes of these members from all their stored facts, the spells
-    of the organisations they were or are with and the active members' counts (unless `organisations`
-    or `counts` is false: a migration before the table existed), in the caller's transaction (after
-    the batch's facts are written)."""
+    of the organisations they were or are with (and of the `renamed` ones, whose name or kind an event
+    of the batch gave) and the counts (unless `organisations` or `counts` is false: a migration before
+    the table existed), in the caller's transaction (after the batch's rows are written)."""
     members = sorted(set(membership))
-    affected: set[uuid.UUID | None] = set()
+    affected: set[uuid.UUID | None] = set(renamed)
     deltas: dict[date, int] = defaultdict(int)
     member_spells_table = _table(KpiMemberSpell)
     for start in range(0, len(members), _CHUNK):
@@ -437,7 +455,7 @@ def refold(
         _replace(connection, KpiMemberChange, ids, changes)
     if organisations:
         # once for the whole batch, after every member's spells: its locks are then taken in one go
-        refold_organisations(connection, affected)
+        refold_organisations(connection, affected, counts)
     if counts:
         _count(connection, deltas, KpiMemberCount)
     members = sorted(set(sharing))
@@ -469,11 +487,14 @@ def _spell_deltas(
         deltas[row["until_on"]] -= 1
 
 
-def _count(connection: Connection, deltas: dict[date, int], model: type[DailyCounts]) -> None:
-    """Adds the net changes per day to the days' and years' rows of `model`'s table. One statement
-    for the batch, its rows in key order: scaled-out projectors add to the same rows (an addition,
-    so in any order), and taking the rows' locks in one order means two batches never wait for each
-    other in a circle (this runs after the organisations' locks, which are taken in order too)."""
+def _count(
+    connection: Connection, deltas: dict[date, int], model: type[DailyCounts], kind: str | None = None
+) -> None:
+    """Adds the net changes per day to the days' and years' rows of `model`'s table (those of `kind`,
+    for a table counted per kind). One statement for the batch, its rows in key order: scaled-out
+    projectors add to the same rows (an addition, so in any order), and taking the rows' locks in one
+    order means two batches never wait for each other in a circle (this runs after the organisations'
+    locks, which are taken in order too)."""
     per_key: dict[tuple[str, date], int] = defaultdict(int)
     for day, delta in deltas.items():
         if delta and day != OPEN_END:  # a spell still open has no end to count
@@ -487,6 +508,7 @@ def _count(connection: Connection, deltas: dict[date, int], model: type[DailyCou
     if not rows:
         return
     table = _table(model)
+    keyed = {"kind": kind} if kind is not None else {}
     if connection.dialect.name == "postgresql":
         # one statement with the rows as three arrays: psycopg's executemany ran one statement per row
         # (10 ms for 300 days, and a batch of a history decades long touches that many)
@@ -496,23 +518,25 @@ def _count(connection: Connection, deltas: dict[date, int], model: type[DailyCou
                 "grains": [row["grain"] for row in rows],
                 "days": [row["on_date"] for row in rows],
                 "deltas": [row["delta"] for row in rows],
+                **keyed,
             },
         )
         return
     ins = insert_for(connection.dialect.name, table)
     connection.execute(
         ins.on_conflict_do_update(
-            index_elements=[table.c.grain, table.c.on_date],
+            index_elements=list(table.primary_key.columns),
             set_={"delta": table.c.delta + ins.excluded.delta},
         ),
-        rows,
+        [{**row, **keyed} for row in rows],
     )
 
 
 @cache
 def _count_postgresql(table: Table) -> Executable:
     """The upsert of `_count` on PostgreSQL, built once per counts table: the rows come as three arrays,
-    unnested in the arrays' (key) order, so the rows' locks are taken in that order."""
+    unnested in the arrays' (key) order, so the rows' locks are taken in that order; a table counted
+    per kind takes the kind as one more parameter."""
     rows = (
         func.unnest(
             cast(bindparam("grains"), ARRAY(String())),
@@ -522,12 +546,14 @@ def _count_postgresql(table: Table) -> Executable:
         .table_valued("grain", "on_date", "delta", with_ordinality="n")
         .render_derived(name="t")
     )
+    columns: list[Any] = [rows.c.grain, rows.c.on_date, rows.c.delta]
+    if "kind" in table.c:
+        columns.append(cast(bindparam("kind"), String()).label("kind"))
     ins = postgresql.insert(table).from_select(
-        ["grain", "on_date", "delta"],
-        select(rows.c.grain, rows.c.on_date, rows.c.delta).order_by(rows.c.n),
+        [column.name for column in columns], select(*columns).order_by(rows.c.n)
     )
     return ins.on_conflict_do_update(
-        index_elements=[table.c.grain, table.c.on_date],
+        index_elements=list(table.primary_key.columns),
         set_={"delta": table.c.delta + ins.excluded.delta},
     )
 
@@ -568,13 +594,34 @@ def _lock_organisations(connection: Connection, ids: list[uuid.UUID]) -> None:
     )
 
 
-def refold_organisations(connection: Connection, organisations: Iterable[uuid.UUID | None]) -> None:
-    """Derives again the spells of these organisations from their members' spells."""
+def refold_organisations(
+    connection: Connection, organisations: Iterable[uuid.UUID | None], counts: bool = True
+) -> None:
+    """Derives again the spells of these organisations from their members' spells, under each one's
+    kind now, and moves their count (`kpi_organisation_counts`) from the stored spells' kinds to the new
+    ones (unless `counts` is false: a migration from before the kinds and counts were kept)."""
     ids = sorted({o for o in organisations if o is not None})
     _lock_organisations(connection, ids)
     spells_table, table = _table(KpiMemberSpell), _table(KpiOrganisationSpell)
+    organisations_table = _table(KpiOrganisation)
+    deltas: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
+        kinds: dict[uuid.UUID, str] = {}
+        if counts:
+            organisations_of_chunk = connection.execute(
+                select(organisations_table.c.organisation_id, organisations_table.c.kind).where(
+                    organisations_table.c.organisation_id.in_(chunk)
+                )
+            )
+            kinds = {organisation_id: kind for organisation_id, kind in organisations_of_chunk}
+            for kind, from_on, until_on in connection.execute(
+                select(table.c.kind, table.c.from_on, table.c.until_on).where(
+                    table.c.organisation_id.in_(chunk)
+                )
+            ):
+                deltas[kind][from_on] -= 1
+                deltas[kind][until_on] += 1
         spans: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
         for organisation_id, from_on, until_on in connection.execute(
             select(spells_table.c.organisation_id, spells_table.c.from_on, spells_table.c.until_on).where(
@@ -582,22 +629,35 @@ def refold_organisations(connection: Connection, organisations: Iterable[uuid.UU
             )
         ):
             spans[organisation_id].append((from_on, until_on))
-        rows = [
-            {"organisation_id": organisation_id, "from_on": from_on, "until_on": until_on}
-            for organisation_id, member_spans in spans.items()
-            for from_on, until_on in _union(member_spans)
-        ]
+        rows: Rows = []
+        for organisation_id, member_spans in spans.items():
+            kind = kinds.get(organisation_id, UNKNOWN_KIND)
+            for from_on, until_on in _union(member_spans):
+                row: dict[str, Any] = {
+                    "organisation_id": organisation_id,
+                    "from_on": from_on,
+                    "until_on": until_on,
+                }
+                if counts:
+                    row["kind"] = kind
+                    deltas[kind][from_on] += 1
+                    deltas[kind][until_on] -= 1
+                rows.append(row)
         connection.execute(delete(table).where(table.c.organisation_id.in_(chunk)))
         if rows:
             connection.execute(insert(table), rows)
+    for kind in sorted(deltas):  # in kind order, so the counts' locks are taken in one order (see _count)
+        _count(connection, deltas[kind], KpiOrganisationCount, kind)
 
 
 def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
-    """`refold` for the members the batch's membership and knowledge-sharing events name."""
+    """`refold` for the members the batch's membership and knowledge-sharing events name, and for the
+    organisations its organisation events name (their kind may have changed)."""
     membership = {e.data.member_id for e in batch if isinstance(e.data, _MEMBERSHIP_EVENTS)}
     sharing = {e.data.member_id for e in batch if isinstance(e.data, _SHARING_EVENTS)}
-    if membership or sharing:
-        refold(connection, membership, sharing)
+    renamed = {e.data.organisation_id for e in batch if isinstance(e.data, _ORGANISATION_EVENTS)}
+    if membership or sharing or renamed:
+        refold(connection, membership, sharing, renamed=renamed)
 
 
 def refold_everyone(connection: Connection, organisations: bool = True, counts: bool = True) -> None:
@@ -609,17 +669,21 @@ def refold_everyone(connection: Connection, organisations: bool = True, counts: 
 
 def count_everyone(
     connection: Connection,
-    spells: type[KpiMemberSpell] | type[KpiKnowledgeSharingSpell] = KpiMemberSpell,
+    spells: type[SQLModel] = KpiMemberSpell,
     counts: type[DailyCounts] = KpiMemberCount,
 ) -> None:
-    """The counts of `counts` from every spell of `spells` (the active members', or the knowledge-sharing
-    channel's): what a migration adding the counts table fills it with."""
-    deltas: dict[date, int] = defaultdict(int)
+    """The counts of `counts` from every spell of `spells` (the active members', the knowledge-sharing
+    channel's, or the organisations' per the kind they carry): what a migration adding the counts
+    table fills it with."""
+    deltas: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     table = _table(spells)
-    for from_on, until_on in connection.execute(select(table.c.from_on, table.c.until_on)):
-        deltas[from_on] += 1
-        deltas[until_on] -= 1
-    _count(connection, deltas, counts)
+    per_kind = "kind" in _table(counts).c
+    kind_column = table.c.kind if per_kind else null()
+    for from_on, until_on, kind in connection.execute(select(table.c.from_on, table.c.until_on, kind_column)):
+        deltas[kind][from_on] += 1
+        deltas[kind][until_on] -= 1
+    for kind in sorted(deltas, key=str):
+        _count(connection, deltas[kind], counts, kind)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -654,27 +718,34 @@ def _organisation_of(model: type[KpiMemberSpell] | type[KpiMemberChange]) -> Any
     return col(KpiOrganisation.organisation_id) == col(model.organisation_id)
 
 
-def _around(model: type[KpiMemberSpell] | type[KpiOrganisationSpell], day: date) -> Any:
-    """The spells that hold on `day`: started on or before it, ending after it."""
-    return (col(model.until_on) > day) & (col(model.from_on) <= day)
-
-
 def active_members(ctx: Context, day: date) -> int:
     """Members active on `day`: the years' net changes before its year and its year's days' up to it."""
     return _counted(ctx, day, KpiMemberCount)
 
 
-def _counted(ctx: Context, day: date, model: type[DailyCounts]) -> int:
-    """The number `model` counts on `day`: the years' net changes before its year and its year's days'
-    up to it."""
+def _up_to(model: type[DailyCounts], day: date) -> Any:
+    """The rows of a counts table whose sum is the number on `day`: the years' before its year and its
+    year's days' up to it."""
     year = date(day.year, 1, 1)
     grain, on_date = col(model.grain), col(model.on_date)
+    return or_(and_(grain == "y", on_date < year), and_(grain == "d", on_date >= year, on_date <= day))
+
+
+def _counted(ctx: Context, day: date, model: type[DailyCounts]) -> int:
+    """The number `model` counts on `day`."""
     total = ctx.session.execute(
-        select(func.coalesce(func.sum(model.delta), 0)).where(
-            or_(and_(grain == "y", on_date < year), and_(grain == "d", on_date >= year, on_date <= day))
-        )
+        select(func.coalesce(func.sum(model.delta), 0)).where(_up_to(model, day))
     ).scalar_one()
     return int(total)
+
+
+def _counted_per_kind(ctx: Context, day: date) -> list[tuple[str, int]]:
+    """The organisations with an active member on `day`, per the kind they are counted under."""
+    model = KpiOrganisationCount
+    rows = ctx.session.execute(
+        select(col(model.kind), func.sum(model.delta)).where(_up_to(model, day)).group_by(col(model.kind))
+    )
+    return [(kind, int(total)) for kind, total in rows]
 
 
 def members(ctx: Context) -> Computed:
@@ -699,19 +770,10 @@ def members(ctx: Context) -> Computed:
 
 
 def local_governments(ctx: Context) -> Computed:
-    """OD1.1-besturen: local governments and ISVs with an active member on D; items: per kind."""
-    # one spell per organisation around D (an organisation's spells never overlap): as many rows to
-    # count as organisations with an active member, not as members
-    kind = _kind()
-    spell = KpiOrganisationSpell
-    rows = ctx.session.execute(
-        select(kind, func.count())
-        .select_from(spell)
-        .outerjoin(KpiOrganisation, col(KpiOrganisation.organisation_id) == col(spell.organisation_id))
-        .where(_around(spell, ctx.period.end))
-        .group_by(kind)
-    )
-    per_kind = {kind_name: int(count) for kind_name, count in rows}
+    """OD1.1-besturen: local governments and ISVs with an active member on D; items: per kind. From the
+    maintained counts per kind: counting the organisations' spells around D read one row per
+    organisation with an active member (5,400, 3-4 ms of the answer at 1M records of history)."""
+    per_kind = {kind: n for kind, n in _counted_per_kind(ctx, ctx.period.end) if n}
     value = sum(per_kind.get(k, 0) for k in LOCAL_GOVERNMENT_KINDS)
     items = [{"organisation_kind": k, "organisations": n} for k, n in sorted(per_kind.items())]
     return Computed(value, items)

@@ -29,6 +29,7 @@ from services.kpi.membership import (
     KpiMembershipFact,
     KpiMemberSpell,
     KpiOrganisation,
+    KpiOrganisationCount,
     KpiOrganisationSpell,
     KpiSharingCount,
 )
@@ -244,6 +245,59 @@ def test_every_day_answers_what_the_fold_of_every_fact_gives(database_url: str, 
             session.execute(delete(KpiSharingCount))
             membership.count_everyone(session.connection(), KpiKnowledgeSharingSpell, KpiSharingCount)
             assert _rows(session, KpiSharingCount) == before[KpiSharingCount]
+            session.execute(delete(KpiOrganisationCount))
+            membership.count_everyone(session.connection(), KpiOrganisationSpell, KpiOrganisationCount)
+            assert _rows(session, KpiOrganisationCount) == before[KpiOrganisationCount]
+    finally:
+        engine.dispose()
+
+
+def test_an_organisation_whose_kind_changes_after_its_members_joined_is_counted_under_the_new_kind(
+    database_url: str,
+) -> None:
+    """The kind comes (registered) or changes (updated) in a batch without any membership event: the
+    organisations' counts move to it all the same, for every day."""
+    engine = make_engine(database_url)
+    migrate(engine, MIGRATIONS)
+    tracked = projection.projector(topics=["t"], engine=engine, batch_size=1000)
+    organisation, joined_on = uuid.uuid4(), date(2024, 3, 1)
+    steps: list[tuple[events.EventData, str, int]] = [  # the event, then the kind counted, and besturen
+        (
+            events.MemberJoined(member_id=uuid.uuid4(), organisation_id=organisation, joined_on=joined_on),
+            "onbekend",
+            0,
+        ),
+        (
+            events.OrganisationRegistered(
+                organisation_id=organisation, name="Gent", kind="lokaal_bestuur", registered_on=joined_on
+            ),
+            "lokaal_bestuur",
+            1,
+        ),
+        (
+            events.OrganisationUpdated(
+                organisation_id=organisation, name="Gent", kind="middenveldorganisatie"
+            ),
+            "middenveldorganisatie",
+            0,
+        ),
+    ]
+    try:
+        for offset, (data, kind, counted) in enumerate(steps):
+            value = events.encode(
+                events.new_envelope(data, source="/test", time=T0 + timedelta(minutes=offset))
+            )
+            record = ConsumerRecord("t", 0, offset, 0, 0, None, value, None, 0, len(value), ())
+            asyncio.run(tracked.process([record], None))  # type: ignore[arg-type]
+            with Session(engine) as session:
+                for day in (joined_on, date(2025, 12, 31)):
+                    period = Period(day.year, date(day.year, 1, 1), day)
+                    answers = _answers(session, period)
+                    assert answers["OD1.1-besturen"] == (
+                        counted,
+                        [{"organisation_kind": kind, "organisations": 1}],
+                    )
+                    assert answers == _reference(session, period)
     finally:
         engine.dispose()
 
@@ -255,12 +309,14 @@ _DERIVED = (
     KpiKnowledgeSharingSpell,
     KpiMemberCount,
     KpiSharingCount,
+    KpiOrganisationCount,
 )
+_COUNTS = (KpiMemberCount, KpiSharingCount, KpiOrganisationCount)
 
 
 def _rows(session: Session, model: Any) -> list[tuple[Any, ...]]:
     table = model.__table__
     statement = select(table)
-    if model in (KpiMemberCount, KpiSharingCount):  # a day whose changes cancelled out may keep its row, at 0
+    if model in _COUNTS:  # a day whose changes cancelled out may keep its row, at 0
         statement = statement.where(table.c.delta != 0)
     return sorted(tuple(row) for row in session.execute(statement))

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from services.kpi import activities, catalogue, projection
+from services.kpi import activities, catalogue, membership, projection
 from services.kpi.core import Context, period
-from services.kpi.membership import KpiOrganisation
 from shared import events
 from shared.db import make_engine
 
@@ -195,9 +194,10 @@ def _events() -> list[events.Event]:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    """Only the tables these KPIs read (the migration itself is checked in test_events_kpi_schema)."""
+    """Only the tables these KPIs read and the projection of their events writes (an organisation's
+    event derives its spells again); the migration itself is checked in test_events_kpi_schema."""
     engine = make_engine(f"sqlite:///{tmp_path}/kpi-{uuid.uuid4().hex}.db")
-    tables = [model.__table__ for model in (*activities.TABLES, KpiOrganisation)]
+    tables = [model.__table__ for model in (*activities.TABLES, *membership.TABLES)]
     SQLModel.metadata.create_all(engine, tables=tables)  # type: ignore[arg-type]
     return engine
 

@@ -97,3 +97,59 @@ def test_the_sharing_counts_migration_counts_the_spells_already_derived(tmp_path
         ]
     finally:
         engine.dispose()
+
+
+def test_the_organisation_counts_migration_counts_the_spells_under_their_organisations_kinds(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/kpi.db")
+    known, unknown = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        with engine.begin() as connection:
+            _upgrade(connection, "5c1e9a7f3b20")  # the revision before the organisation counts
+            connection.execute(
+                text(
+                    "INSERT INTO kpi_organisations (organisation_id, name, kind, version_time)"
+                    " VALUES (:o, 'Gent', 'lokaal_bestuur', '2024-01-01 00:00:00')"
+                ),
+                {"o": known},
+            )
+            spells = [  # the known one active from 2024-03-01 to 2025-02-10 and again from 2025-05-01
+                (known, date(2024, 3, 1), date(2025, 2, 10)),
+                (known, date(2025, 5, 1), date(9999, 12, 31)),
+                (unknown, date(2024, 3, 1), date(9999, 12, 31)),  # never registered: kind not known
+            ]
+            for organisation, from_on, until_on in spells:
+                connection.execute(
+                    text("INSERT INTO kpi_organisation_spells VALUES (:o, :f, :u)"),
+                    {"o": organisation, "f": from_on, "u": until_on},
+                )
+        migrate(engine, KPI_MIGRATIONS)
+        with engine.connect() as connection:
+            kinds = connection.execute(
+                text("SELECT organisation_id, from_on, kind FROM kpi_organisation_spells")
+            ).all()
+            rows = connection.execute(
+                text(
+                    "SELECT kind, grain, on_date, delta FROM kpi_organisation_counts"
+                    " ORDER BY kind, grain, on_date"
+                )
+            ).all()
+        assert sorted(tuple(row) for row in kinds) == sorted(
+            [
+                (known, "2024-03-01", "lokaal_bestuur"),
+                (known, "2025-05-01", "lokaal_bestuur"),
+                (unknown, "2024-03-01", "onbekend"),
+            ]
+        )
+        # each start on its day and in its year, the end on its day and year; open ends not at all
+        assert [tuple(row) for row in rows] == [
+            ("lokaal_bestuur", "d", "2024-03-01", 1),
+            ("lokaal_bestuur", "d", "2025-02-10", -1),
+            ("lokaal_bestuur", "d", "2025-05-01", 1),
+            ("lokaal_bestuur", "y", "2024-01-01", 1),
+            ("onbekend", "d", "2024-03-01", 1),
+            ("onbekend", "y", "2024-01-01", 1),
+        ]
+    finally:
+        engine.dispose()

@@ -44,7 +44,9 @@ def upgrade() -> None:
 
     connection = op.get_bind()
     spells = sa.table("kpi_member_spells", sa.column("organisation_id", sa.Uuid()))
-    refold_organisations(connection, connection.execute(sa.select(spells.c.organisation_id).distinct()).scalars())
+    refold_organisations(
+        connection, connection.execute(sa.select(spells.c.organisation_id).distinct()).scalars(), counts=False
+    )
 
 
 def downgrade() -> None:
