@@ -445,12 +445,10 @@ def refold(
             ).where(member_spells_table.c.member_id.in_(ids))
         ):
             affected.add(organisation_id)
-            deltas[from_on] -= 1
-            deltas[until_on] += 1
+            _tally(deltas, from_on, until_on, -1)
         for spell in spells:
             affected.add(spell["organisation_id"])
-            deltas[spell["from_on"]] += 1
-            deltas[spell["until_on"]] -= 1
+            _tally(deltas, spell["from_on"], spell["until_on"], +1)
         _replace(connection, KpiMemberSpell, ids, spells)
         _replace(connection, KpiMemberChange, ids, changes)
     if organisations:
@@ -480,11 +478,27 @@ def _spell_deltas(
     for from_on, until_on in connection.execute(
         select(spells.c.from_on, spells.c.until_on).where(spells.c.member_id.in_(ids))
     ):
-        deltas[from_on] -= 1
-        deltas[until_on] += 1
+        _tally(deltas, from_on, until_on, -1)
     for row in rows:
-        deltas[row["from_on"]] += 1
-        deltas[row["until_on"]] -= 1
+        _tally(deltas, row["from_on"], row["until_on"], +1)
+
+
+def _tally(deltas: dict[date, int], from_on: date, until_on: date, sign: int) -> None:
+    """Adds a spell from `from_on` to the day before `until_on` to the net changes per day (`sign` +1),
+    or takes it away (-1): the number goes up on its first day and down on its end."""
+    deltas[from_on] += sign
+    deltas[until_on] -= sign
+
+
+def _count_kinds(
+    connection: Connection,
+    deltas: dict[str | None, dict[date, int]],
+    model: type[DailyCounts],
+) -> None:
+    """`_count` for each kind's net changes (the key None: a table not counted per kind), in kind
+    order, so that the counts' locks are taken in one order."""
+    for kind in sorted(deltas, key=str):
+        _count(connection, deltas[kind], model, kind)
 
 
 def _count(
@@ -604,7 +618,7 @@ def refold_organisations(
     _lock_organisations(connection, ids)
     spells_table, table = _table(KpiMemberSpell), _table(KpiOrganisationSpell)
     organisations_table = _table(KpiOrganisation)
-    deltas: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    deltas: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         kinds: dict[uuid.UUID, str] = {}
@@ -620,8 +634,7 @@ def refold_organisations(
                     table.c.organisation_id.in_(chunk)
                 )
             ):
-                deltas[kind][from_on] -= 1
-                deltas[kind][until_on] += 1
+                _tally(deltas[kind], from_on, until_on, -1)
         spans: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
         for organisation_id, from_on, until_on in connection.execute(
             select(spells_table.c.organisation_id, spells_table.c.from_on, spells_table.c.until_on).where(
@@ -640,14 +653,12 @@ def refold_organisations(
                 }
                 if counts:
                     row["kind"] = kind
-                    deltas[kind][from_on] += 1
-                    deltas[kind][until_on] -= 1
+                    _tally(deltas[kind], from_on, until_on, +1)
                 rows.append(row)
         connection.execute(delete(table).where(table.c.organisation_id.in_(chunk)))
         if rows:
             connection.execute(insert(table), rows)
-    for kind in sorted(deltas):  # in kind order, so the counts' locks are taken in one order (see _count)
-        _count(connection, deltas[kind], KpiOrganisationCount, kind)
+    _count_kinds(connection, deltas, KpiOrganisationCount)
 
 
 def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
@@ -680,10 +691,8 @@ def count_everyone(
     per_kind = "kind" in _table(counts).c
     kind_column = table.c.kind if per_kind else null()
     for from_on, until_on, kind in connection.execute(select(table.c.from_on, table.c.until_on, kind_column)):
-        deltas[kind][from_on] += 1
-        deltas[kind][until_on] -= 1
-    for kind in sorted(deltas, key=str):
-        _count(connection, deltas[kind], counts, kind)
+        _tally(deltas[kind], from_on, until_on, +1)
+    _count_kinds(connection, deltas, counts)
 
 
 # --- queries ------------------------------------------------------------------------------------

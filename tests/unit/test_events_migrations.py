@@ -69,6 +69,14 @@ def _upgrade(connection: Any, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def _insert_spells(connection: Any, table: str, spells: list[tuple[str, date, date]]) -> None:
+    """Spells (whose id, from, until) as a revision before the counts stored them."""
+    connection.execute(
+        text(f"INSERT INTO {table} VALUES (:id, :from_on, :until_on)"),
+        [{"id": key, "from_on": from_on, "until_on": until_on} for key, from_on, until_on in spells],
+    )
+
+
 def test_the_sharing_counts_migration_counts_the_spells_already_derived(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/kpi.db")
     try:
@@ -78,11 +86,7 @@ def test_the_sharing_counts_migration_counts_the_spells_already_derived(tmp_path
                 (uuid.uuid4().hex, date(2024, 3, 1), date(2025, 2, 10)),
                 (uuid.uuid4().hex, date(2024, 3, 1), date(9999, 12, 31)),
             ]
-            for member, from_on, until_on in spells:
-                connection.execute(
-                    text("INSERT INTO kpi_knowledge_sharing_spells VALUES (:m, :f, :u)"),
-                    {"m": member, "f": from_on, "u": until_on},
-                )
+            _insert_spells(connection, "kpi_knowledge_sharing_spells", spells)
         migrate(engine, KPI_MIGRATIONS)
         with engine.connect() as connection:
             rows = connection.execute(
@@ -119,11 +123,7 @@ def test_the_organisation_counts_migration_counts_the_spells_under_their_organis
                 (known, date(2025, 5, 1), date(9999, 12, 31)),
                 (unknown, date(2024, 3, 1), date(9999, 12, 31)),  # never registered: kind not known
             ]
-            for organisation, from_on, until_on in spells:
-                connection.execute(
-                    text("INSERT INTO kpi_organisation_spells VALUES (:o, :f, :u)"),
-                    {"o": organisation, "f": from_on, "u": until_on},
-                )
+            _insert_spells(connection, "kpi_organisation_spells", spells)
         migrate(engine, KPI_MIGRATIONS)
         with engine.connect() as connection:
             kinds = connection.execute(
