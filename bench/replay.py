@@ -1,7 +1,8 @@
 """(a) Replay rate of the KPI projector (projection.projector: TrackedConsumer + projection.apply into
 SQLite, one transaction per batch — the code the rebuild and the live projector run) against the raw
 aiokafka consume rate of the same records, and (b) against a naive projector that commits once per
-event. All three read the same topics, one after the other, in one process.
+event. All three read the same topics, one after the other, in one process. For the projector it also
+prints where the CPU went per record (decode, transaction, the rest) and how much of a core it used.
 
     python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
 
@@ -47,6 +48,25 @@ class Rate:
         return self.records / self.seconds if self.seconds else 0.0
 
 
+@dataclass
+class Split:
+    """Where the projector's replay spent its CPU, in microseconds per record: decoding (on the event
+    loop), the transactions (in the worker thread) and the rest of the process's CPU meanwhile (the
+    broker client's fetching and parsing, FastStream, the loop itself); `cpu_share` is the process's CPU
+    time over the replay's wall time (1.0: one core busy all along)."""
+
+    decode_us: float
+    transaction_us: float
+    rest_us: float
+    cpu_share: float
+
+    def __str__(self) -> str:
+        return (
+            f"decode {self.decode_us:.1f} µs, transaction {self.transaction_us:.1f} µs, rest "
+            f"{self.rest_us:.1f} µs of CPU per record; {self.cpu_share:.2f} of a core on average"
+        )
+
+
 def _consumer(bootstrap: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -86,8 +106,9 @@ def _fresh_generation(directory: Path, name: str) -> Generation:
     return Generation(2, "", engine, engine)
 
 
-async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> Rate:
-    """The rebuild's replay loop: TrackedConsumer.process per fetched batch, one commit per batch."""
+async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> tuple[Rate, Split]:
+    """The rebuild's replay loop: TrackedConsumer.process per fetched batch, one commit per batch; the
+    rate and where its CPU went."""
     generation = _fresh_generation(directory, "projector")
     settings = Settings(
         service_name="kpi",
@@ -96,11 +117,20 @@ async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> Rate:
         consumer_batch_size=BATCH,
     )
     progress = rebuild.Progress("projector", open("/dev/null", "w"), quiet=True)  # noqa: SIM115
+    cpu = time.process_time()
     outcome = await rebuild.replay(
         settings, generation, batch_size=BATCH, progress=progress, stop=asyncio.Event()
     )
+    cpu = time.process_time() - cpu
     generation.engine.dispose()
-    return Rate(outcome.records, outcome.seconds)
+    per_record = 1e6 / max(outcome.records, 1)
+    split = Split(
+        decode_us=outcome.decode_cpu * per_record,
+        transaction_us=outcome.apply_cpu * per_record,
+        rest_us=(cpu - outcome.decode_cpu - outcome.apply_cpu) * per_record,
+        cpu_share=cpu / outcome.seconds if outcome.seconds else 0.0,
+    )
+    return Rate(outcome.records, outcome.seconds), split
 
 
 async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -> Rate:
@@ -193,7 +223,7 @@ def run(
 
             profiler = Profiler(async_mode="enabled")
             profiler.start()
-        projector = asyncio.run(projector_rate(bootstrap, prefix, Path(tmp)))
+        projector, split = asyncio.run(projector_rate(bootstrap, prefix, Path(tmp)))
         if profiler is not None and profile is not None:
             profiler.stop()
             loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
@@ -205,6 +235,7 @@ def run(
                 + transactions
             )
         print(f"  projector (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True)
+        print(f"    {split}", flush=True)
         naive = asyncio.run(naive_rate(bootstrap, prefix, Path(tmp), naive_records))
         print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
         return {
@@ -212,6 +243,7 @@ def run(
             "produce_seconds": produce_seconds,
             "raw": raw,
             "projector": projector,
+            "projector_cpu": split,
             "naive": naive,
         }
 

@@ -85,6 +85,8 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         f"| naive projector: same code, 1 commit per event | {_n(naive.records)} | {naive.seconds:.1f} | "
         f"{_n(naive.per_second)} | {naive.per_second / raw.per_second:.4f} | 1 |",
         "",
+        f"The projector's CPU: {r['projector_cpu']}.",
+        "",
         "## (c) rebuild of a million records",
         "",
         f"`python -m services.kpi.rebuild` into a fresh SQLite generation: {_n(c['records'])} records "

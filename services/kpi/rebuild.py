@@ -139,6 +139,8 @@ class Outcome:
     applied: int
     duplicates: int
     dead_letters: int
+    decode_cpu: float = 0.0  # CPU seconds decoding, on the event loop (ConsumerStats)
+    apply_cpu: float = 0.0  # CPU seconds in the transactions, in the worker thread
 
 
 class _Replay:
@@ -310,7 +312,14 @@ async def _partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]
 def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer[events.Event]) -> Outcome:
     stats = tracked.stats
     return Outcome(
-        finished, read, time.monotonic() - started, stats.applied, stats.duplicates, stats.dead_letters
+        finished,
+        read,
+        time.monotonic() - started,
+        stats.applied,
+        stats.duplicates,
+        stats.dead_letters,
+        stats.decode_cpu,
+        stats.apply_cpu,
     )
 
 
