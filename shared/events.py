@@ -658,13 +658,18 @@ def _typed_envelope(model: type[EventData]) -> type[Envelope]:
     )
 
 
+# Made at import and kept in this module under their names: pickle finds a decoded event's envelope
+# class by its module and name, in any process.
+_TYPED: tuple[type[Envelope], ...] = tuple(_typed_envelope(model) for model in CATALOGUE.values())
+globals().update({typed.__name__: typed for typed in _TYPED})
+
+
 @cache
 def _reader() -> TypeAdapter[Envelope]:
     """Every type and version's envelope in one union, told apart by `type`: one validation of the
     record's bytes reads the attributes and the typed `data` (no dictionary of `data` built to be
-    thrown away, no second pass). Built on first use: importing the catalogue stays cheap."""
-    typed = tuple(_typed_envelope(model) for model in CATALOGUE.values())
-    union: Any = Annotated[Union[typed], Field(discriminator="type")]  # noqa: UP007 - a runtime tuple
+    thrown away, no second pass). Built on first use."""
+    union: Any = Annotated[Union[_TYPED], Field(discriminator="type")]  # noqa: UP007 - a runtime tuple
     return TypeAdapter(union)
 
 

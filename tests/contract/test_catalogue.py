@@ -5,6 +5,7 @@ record reads as the newest version (upcast)."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,9 @@ def test_the_one_pass_reading_accepts_what_the_field_by_field_reading_accepts(re
                 assert getattr(ours.envelope, name) == getattr(theirs.envelope, name)
     # both kinds occur: the sample itself and variants of optional fields are accepted, most are refused
     assert 0 < accepted < len(variants)
+
+
+def test_a_decoded_event_pickles_and_reads_back_equal() -> None:
+    """Its envelope's class is made per type and version; pickle looks it up by name in shared.events."""
+    decoded = [events.decode(json.dumps(record["value"]).encode()) for record in VALID]
+    assert pickle.loads(pickle.dumps(decoded)) == decoded
