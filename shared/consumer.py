@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -285,7 +286,7 @@ class TrackedConsumer(Generic[T]):
         ]
         ids = sorted({item.event_id for item in candidates if item.event_id})
         sqlite = session.get_bind().dialect.name == "sqlite"
-        claimed = record and sqlite and _plain(ids)
+        claimed = record and sqlite and _CLAIMS and _plain(ids)
         if claimed:
             # one statement adds the ids not in the inbox yet and names them: the others are known
             added = session.connection().exec_driver_sql(_CLAIM_IDS_SQLITE, (self.name, json.dumps(ids)))
@@ -409,9 +410,15 @@ _INSERT_IDS_SQLITE = str(insert(_INBOX).compile(dialect=sqlite_dialect()))
 # those not there before returned (an ignored row is not). One statement instead of a SELECT … IN per
 # 500 ids and an executemany of the new ones, all of it in SQLite's C.
 _CLAIM_IDS_SQLITE = (
-    f"INSERT OR IGNORE INTO {_INBOX.name} (consumer, event_id) SELECT ?, value FROM json_each(?) "
+    "INSERT OR IGNORE INTO processed_events (consumer, event_id) SELECT ?, value FROM json_each(?) "
     "RETURNING event_id"
 )
+if _INBOX.name != "processed_events":  # the statement above names the table
+    raise RuntimeError("the inbox's table is not processed_events")
+
+
+# RETURNING came with SQLite 3.35, JSON built in with 3.38: an older library takes the other path
+_CLAIMS = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
 def _plain(ids: list[str]) -> bool:
