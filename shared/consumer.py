@@ -290,7 +290,7 @@ class TrackedConsumer(Generic[T]):
         if claimed:
             # one statement adds the ids not in the inbox yet and names them: the others are known
             added = session.connection().exec_driver_sql(_CLAIM_IDS_SQLITE, (self.name, json.dumps(ids)))
-            seen = set(ids).difference(event_id for (event_id,) in added)
+            seen = set(ids).difference(added.scalars().all())  # all at once: iterating fetches per row
         else:
             seen = self._known(session, ids, sqlite)
         fresh: list[Item[T]] = []
