@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from shared import events
 from shared.events import CATALOGUE, InvalidEvent
@@ -240,3 +241,22 @@ def test_a_decoded_event_pickles_and_reads_back_equal() -> None:
     """Its envelope's class is made per type and version; pickle looks it up by name in shared.events."""
     decoded = [events.decode(json.dumps(record["value"]).encode()) for record in VALID]
     assert pickle.loads(pickle.dumps(decoded)) == decoded
+
+
+def test_a_decoded_event_is_what_model_construct_makes() -> None:
+    """`events.decode` builds the Event itself (`events._event`), not with pydantic's `model_construct`:
+    every slot pydantic keeps on a model must be the same, and the event must behave the same."""
+    for record in VALID:
+        decoded = events.decode(json.dumps(record["value"]).encode())
+        constructed = events.Event.model_construct(envelope=decoded.envelope, data=decoded.data)
+        for slot in BaseModel.__slots__:
+            assert getattr(decoded, slot) == getattr(constructed, slot), slot
+        assert decoded == constructed
+        assert decoded.model_dump() == constructed.model_dump()
+        assert decoded.model_fields_set == constructed.model_fields_set == {"envelope", "data"}
+        assert (
+            decoded.model_fields_set
+            is not events.decode(json.dumps(record["value"]).encode()).model_fields_set
+        )
+        with pytest.raises(ValidationError):  # still frozen
+            decoded.data = constructed.data  # type: ignore[misc]
