@@ -286,7 +286,7 @@ class TrackedConsumer(Generic[T]):
         ]
         ids = sorted({item.event_id for item in candidates if item.event_id})
         sqlite = session.get_bind().dialect.name == "sqlite"
-        claimed = record and sqlite and _CLAIMS and _plain(ids)
+        claimed = bool(ids) and record and sqlite and _CLAIMS and _plain(ids)  # no ids: no statement
         if claimed:
             # one statement adds the ids not in the inbox yet and names them: the others are known
             added = session.connection().exec_driver_sql(_CLAIM_IDS_SQLITE, (self.name, json.dumps(ids)))
