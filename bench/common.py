@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from shared import events, topics
+from shared import events, ids, topics
 from shared.kafka import ensure_topics
 from shared.topics import all_topics
 
@@ -90,7 +90,13 @@ class Mix:
 
     def __init__(self, seed: int = 7) -> None:
         self.random = random.Random(seed)
+        self.id_bits = random.Random(f"ids {seed}")
         self.clock = datetime(2021, 1, 1, tzinfo=UTC)
+
+    def _id(self) -> str:
+        """A new id as the services make them (shared.ids: UUID version 7) at the mix's clock, its
+        random bits from a generator of its own: the mix's choices are the same whatever the ids."""
+        return str(ids.uuid7(int(self.clock.timestamp() * 1000), self.id_bits.getrandbits(74)))
 
     def _record(self, name: str, data: dict[str, Any]) -> tuple[str, bytes, bytes]:
         model = _TYPES[name]
@@ -98,7 +104,7 @@ class Mix:
         key = str(data[model.KEY_FIELD])
         envelope = {
             "specversion": "1.0",
-            "id": str(uuid.uuid4()),
+            "id": self._id(),
             "source": _SOURCE[model.TOPIC],
             "type": model.type_name(),
             "subject": key,
@@ -111,7 +117,7 @@ class Mix:
     def network(self) -> Iterator[tuple[str, bytes, bytes]]:
         r = self.random
         rec = self._record
-        u = lambda: str(uuid.uuid4())  # noqa: E731
+        u = self._id
         orgs = [u() for _ in range(45)]
         kinds = (
             ["lokaal_bestuur"] * 30
@@ -244,7 +250,7 @@ class Mix:
     ) -> Iterator[tuple[str, bytes, bytes]]:
         r = self.random
         rec = self._record
-        session = str(uuid.uuid4())
+        session = self._id()
         held_on = day()
         start = f"{held_on}T09:00:00Z"
         yield rec(
@@ -279,7 +285,7 @@ class Mix:
         )
         registrations = []
         for member, org in attendees:
-            registration = str(uuid.uuid4())
+            registration = self._id()
             registrations.append((registration, member))
             yield rec(
                 "registration.received",
@@ -319,7 +325,7 @@ class Mix:
         if r.random() < 0.2:
             yield rec("recording.published", {"session_id": session, "url": "https://www.vvsg.be/opname"})
         for _registration, member in registrations[2:]:
-            request = str(uuid.uuid4())
+            request = self._id()
             yield rec(
                 "feedback.requested",
                 {
@@ -334,7 +340,7 @@ class Mix:
                 yield rec(
                     "feedback.received",
                     {
-                        "response_id": str(uuid.uuid4()),
+                        "response_id": self._id(),
                         "request_id": request,
                         "subject_type": "session",
                         "subject_id": session,

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from shared import topics
+from shared.ids import new_id
 
 TYPE_PREFIX = "be.vvsg.digitaleinclusie."
 CONTENT_TYPE = "application/cloudevents+json"
@@ -706,14 +707,14 @@ def new_envelope(
 ) -> dict[str, Any]:
     envelope: dict[str, Any] = {
         "specversion": "1.0",
-        "id": str(uuid.uuid4()),
+        "id": str(new_id()),
         "source": source,
         "type": data.type_name(),
         "subject": data.key(),
         "time": (time or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
         "dataschema": data.schema_id(),
-        "correlationid": correlation_id or str(uuid.uuid4()),
+        "correlationid": correlation_id or str(new_id()),
         "data": data.model_dump(mode="json"),
     }
     if causation_id:
@@ -741,7 +742,7 @@ def binary_mode_headers(
     return {
         "content-type": content_type,
         "ce_specversion": "1.0",
-        "ce_id": str(uuid.uuid4()),
+        "ce_id": str(new_id()),
         "ce_source": source,
         "ce_type": type_,
         "ce_subject": subject,

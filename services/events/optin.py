@@ -38,6 +38,7 @@ from sqlmodel import Field, Session, SQLModel, col
 from services.events import agenda, mails
 from services.events.settings import EventsSettings
 from services.events.tables import ActivitySession
+from shared.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class OutsiderLink(SQLModel, table=True):
 
     __tablename__ = "ev_outsider_links"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: str = Field(max_length=10)  # optin | data
     token_sha256: str = Field(max_length=64, unique=True, index=True)
     email_sha256: str = Field(max_length=64, index=True)

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
+from shared.ids import new_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -24,7 +26,7 @@ def _now() -> datetime:
 class ActivitySession(SQLModel, table=True):
     __tablename__ = "ev_sessions"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: str = Field(max_length=40, index=True)
     title: str = Field(max_length=500)
     theme: str = Field(max_length=500)
@@ -74,7 +76,7 @@ class Registration(SQLModel, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="ev_sessions.id", index=True)
     member_id: uuid.UUID | None = Field(default=None, index=True)
     organisation_id: uuid.UUID | None = None
@@ -150,7 +152,7 @@ class AttendanceDay(SQLModel, table=True):
 class Advice(SQLModel, table=True):
     __tablename__ = "ev_advice"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organisation_id: uuid.UUID = Field(index=True)
     given_on: date = Field(index=True)
     topic: str = Field(max_length=500)
@@ -163,7 +165,7 @@ class Advice(SQLModel, table=True):
 class SupportTrajectory(SQLModel, table=True):
     __tablename__ = "ev_support_trajectories"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organisation_id: uuid.UUID = Field(index=True)
     started_on: date
     stage: str = Field(max_length=20)

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.ids import new_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -118,7 +120,7 @@ class FbResponse(SQLModel, table=True):
 
     __tablename__ = "fb_responses"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     request_id: uuid.UUID | None = Field(default=None, unique=True)  # one answer per link
     subject_type: str = Field(max_length=30)
     subject_id: uuid.UUID = Field(index=True)
@@ -135,7 +137,7 @@ class FbResponse(SQLModel, table=True):
 class FbSurvey(SQLModel, table=True):
     __tablename__ = "fb_surveys"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     title: str = Field(max_length=500)
     topic: str = Field(max_length=500)
     introduction: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -151,7 +153,7 @@ class FbSurvey(SQLModel, table=True):
 class FbSurveyAnswer(SQLModel, table=True):
     __tablename__ = "fb_survey_answers"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     survey_id: uuid.UUID = Field(index=True)
     request_id: uuid.UUID = Field(unique=True)  # one answer per invitation
     member_id: uuid.UUID | None = None

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Field, SQLModel
 
+from shared.ids import new_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -15,7 +17,7 @@ def _now() -> datetime:
 class Organisation(SQLModel, table=True):
     __tablename__ = "organisations"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=60, index=True)
     nis_code: str | None = Field(default=None, max_length=5, unique=True)
@@ -29,7 +31,7 @@ class Organisation(SQLModel, table=True):
 class Member(SQLModel, table=True):
     __tablename__ = "members"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     email: str = Field(max_length=254, unique=True)

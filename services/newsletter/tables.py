@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.ids import new_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -48,7 +50,7 @@ class Subscriber(SQLModel, table=True):
 
     __tablename__ = "nl_subscribers"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     email: str = Field(max_length=254, unique=True)
     first_name: str | None = Field(default=None, max_length=100)
     member_id: uuid.UUID | None = Field(default=None, unique=True)
@@ -77,7 +79,7 @@ class Issue(SQLModel, table=True):
 
     __tablename__ = "nl_issues"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     title: str = Field(max_length=200)
     body: str = Field(max_length=100_000)  # Markdown
     status: str = Field(default="draft", max_length=20, index=True)
@@ -168,7 +170,7 @@ class Article(SQLModel, table=True):
         UniqueConstraint("magazine", "title", "published_on", name="uq_nl_articles_magazine_title_day"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     title: str = Field(max_length=500)
     magazine: str = Field(max_length=200)
     published_on: date = Field(index=True)
@@ -182,7 +184,7 @@ class GoodPractice(SQLModel, table=True):
 
     __tablename__ = "nl_good_practices"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     title: str = Field(max_length=500)
     organisation_id: uuid.UUID | None = None
     published_on: date = Field(index=True)
@@ -197,7 +199,7 @@ class Tool(SQLModel, table=True):
 
     __tablename__ = "nl_tools"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     title: str = Field(max_length=500)
     summary: str = Field(max_length=2000)  # what it helps with
     audience: str = Field(max_length=500)  # for whom
