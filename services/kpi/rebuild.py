@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import TopicPartition as FsTopicPartition
@@ -271,7 +271,7 @@ async def _replay(
                 raise state.error
             progress.update(done(), total())
             if all(positions[tp] >= ends[tp] for tp in partitions):
-                ends = await consumer.end_offsets(partitions)  # did more arrive meanwhile?
+                ends = await _latest_ends(consumer, partitions, ends)  # did more arrive meanwhile?
                 if all(positions[tp] >= ends[tp] for tp in partitions):
                     progress.update(done(), total(), force=True)
                     return await _finish(True, state, started)
@@ -286,6 +286,20 @@ async def _replay(
         state.stopping = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.stop(), 10)
+
+
+async def _latest_ends(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """The end of each partition as the latest fetch responses gave it (their high watermarks), never
+    below `ends`; asks the broker only for a partition that no fetch has answered yet. An offsets
+    request goes out on the connection of the fetch the broker holds open while there is nothing new
+    (up to fetch.max.wait.ms, 500 ms), so it waited behind it: a quarter of a second at the end of
+    every replay, 7 % of a replay of 100,000 records (bench.replay)."""
+    marks = {tp: consumer.highwater(tp) for tp in partitions}
+    if any(mark is None for mark in marks.values()):
+        return dict(await consumer.end_offsets(partitions))
+    return {tp: max(ends[tp], mark) for tp, mark in marks.items() if mark is not None}
 
 
 async def _finish(finished: bool, state: _Replay, started: float) -> Outcome:
