@@ -152,7 +152,7 @@ def newsletters(ctx: Context) -> Computed:
             "recipients": r.recipients,
             "issue_id": str(r.issue_id),
         }
-        for r in sorted(rows, key=lambda r: (r.sent_on, r.title))
+        for r in sorted(rows, key=lambda r: (r.sent_on, r.title, str(r.issue_id)))
     ]
     return Computed(len(items), items)
 
@@ -168,7 +168,7 @@ def articles(ctx: Context) -> Computed:
             "link": r.url,
             "article_id": str(r.article_id),
         }
-        for r in sorted(rows, key=lambda r: (r.published_on, r.title))
+        for r in sorted(rows, key=lambda r: (r.published_on, r.title, str(r.article_id)))
         if r.magazine.strip().casefold() == LOKAAL
     ]
     return Computed(len(items), items)
@@ -182,7 +182,7 @@ def good_practices(ctx: Context) -> Computed:
     ).all()
     known = organisations(ctx, [r.organisation_id for r in rows])
     items = []
-    for r in sorted(rows, key=lambda r: (r.published_on, r.title)):
+    for r in sorted(rows, key=lambda r: (r.published_on, r.title, str(r.practice_id))):
         organisation = known.get(r.organisation_id) if r.organisation_id else None
         items.append(
             {

@@ -195,3 +195,36 @@ def test_an_issue_sent_late_on_new_years_eve_counts_for_the_brussels_year(tmp_pa
 def test_a_redelivered_event_changes_nothing(tmp_path: Path) -> None:
     once = _events()
     assert _answer(tmp_path, once + once[1:4], 2025, None) == END_OF_2025
+
+
+def test_items_of_the_same_day_and_title_are_listed_by_id_whatever_arrived_first(tmp_path: Path) -> None:
+    # two issues, two articles and two practices that share their day and their title: the order of
+    # the items is the id's, not the order the rows happen to come out of the database in
+    first, second = uuid.UUID(int=100), uuid.UUID(int=200)
+    sent = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    twins = [
+        d
+        for i in (first, second)
+        for d in (
+            events.NewsletterSent(issue_id=i, title="Maart", recipients=100, sent_at=sent),
+            events.ArticlePublished(
+                article_id=i, title="Tweeling", magazine="Lokaal", published_on=date(2025, 3, 3)
+            ),
+            events.GoodPracticePublished(
+                practice_id=i, title="Tweeling", published_on=date(2025, 3, 3), url="https://vvsg.be/t"
+            ),
+        )
+    ]
+    made = [
+        events.decode(events.encode(events.new_envelope(d, source="/test", time=T0 + timedelta(minutes=i))))
+        for i, d in enumerate(twins)
+    ]
+    ids = {
+        "OD1.3-nieuwsbrieven": "issue_id",
+        "OD1.3-artikels": "article_id",
+        "OD1.3-goede-praktijken": "practice_id",
+    }
+    for order in (made, made[::-1]):
+        answer = _answer(tmp_path, order, 2025, None)
+        for code, key in ids.items():
+            assert [item[key] for item in answer[code][1]] == [str(first), str(second)], (code, order[0].id)
