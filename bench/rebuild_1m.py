@@ -1,19 +1,26 @@
 """(c) A rebuild of a million records — about a hundred times five real years of one network — with
-`python -m services.kpi.rebuild` into a fresh SQLite database; wall time, rate and the peak memory
-(maximum resident set size) of the rebuild process. Producing the records is timed apart.
+`python -m services.kpi.rebuild` into a fresh SQLite database; wall time, rate and the peak memory.
+The rebuild replays in two forked processes by default (services.kpi.rebuild.WORKERS), so memory is
+given three ways: the peak of the processes' proportional set sizes summed (PSS: a page two processes
+share counts half in each: the memory the rebuild really takes), the peak of their resident set sizes
+summed (shared pages counted in each: an upper bound), and the largest single process's peak RSS.
+Producing the records is timed apart.
 
     python -m bench.rebuild_1m --records 1000000
-    python -m bench.rebuild_1m --batch-sizes 5000,20000,5000,20000   # the same records, side by side
+    python -m bench.rebuild_1m --workers 1,2,1,2            # the same records, side by side
+    python -m bench.rebuild_1m --batch-sizes 5000,20000     # per process, with the default workers
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,23 +30,84 @@ from bench.common import Mix, broker, fresh_prefix, produce_fast
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(bootstrap: str, records: int, batch_sizes: list[int | None] | None = None) -> dict[str, Any]:
-    """Produces the records once, then rebuilds from them once per batch size (None: the rebuild's
-    default); the result of the first rebuild, with every rebuild's under "runs"."""
+def run(
+    bootstrap: str,
+    records: int,
+    batch_sizes: list[int | None] | None = None,
+    workers: list[int | None] | None = None,
+) -> dict[str, Any]:
+    """Produces the records once, then rebuilds from them once per number of workers and batch size
+    (None: the rebuild's default); the result of the first rebuild, with every rebuild's under "runs"."""
     prefix = fresh_prefix(bootstrap)
     started = time.perf_counter()
     produced = asyncio.run(produce_fast(bootstrap, prefix, Mix(seed=11).records(records)))
     produce_seconds = time.perf_counter() - started
     print(f"  produced {produced} records in {produce_seconds:.1f} s", flush=True)
-    runs = [_rebuild(bootstrap, prefix, produced, size) for size in batch_sizes or [None]]
+    runs = [
+        _rebuild(bootstrap, prefix, produced, size, count)
+        for count in workers or [None]
+        for size in batch_sizes or [None]
+    ]
     return {**runs[0], "produce_seconds": produce_seconds, "runs": runs}
 
 
-def _rebuild(bootstrap: str, prefix: str, produced: int, batch_size: int | None) -> dict[str, Any]:
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            queue += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """PSS and RSS of the process tree under `pid`, summed, in KiB."""
+    pss = rss = 0
+    for member in _tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                name, _, value = line.partition(":")
+                if name == "Pss":
+                    pss += int(value.split()[0])
+                elif name == "Rss":
+                    rss += int(value.split()[0])
+        except OSError:  # ended meanwhile
+            pass
+    return pss, rss
+
+
+class _Peak:
+    """Samples the memory of a process tree ten times a second, keeping the peaks."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.pss = self.rss = 0
+        self.halt = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.halt.is_set():
+            pss, rss = _memory(self.pid)
+            self.pss, self.rss = max(self.pss, pss), max(self.rss, rss)
+            self.halt.wait(0.1)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.thread.join()
+
+
+def _rebuild(
+    bootstrap: str, prefix: str, produced: int, batch_size: int | None, workers: int | None
+) -> dict[str, Any]:
     """`python -m services.kpi.rebuild` of the topics under `prefix` into a fresh SQLite database."""
     command = [sys.executable, "-m", "services.kpi.rebuild", "--quiet"]
     if batch_size is not None:
         command += ["--batch-size", str(batch_size)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     with tempfile.TemporaryDirectory(prefix="vvsg-bench-rebuild-") as tmp:
         env = {
             **os.environ,
@@ -51,24 +119,32 @@ def _rebuild(bootstrap: str, prefix: str, produced: int, batch_size: int | None)
         with log.open("w") as out:
             started = time.perf_counter()
             process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=out)
-            _pid, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - started
+            peak = _Peak(process.pid)
+            try:
+                _pid, status, usage = os.wait4(process.pid, 0)
+                seconds = time.perf_counter() - started
+            finally:
+                peak.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
         text = log.read_text()
         if process.returncode != 0:
             raise SystemExit(f"rebuild failed ({process.returncode}):\n{text[-3000:]}")
         size = sum(f.stat().st_size for f in Path(tmp).glob("kpi.g2.db*"))
-    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB; the largest of the process and its children
     print(
-        f"  rebuild (batch size {batch_size or 'default'}): {seconds:.1f} s, "
-        f"{produced / seconds:,.0f} records/s, peak RSS {peak_mib:.0f} MiB",
+        f"  rebuild ({workers or 'default'} workers, batch size {batch_size or 'default'}): {seconds:.1f} s, "
+        f"{produced / seconds:,.0f} records/s; peak PSS summed {peak.pss / 1024:.0f} MiB, RSS summed "
+        f"{peak.rss / 1024:.0f} MiB, largest process {peak_mib:.0f} MiB",
         flush=True,
     )
     return {
         "records": produced,
         "batch_size": batch_size,
+        "workers": workers,
         "seconds": seconds,
         "peak_mib": peak_mib,
+        "peak_pss_mib": peak.pss / 1024,
+        "peak_rss_sum_mib": peak.rss / 1024,
         "database_mib": size / 1024 / 1024,
         "log": text.strip().splitlines()[-3:],
     }
@@ -83,10 +159,17 @@ def main() -> None:
         help="comma-separated: one rebuild of the same records per size, in this order (default: one "
         "rebuild with the rebuild's own batch size)",
     )
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="comma-separated: one rebuild of the same records per number of processes, in this order "
+        "(default: the rebuild's own)",
+    )
     args = parser.parse_args()
     sizes: list[int | None] = [int(size) for size in args.batch_sizes.split(",") if size.strip()]
+    workers: list[int | None] = [int(count) for count in args.workers.split(",") if count.strip()]
     with broker() as bootstrap:
-        run(bootstrap, args.records, sizes or None)
+        run(bootstrap, args.records, sizes or None, workers or None)
 
 
 if __name__ == "__main__":

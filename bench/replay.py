@@ -1,21 +1,26 @@
 """(a) Replay rate of the KPI projector (projection.projector: TrackedConsumer + projection.apply into
 SQLite, one transaction per batch — the code the rebuild and the live projector run) against the raw
 aiokafka consume rate of the same records, and (b) against a naive projector that commits once per
-event. All three read the same topics, one after the other, in one process. For the projector it also
-prints where the CPU went per record (decode, transaction, the rest) and how much of a core it used.
+event. All read the same topics, one after the other. The projector replays twice, as
+`python -m services.kpi.rebuild` does into a fresh generation: in this process (`--workers 1`), and in
+the rebuild's default of two forked processes, each on its share of the partitions
+(services.kpi.rebuild.replay_in_workers); projector ÷ raw is given for both. For each it also prints
+where the CPU went per record (decode, transaction, the rest) and how many cores it kept busy.
 
     python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
 
---profile writes two pyinstrument profiles: the measured replay as the event loop sees it (fetching
-and decoding; the transactions run in a worker thread, which pyinstrument does not follow, and show as
-waiting), then the transactions themselves — the same decode + one transaction per batch of 1,000
-(TrackedConsumer._apply) replayed in the profiling thread on the first `--profile-records` records.
+--profile writes two pyinstrument profiles of the one-process replay: the measured replay as the event
+loop sees it (fetching and decoding; the transactions run in a worker thread, which pyinstrument does
+not follow, and show as waiting), then the transactions themselves — the same decode + one transaction
+per batch of 1,000 (TrackedConsumer._apply) replayed in the profiling thread on the first
+`--profile-records` records.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,14 +33,15 @@ from aiokafka.structs import ConsumerRecord
 from bench.common import Mix, broker, fresh_prefix, produce_fast
 from services.kpi import projection, rebuild
 from services.kpi.app import MIGRATIONS
-from services.kpi.generations import Generation
+from services.kpi.generations import Generation, Generations
 from shared import kafka
 from shared.consumer import Item, decode_event
 from shared.db import make_engine, migrate
 from shared.settings import Settings
 from shared.topics import DOMAIN_TOPICS
 
-BATCH = rebuild.REPLAY_BATCH  # what `python -m services.kpi.rebuild` replays with
+BATCH = rebuild.REPLAY_BATCH  # what `python -m services.kpi.rebuild` replays with, over all its processes
+WORKERS = rebuild.WORKERS
 
 
 @dataclass
@@ -51,9 +57,9 @@ class Rate:
 @dataclass
 class Split:
     """Where the projector's replay spent its CPU, in microseconds per record: decoding (on the event
-    loop), the transactions (in the worker thread) and the rest of the process's CPU meanwhile (the
-    broker client's fetching and parsing, FastStream, the loop itself); `cpu_share` is the process's CPU
-    time over the replay's wall time (1.0: one core busy all along)."""
+    loop), the transactions (in the worker thread) and the rest of the processes' CPU meanwhile (the
+    broker client's fetching and parsing, FastStream, the loop itself); `cpu_share` is the CPU time of
+    the replaying processes over the replay's wall time (1.0: one core busy all along)."""
 
     decode_us: float
     transaction_us: float
@@ -106,10 +112,20 @@ def _fresh_generation(directory: Path, name: str) -> Generation:
     return Generation(2, "", engine, engine)
 
 
-async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> tuple[Rate, Split]:
-    """The rebuild's replay loop: TrackedConsumer.process per fetched batch, one commit per batch; the
-    rate and where its CPU went."""
-    generation = _fresh_generation(directory, "projector")
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def projector_rate(bootstrap: str, prefix: str, directory: Path, workers: int) -> tuple[Rate, Split]:
+    """The rebuild's replay into a fresh generation made as the rebuild makes it (a sibling SQLite file,
+    the writer's page cache): in this process for one worker (TrackedConsumer.process per fetched batch
+    of BATCH records, one commit per batch), in forked processes for more (BATCH // workers each, as
+    the rebuild's default); the rate and where its CPU went."""
+    generations = Generations(f"sqlite:///{directory}/projector{workers}.db")
+    migrate(generations.base, MIGRATIONS)
+    generation, _new = generations.start_building(MIGRATIONS)
     settings = Settings(
         service_name="kpi",
         kafka_bootstrap_servers=bootstrap,
@@ -117,12 +133,17 @@ async def projector_rate(bootstrap: str, prefix: str, directory: Path) -> tuple[
         consumer_batch_size=BATCH,
     )
     progress = rebuild.Progress("projector", open("/dev/null", "w"), quiet=True)  # noqa: SIM115
-    cpu = time.process_time()
-    outcome = await rebuild.replay(
-        settings, generation, batch_size=BATCH, progress=progress, stop=asyncio.Event()
-    )
-    cpu = time.process_time() - cpu
-    generation.engine.dispose()
+    cpu = _cpu()
+    if workers == 1:
+        outcome = asyncio.run(
+            rebuild.replay(settings, generation, batch_size=BATCH, progress=progress, stop=asyncio.Event())
+        )
+    else:
+        outcome = rebuild.replay_in_workers(
+            settings, generations, generation, workers=workers, batch_size=BATCH // workers, progress=progress
+        )
+    cpu = _cpu() - cpu
+    generations.dispose()
     per_record = 1e6 / max(outcome.records, 1)
     split = Split(
         decode_us=outcome.decode_cpu * per_record,
@@ -223,7 +244,7 @@ def run(
 
             profiler = Profiler(async_mode="enabled")
             profiler.start()
-        projector, split = asyncio.run(projector_rate(bootstrap, prefix, Path(tmp)))
+        projector, split = projector_rate(bootstrap, prefix, Path(tmp), 1)
         if profiler is not None and profile is not None:
             profiler.stop()
             loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
@@ -234,16 +255,28 @@ def run(
                 + f"\n# the transactions of the first {profile_records} records, in one thread\n"
                 + transactions
             )
-        print(f"  projector (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True)
+        print(
+            f"  projector, one process (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True
+        )
         print(f"    {split}", flush=True)
+        shared, shared_split = projector_rate(bootstrap, prefix, Path(tmp), WORKERS)
+        print(
+            f"  projector, {WORKERS} processes (batch of {BATCH // WORKERS} each): "
+            f"{shared.per_second:,.0f} records/s",
+            flush=True,
+        )
+        print(f"    {shared_split}", flush=True)
         naive = asyncio.run(naive_rate(bootstrap, prefix, Path(tmp), naive_records))
         print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
         return {
             "records": produced,
             "produce_seconds": produce_seconds,
             "raw": raw,
-            "projector": projector,
-            "projector_cpu": split,
+            "projector_one": projector,
+            "projector_one_cpu": split,
+            "projector": shared,
+            "projector_cpu": shared_split,
+            "workers": WORKERS,
             "naive": naive,
         }
 
@@ -259,10 +292,12 @@ def main() -> None:
     args = parser.parse_args()
     with broker() as bootstrap:
         result = run(bootstrap, args.records, args.naive_records, args.profile, args.profile_records)
-    raw, projector, naive = result["raw"], result["projector"], result["naive"]
+    raw, one, projector, naive = result["raw"], result["projector_one"], result["projector"], result["naive"]
     print(
-        f"projector/raw = {projector.per_second / raw.per_second:.3f}; "
-        f"projector/naive = {projector.per_second / naive.per_second:.1f}"
+        f"projector/raw = {projector.per_second / raw.per_second:.3f} ({WORKERS} processes), "
+        f"{one.per_second / raw.per_second:.3f} (one); projector/naive = "
+        f"{projector.per_second / naive.per_second:.1f} ({WORKERS} processes), "
+        f"{one.per_second / naive.per_second:.1f} (one)"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,17 +63,25 @@ class Generation:
 WRITER_CACHE_KIB = 64 * 1024
 
 
-def _writer_cache(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")  # negative: KiB, not pages
-    cursor.close()
+def _writer_cache(kib: int) -> Callable[[Any, Any], None]:
+    """A connect listener that gives the connection a page cache of `kib` KiB."""
+
+    def listener(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA cache_size=-{kib}")  # negative: KiB, not pages
+        cursor.close()
+
+    return listener
 
 
 class Generations:
     """The generations of one KPI database. Thread-safe; engines are made once and kept."""
 
-    def __init__(self, base_url: str, base_engine: Engine | None = None) -> None:
+    def __init__(
+        self, base_url: str, base_engine: Engine | None = None, writer_cache_kib: int = WRITER_CACHE_KIB
+    ) -> None:
         self.url = normalise_url(base_url)
+        self.writer_cache_kib = writer_cache_kib  # SQLite: each writer connection's page cache
         self.sqlite = self.url.startswith("sqlite")
         self.base = base_engine if base_engine is not None else make_engine(base_url)
         self._own_base = base_engine is None
@@ -126,7 +135,7 @@ class Generations:
     def _make_engine(self, location: str) -> Engine:
         if self.sqlite:
             engine = make_engine(f"sqlite:///{self._sibling(location)}")
-            event.listen(engine, "connect", _writer_cache)
+            event.listen(engine, "connect", _writer_cache(self.writer_cache_kib))
             return engine
         return create_engine(
             self.url,

@@ -27,15 +27,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import gc
+import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import IO, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -142,6 +148,7 @@ class Outcome:
     dead_letters: int
     decode_cpu: float = 0.0  # CPU seconds decoding, on the event loop (ConsumerStats)
     apply_cpu: float = 0.0  # CPU seconds in the transactions, in the worker thread
+    ended: float = 0.0  # time.monotonic() when the replay ended, before its broker client stopped
 
 
 class _Replay:
@@ -188,14 +195,16 @@ async def replay(
     progress: Progress,
     stop: asyncio.Event,
     stop_after: int | None = None,
+    share: Sequence[TopicPartition] | None = None,
 ) -> Outcome:
-    """Replays every domain topic into `generation` until it has read up to the end of each partition.
+    """Replays every domain topic (or only the partitions in `share`) into `generation` until it has
+    read up to the end of each partition.
 
     The records come through a FastStream batch subscriber on partitions it assigns itself (no consumer
     group, so the live projector's group is never disturbed); its handler applies each batch with
     TrackedConsumer.process, the code the live projector runs."""
     with quiet_collector():
-        return await _replay(settings, generation, batch_size, progress, stop, stop_after)
+        return await _replay(settings, generation, batch_size, progress, stop, stop_after, share)
 
 
 async def _replay(
@@ -205,10 +214,11 @@ async def _replay(
     progress: Progress,
     stop: asyncio.Event,
     stop_after: int | None,
+    share: Sequence[TopicPartition] | None,
 ) -> Outcome:
     bootstrap = settings.kafka_bootstrap_servers
     topics = [settings.topic(t) for t in DOMAIN_TOPICS]
-    partitions = await _partitions(bootstrap, topics)
+    partitions = list(share) if share is not None else await _partitions(bootstrap, topics)
     tracked = projection.projector(topics=topics, engine=generation.engine, batch_size=batch_size)
     state = _Replay(tracked)
     broker = messaging.make_broker(settings)
@@ -335,6 +345,219 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
         stats.dead_letters,
         stats.decode_cpu,
         stats.apply_cpu,
+        time.monotonic(),
+    )
+
+
+# --- replaying in several processes (SQLite) -----------------------------------------------------------
+#
+# One replaying process is bound by its CPU: of a record's ~34 µs, ~7 decode it on the event loop, ~21
+# apply it in the batch's transaction, the rest fetch it (bench.replay). Several processes, each
+# replaying its share of the partitions into the same generation — as several live projectors of one
+# consumer group would — fetch, decode and prepare at the same time; their transactions take SQLite's
+# write lock in turn (BEGIN IMMEDIATE, shared.db), so each batch still reads and writes the read models
+# alone, and the read models take the partitions' records in any order. Each stores the positions of its
+# own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
+# (docs/BENCHMARKS.md): 1M records rebuilt in 37.6 s by one process, 28.6 s by two; 100,000 replayed at
+# 30-31k records/s by one, 30-37k by two. Not more than two: the transactions still run one after the
+# other (~22 µs a record), and three were slower than two (31-34k records/s against 37k). The workers
+# are forked from this process outside any event loop, and open their own connections: no connection
+# crosses the fork.
+# PostgreSQL keeps one process: there two transactions run at the same time, and the projector's
+# read-then-write of rows that records of several partitions share was written for one writer.
+WORKERS = 2
+
+
+def workers_for(generations: Generations, asked: int | None) -> int:
+    """How many processes replay: `asked`, or by default two on SQLite when the machine has two cores;
+    always one on PostgreSQL."""
+    if not generations.sqlite:
+        if asked not in (None, 1):
+            raise SystemExit("op PostgreSQL bouwt één proces de leesmodellen op: laat --workers weg")
+        return 1
+    if asked is not None:
+        if asked < 1:
+            raise SystemExit("--workers moet minstens 1 zijn")
+        return asked
+    return max(1, min(WORKERS, os.cpu_count() or 1))
+
+
+def _remaining(settings: Settings, generation: Generation) -> list[tuple[TopicPartition, int]]:
+    """Every partition of the domain topics with the number of records still to replay into it."""
+    topics = [settings.topic(t) for t in DOMAIN_TOPICS]
+    stored = projection.projector(topics=topics, engine=generation.engine, batch_size=1).stored_positions()
+
+    async def offsets() -> list[tuple[TopicPartition, int]]:
+        bootstrap = settings.kafka_bootstrap_servers
+        partitions = await _partitions(bootstrap, topics)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            # assigned, the consumer knows the partitions' leaders: without, each lookup below waited
+            # for a metadata refresh (0.4 s)
+            consumer.assign(partitions)
+            beginnings = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
+        finally:
+            await consumer.stop()
+        return [
+            (tp, ends[tp] - max(beginnings[tp], stored.get((tp.topic, tp.partition), 0))) for tp in partitions
+        ]
+
+    return asyncio.run(offsets())
+
+
+def shares(remaining: list[tuple[TopicPartition, int]], workers: int) -> list[list[TopicPartition]]:
+    """The partitions dealt out over at most `workers` shares with about as many records left each: the
+    largest first, each to the share with the fewest so far (of equal ones, the one with the fewest
+    partitions: no share is left without any). The slowest share sets the time."""
+    dealt: list[list[TopicPartition]] = [[] for _ in range(min(workers, len(remaining)))]
+    loads = [0] * len(dealt)
+    for tp, left in sorted(remaining, key=lambda item: (-item[1], item[0].topic, item[0].partition)):
+        least = min(range(len(dealt)), key=lambda i: (loads[i], len(dealt[i])))
+        dealt[least].append(tp)
+        loads[least] += left
+    return dealt
+
+
+class _SharedProgress(Progress):
+    """A worker's progress, written into its two slots of an array the parent reads and reports."""
+
+    def __init__(self, counts: Any, index: int) -> None:
+        super().__init__("", sys.stderr, quiet=True)
+        self.counts = counts
+        self.index = index
+
+    def update(self, done: int, total: int, force: bool = False) -> None:
+        self.counts[2 * self.index] = done
+        self.counts[2 * self.index + 1] = total
+
+
+def _worker(
+    settings: Settings,
+    url: str,
+    generation: tuple[int, str],
+    share: list[TopicPartition],
+    batch_size: int,
+    stop_after: int | None,
+    cache_kib: int,
+    counts: Any,
+    index: int,
+    results: Connection,
+) -> None:
+    """One forked worker: replays its share into the generation over connections of its own, and sends
+    its Outcome's fields (or what went wrong) to the parent."""
+    generations = Generations(url, writer_cache_kib=cache_kib)
+    try:
+        opened = generations.open(*generation)
+        progress = _SharedProgress(counts, index)
+        outcome = asyncio.run(_replay_with_signals(settings, opened, batch_size, progress, stop_after, share))
+        # as a dict: this module may run as __main__ (python -m, `vvsg rebuild`), whose classes the
+        # other side cannot look up by name
+        results.send(dataclasses.asdict(outcome))
+    except BaseException as exc:
+        results.send(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        generations.dispose()
+        results.close()
+
+
+def replay_in_workers(
+    settings: Settings,
+    generations: Generations,
+    generation: Generation,
+    *,
+    workers: int,
+    batch_size: int,
+    progress: Progress,
+    stop_after: int | None = None,
+) -> Outcome:
+    """Replays every domain topic into `generation` (SQLite) in `workers` forked processes, each on its
+    share of the partitions with `batch_size` records per transaction and its share of the writer's page
+    cache; their outcomes summed. SIGINT and SIGTERM are passed on to the workers, which finish the
+    batch at hand and stop. Not to be called from inside a running event loop."""
+    dealt = shares(_remaining(settings, generation), workers)
+    generations.dispose()  # the workers open their own connections; none of these crosses the fork
+    context = multiprocessing.get_context("fork")
+    counts = context.Array("q", 2 * len(dealt), lock=False)
+    cache_kib = generations.writer_cache_kib // len(dealt)
+    each_stop = None if stop_after is None else -(-stop_after // len(dealt))
+    started = time.monotonic()
+    processes: list[BaseProcess] = []
+    receivers: list[Connection] = []
+    for index, share in enumerate(dealt):
+        receiver, sender = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_worker,
+            args=(
+                settings,
+                generations.url,
+                (generation.number, generation.location),
+                share,
+                batch_size,
+                each_stop,
+                cache_kib,
+                counts,
+                index,
+                sender,
+            ),
+            name=f"kpi-rebuild-{index + 1}",
+            daemon=True,  # they end with this process
+        )
+        worker.start()
+        sender.close()
+        processes.append(worker)
+        receivers.append(receiver)
+
+    def pass_on(_signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, pass_on) for signum in (signal.SIGINT, signal.SIGTERM)}
+    results: list[dict[str, Any] | str | None] = [None] * len(dealt)
+    try:
+        while True:
+            for index, receiver in enumerate(receivers):
+                if results[index] is None and receiver.poll():
+                    try:
+                        results[index] = receiver.recv()
+                    except EOFError:  # ended without a word: killed, or crashed before sending
+                        processes[index].join()
+                        results[index] = f"gestopt met code {processes[index].exitcode}"
+            progress.update(sum(counts[0::2]), sum(counts[1::2]))
+            waiting = [r for r, result in zip(receivers, results, strict=True) if result is None]
+            if not waiting:
+                break
+            multiprocessing.connection.wait(waiting, progress.interval)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for process in processes:
+            process.join()
+        for receiver in receivers:
+            receiver.close()
+    progress.update(sum(counts[0::2]), sum(counts[1::2]), force=True)
+    progress.finish()
+    outcomes = [Outcome(**result) for result in results if isinstance(result, dict)]
+    failed = [f"proces {i + 1}: {result}" for i, result in enumerate(results) if isinstance(result, str)]
+    if failed:
+        raise SystemExit(
+            "de heropbouw liep fout (start hem opnieuw om verder te gaan):\n" + "\n".join(failed)
+        )
+    return Outcome(
+        finished=all(o.finished for o in outcomes),
+        records=sum(o.records for o in outcomes),
+        # to the end of the last replay, as one process's replay is timed (its broker client's stop, up
+        # to half a second, and the process's exit are not replaying)
+        seconds=max(o.ended for o in outcomes) - started,
+        applied=sum(o.applied for o in outcomes),
+        duplicates=sum(o.duplicates for o in outcomes),
+        dead_letters=sum(o.dead_letters for o in outcomes),
+        decode_cpu=sum(o.decode_cpu for o in outcomes),
+        apply_cpu=sum(o.apply_cpu for o in outcomes),
+        ended=max(o.ended for o in outcomes),
     )
 
 
@@ -371,22 +594,44 @@ def status(generations: Generations, out: IO[str]) -> None:
         out.write(f"generatie {row.generation}: {row.state} ({where})\n")
 
 
-def run(settings: Settings, *, batch_size: int, stop_after: int | None, quiet: bool, out: IO[str]) -> int:
+def run(
+    settings: Settings,
+    *,
+    batch_size: int | None,
+    stop_after: int | None,
+    quiet: bool,
+    out: IO[str],
+    workers: int | None = None,
+) -> int:
+    """Builds (or resumes) a generation and switches to it; `batch_size` records per transaction in
+    each worker (None: REPLAY_BATCH over all of them: its memory bound holds for the whole rebuild)."""
     generations = Generations(settings.resolved_database_url())
     try:
+        workers = workers_for(generations, workers)
+        size = batch_size if batch_size is not None else max(1, REPLAY_BATCH // workers)
         migrate(generations.base, MIGRATIONS)
         with exclusive(generations):
             generation, new = generations.start_building(MIGRATIONS)
             active = generations.active(max_age=0)
             verb = "bouwt nieuw op" if new else "gaat verder met"
             out.write(
-                f"heropbouw {verb} generatie {generation.number} ({generation.location}); "
+                f"heropbouw {verb} generatie {generation.number} ({generation.location}) in "
+                f"{workers} {'processen' if workers > 1 else 'proces'}; "
                 f"generatie {active.number} beantwoordt intussen de vragen\n"
             )
             progress = Progress(f"generatie {generation.number}", out, quiet=quiet)
-            outcome = asyncio.run(
-                _replay_with_signals(settings, generation, batch_size, progress, stop_after)
-            )
+            if workers > 1:
+                outcome = replay_in_workers(
+                    settings,
+                    generations,
+                    generation,
+                    workers=workers,
+                    batch_size=size,
+                    progress=progress,
+                    stop_after=stop_after,
+                )
+            else:
+                outcome = asyncio.run(_replay_with_signals(settings, generation, size, progress, stop_after))
             rate = outcome.records / outcome.seconds if outcome.seconds > 0 else 0.0
             out.write(
                 f"{_count(outcome.records)} records gelezen in {_duration(outcome.seconds)} "
@@ -410,21 +655,44 @@ def run(settings: Settings, *, batch_size: int, stop_after: int | None, quiet: b
 
 
 async def _replay_with_signals(
-    settings: Settings, generation: Generation, batch_size: int, progress: Progress, stop_after: int | None
+    settings: Settings,
+    generation: Generation,
+    batch_size: int,
+    progress: Progress,
+    stop_after: int | None,
+    share: Sequence[TopicPartition] | None = None,
 ) -> Outcome:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)  # finish the batch at hand, then stop cleanly
     return await replay(
-        settings, generation, batch_size=batch_size, progress=progress, stop=stop, stop_after=stop_after
+        settings,
+        generation,
+        batch_size=batch_size,
+        progress=progress,
+        stop=stop,
+        stop_after=stop_after,
+        share=share,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = load("kpi")
     parser = argparse.ArgumentParser(description="Bouwt alle KPI-leesmodellen opnieuw op uit de topics.")
-    parser.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"records per transaction in elk proces (standaard {REPLAY_BATCH} over alle processen samen)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"processen die elk een deel van de partities herlezen (SQLite; standaard {WORKERS} op een "
+        "machine met minstens zoveel kernen, op PostgreSQL altijd 1)",
+    )
     parser.add_argument(
         "--stop-after",
         type=int,
@@ -443,7 +711,12 @@ def main(argv: list[str] | None = None) -> int:
             generations.dispose()
         return 0
     return run(
-        settings, batch_size=args.batch_size, stop_after=args.stop_after, quiet=args.quiet, out=sys.stderr
+        settings,
+        batch_size=args.batch_size,
+        stop_after=args.stop_after,
+        quiet=args.quiet,
+        out=sys.stderr,
+        workers=args.workers,
     )
 
 

@@ -1,0 +1,157 @@
+"""`python -m services.kpi.rebuild --workers 2` on SQLite: two forked processes, each replaying its share
+of the partitions into one generation, build read models that answer exactly as one process's do, and
+store every partition's position; stopped by SIGTERM, both finish the batch at hand and stop, and the
+next run resumes to the same answers; on PostgreSQL a second process is refused before anything is
+built. Real broker (five years of the benchmarks' representative mix), real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from bench.common import Mix, produce_fast
+from services.kpi import kpis
+from services.kpi.generations import Generations
+from shared.db import make_engine
+from shared.topics import DOMAIN_TOPICS
+from tests.infra import ROOT, postgres_database
+
+pytestmark = pytest.mark.integration
+
+RECORDS = 12_000  # five years of one network
+QUESTIONS = [(year, None) for year in range(2021, 2026)] + [(2023, date(2023, 6, 30))]
+
+
+def _env(bootstrap: str, prefix: str, url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_TOPIC_PREFIX": prefix,
+    }
+
+
+def _rebuild(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.kpi.rebuild", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _answers(url: str) -> dict[tuple[int, date | None], Any]:
+    generations = Generations(url)
+    try:
+        active = generations.active(max_age=0)
+        with Session(active.reader) as session:
+            now = datetime(2027, 1, 1, tzinfo=UTC)
+            return {(year, as_of): kpis.report(session, year, as_of, now) for year, as_of in QUESTIONS}
+    finally:
+        generations.dispose()
+
+
+def _positions(path: Path) -> dict[tuple[str, int], int]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT topic, partition, next_offset FROM consumer_offsets").fetchall()
+    return {(topic, partition): offset for topic, partition, offset in rows}
+
+
+@pytest.fixture
+def history(kafka_bootstrap: str, topic_prefix: str) -> str:
+    asyncio.run(produce_fast(kafka_bootstrap, topic_prefix, Mix(seed=5).records(RECORDS)))
+    return topic_prefix
+
+
+def test_two_processes_build_the_read_models_one_process_builds(
+    kafka_bootstrap: str, history: str, tmp_path: Path
+) -> None:
+    one, two = f"sqlite:///{tmp_path}/one.db", f"sqlite:///{tmp_path}/two.db"
+    alone = _rebuild(_env(kafka_bootstrap, history, one), "--workers", "1", "--batch-size", "700")
+    assert alone.returncode == 0, alone.stderr
+    assert "in 1 proces;" in alone.stderr
+    shared = _rebuild(_env(kafka_bootstrap, history, two), "--workers", "2", "--batch-size", "700")
+    assert shared.returncode == 0, shared.stderr
+    assert "in 2 processen;" in shared.stderr
+    assert f"{RECORDS:,}".replace(",", ".") + " records gelezen" in shared.stderr
+
+    answers = _answers(two)
+    assert answers == _answers(one)
+    assert any(k["value"] for k in answers[(2023, None)]["kpis"])  # the answers are about something
+    # the positions of all twelve partitions, stored by the two processes, are those one process stored
+    positions = _positions(tmp_path / "two.g2.db")
+    assert len(positions) == 3 * len(DOMAIN_TOPICS)
+    assert positions == _positions(tmp_path / "one.g2.db")
+    assert sum(positions.values()) == RECORDS
+
+
+def test_two_processes_stopped_by_sigterm_stop_cleanly_and_the_next_run_resumes(
+    kafka_bootstrap: str, history: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/kpi.db"
+    env = _env(kafka_bootstrap, history, url)
+    # small batches, so that the replay is still under way when the signal comes
+    rebuild = subprocess.Popen(
+        [sys.executable, "-m", "services.kpi.rebuild", "--workers", "2", "--batch-size", "10"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _positions_so_far(tmp_path / "kpi.g2.db"):
+            time.sleep(0.05)
+        rebuild.send_signal(signal.SIGTERM)  # to the parent only: it passes the signal on
+        _out, err = rebuild.communicate(timeout=60)
+    finally:
+        rebuild.kill()
+    assert rebuild.returncode == 3, err
+    assert "onderbroken" in err
+    stopped_at = sum(_positions(tmp_path / "kpi.g2.db").values())
+    assert 0 < stopped_at < RECORDS
+
+    resumed = _rebuild(env, "--workers", "2", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "gaat verder met generatie 2" in resumed.stderr
+    assert sum(_positions(tmp_path / "kpi.g2.db").values()) == RECORDS
+
+    alone = f"sqlite:///{tmp_path}/alone.db"
+    assert _rebuild(_env(kafka_bootstrap, history, alone), "--workers", "1", "--quiet").returncode == 0
+    assert _answers(url) == _answers(alone)
+
+
+def _positions_so_far(path: Path) -> int:
+    try:
+        return sum(_positions(path).values())
+    except sqlite3.OperationalError:  # not created or not migrated yet
+        return 0
+
+
+def test_postgresql_refuses_a_second_process_before_building_anything(
+    kafka_bootstrap: str, history: str, postgres_server: str
+) -> None:
+    with postgres_database(postgres_server) as url:
+        refused = _rebuild(_env(kafka_bootstrap, history, url), "--workers", "2")
+        assert refused.returncode == 1
+        assert "op PostgreSQL bouwt één proces de leesmodellen op" in refused.stderr
+        engine = make_engine(url)
+        try:
+            assert inspect(engine).get_table_names() == []  # not even migrated
+        finally:
+            engine.dispose()
