@@ -358,11 +358,11 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 # write lock in turn (BEGIN IMMEDIATE, shared.db), so each batch still reads and writes the read models
 # alone, and the read models take the partitions' records in any order. Each stores the positions of its
 # own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
-# (docs/BENCHMARKS.md): 1M records rebuilt in 37.6 s by one process, 28.6 s by two; 100,000 replayed at
-# 30-31k records/s by one, 30-37k by two. Not more than two: the transactions still run one after the
-# other (~22 µs a record), and three were slower than two (31-34k records/s against 37k). The workers
-# are forked from this process outside any event loop, and open their own connections: no connection
-# crosses the fork.
+# (docs/BENCHMARKS.md): 1M records rebuilt in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000
+# replayed at 29-33k records/s by one, 31-40k by two. Not more than two: the transactions still run one
+# after the other (~21 µs a record), and three were slower than two (31-34k records/s against 37k).
+# The workers are forked from this process outside any event loop, and open their own connections: no
+# connection crosses the fork.
 # PostgreSQL keeps one process: there the two transactions would run side by side, and whether every
 # KPI table's read-then-write is safe that way has not been checked (the scaled-out live projector's
 # organisation refold takes advisory locks for it).
