@@ -264,7 +264,7 @@ async def _replay(
         stored = await asyncio.to_thread(tracked.stored_positions)
         beginnings = await consumer.beginning_offsets(partitions)
         for tp in partitions:
-            state.positions[tp] = max(stored.get((tp.topic, tp.partition), 0), beginnings[tp])
+            state.positions[tp] = _resume_at(tp, stored, beginnings)
             consumer.seek(tp, state.positions[tp])
         state.positioned = True
         ends = await consumer.end_offsets(partitions)
@@ -296,6 +296,14 @@ async def _replay(
         state.stopping = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.stop(), 10)
+
+
+def _resume_at(
+    tp: TopicPartition, stored: dict[tuple[str, int], int], beginnings: dict[TopicPartition, int]
+) -> int:
+    """Where a replay of `tp` starts: at the position stored beside the read models, or at the
+    partition's first record still kept if retention has deleted past it."""
+    return max(stored.get((tp.topic, tp.partition), 0), beginnings[tp])
 
 
 async def _latest_ends(
@@ -380,7 +388,7 @@ def workers_for(generations: Generations, asked: int | None) -> int:
         if asked < 1:
             raise SystemExit("--workers moet minstens 1 zijn")
         return asked
-    return max(1, min(WORKERS, os.cpu_count() or 1))
+    return min(WORKERS, os.cpu_count() or 1)
 
 
 def _remaining(settings: Settings, generation: Generation) -> list[tuple[TopicPartition, int]]:
@@ -401,9 +409,7 @@ def _remaining(settings: Settings, generation: Generation) -> list[tuple[TopicPa
             ends = await consumer.end_offsets(partitions)
         finally:
             await consumer.stop()
-        return [
-            (tp, ends[tp] - max(beginnings[tp], stored.get((tp.topic, tp.partition), 0))) for tp in partitions
-        ]
+        return [(tp, ends[tp] - _resume_at(tp, stored, beginnings)) for tp in partitions]
 
     return asyncio.run(offsets())
 
@@ -547,18 +553,19 @@ def replay_in_workers(
         raise SystemExit(
             "de heropbouw liep fout (start hem opnieuw om verder te gaan):\n" + "\n".join(failed)
         )
+    # to the end of the last replay, as one process's replay is timed (its broker client's stop, up to
+    # half a second, and the process's exit are not replaying)
+    ended = max(o.ended for o in outcomes)
     return Outcome(
         finished=all(o.finished for o in outcomes),
         records=sum(o.records for o in outcomes),
-        # to the end of the last replay, as one process's replay is timed (its broker client's stop, up
-        # to half a second, and the process's exit are not replaying)
-        seconds=max(o.ended for o in outcomes) - started,
+        seconds=ended - started,
         applied=sum(o.applied for o in outcomes),
         duplicates=sum(o.duplicates for o in outcomes),
         dead_letters=sum(o.dead_letters for o in outcomes),
         decode_cpu=sum(o.decode_cpu for o in outcomes),
         apply_cpu=sum(o.apply_cpu for o in outcomes),
-        ended=max(o.ended for o in outcomes),
+        ended=ended,
     )
 
 
