@@ -207,9 +207,11 @@ async def changes(
     seconds after the first change when it had to wait for one."""
     notifier: Changes = request.app.state.changes
     deadline = asyncio.get_running_loop().time() + wait
+    waited = False  # a change that comes between two slices settles like one that came inside a slice
     while True:  # in slices, so that a client that went away frees its request (and a shutdown) soon
         left = deadline - asyncio.get_running_loop().time()
-        token = await notifier.wait(after, max(0.0, min(left, 1.0)), settle)
+        token = await notifier.wait(after, max(0.0, min(left, 1.0)), settle, waited)
+        waited = True
         if token != after or left <= 1.0 or await request.is_disconnected():
             return ChangeToken(token=token)
 

@@ -59,21 +59,33 @@ class Changes:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait(self, after: str, timeout: float, settle: float = SETTLE_SECONDS) -> str:
+    async def wait(
+        self, after: str, timeout: float, settle: float = SETTLE_SECONDS, waited: bool = False
+    ) -> str:
         """The token once it differs from `after`, or the same token after `timeout` seconds.
-        `settle` lets a burst of batches through before answering, so clients refresh once."""
-        if self.token() != after:
+        `settle` lets a burst of batches through before answering, so clients refresh once. A token
+        already behind is answered at once, unless the caller `waited` in an earlier slice: then the
+        change came while it waited and settles like any other."""
+        if self.token() == after:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
+                await asyncio.wait_for(waiter, timeout)
+            except TimeoutError:
+                pass  # a change may still have come as the time ran out: then it settles below
+            finally:
+                self._waiters.discard(waiter)
+            if self.token() == after:
+                return after
+        elif not waited:
             return self.token()
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            return self.token()
-        finally:
-            self._waiters.discard(waiter)
         await asyncio.sleep(settle)
         return self.token()
+
+    @property
+    def waiting(self) -> int:
+        """How many long polls and year feeds wait for the next change now."""
+        return len(self._waiters)
 
     async def after(self, version: int) -> int:
         """The version once it passes `version`: waits on a future the projector's commit resolves,

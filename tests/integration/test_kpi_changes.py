@@ -33,13 +33,17 @@ def kpi(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def _after_a_change(client: TestClient, settle: str | None) -> tuple[float, str, str]:
-    """Waits on the feed from the current token while a batch is committed 0.1 s later: how long after
-    that commit the answer came, and the tokens before and after."""
+    """Waits on the feed from the current token while a batch is committed 0.1 s after the request
+    began to wait (not before: a token already behind is answered at once): how long after that commit
+    the answer came, and the tokens before and after."""
     changes: Changes = client.app.state.changes  # type: ignore[attr-defined]
     token = client.get("/kpis/changes", params={"wait": 0}).json()["token"]
     committed: list[float] = []
 
     def commit() -> None:
+        deadline = time.monotonic() + 10
+        while not changes.waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(0.1)
         committed.append(time.monotonic())
         changes.applied(1)  # as the projector does after a committed batch, from its thread
