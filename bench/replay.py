@@ -121,7 +121,7 @@ def _cpu() -> float:
 def projector_rate(bootstrap: str, prefix: str, directory: Path, workers: int) -> tuple[Rate, Split]:
     """The rebuild's replay into a fresh generation made as the rebuild makes it (a sibling SQLite file,
     the writer's page cache): in this process for one worker (TrackedConsumer.process per fetched batch
-    of BATCH records, one commit per batch), in forked processes for more (BATCH // workers each, as
+    of BATCH records, one commit per batch), in forked processes for more (`rebuild.batch_for` each, as
     the rebuild's default); the rate and where its CPU went."""
     generations = Generations(f"sqlite:///{directory}/projector{workers}.db")
     migrate(generations.base, MIGRATIONS)
@@ -140,7 +140,12 @@ def projector_rate(bootstrap: str, prefix: str, directory: Path, workers: int) -
         )
     else:
         outcome = rebuild.replay_in_workers(
-            settings, generations, generation, workers=workers, batch_size=BATCH // workers, progress=progress
+            settings,
+            generations,
+            generation,
+            workers=workers,
+            batch_size=rebuild.batch_for(workers),
+            progress=progress,
         )
     cpu = _cpu() - cpu
     generations.dispose()
@@ -261,7 +266,7 @@ def run(
         print(f"    {split}", flush=True)
         shared, shared_split = projector_rate(bootstrap, prefix, Path(tmp), WORKERS)
         print(
-            f"  projector, {WORKERS} processes (batch of {BATCH // WORKERS} each): "
+            f"  projector, {WORKERS} processes (batch of {rebuild.batch_for(WORKERS)} each): "
             f"{shared.per_second:,.0f} records/s",
             flush=True,
         )

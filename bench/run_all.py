@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import history_size, latency, rebuild_1m, replay
 from bench.common import broker
+from services.kpi import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -84,7 +85,7 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         f"{_n(one.records)} | {one.seconds:.1f} | {_n(one.per_second)} | {one.per_second / raw.per_second:.3f} | "
         f"{one.per_second / naive.per_second:.1f}× |",
         f"| KPI projector as the rebuild runs it: {workers} processes, each on its share of the partitions, "
-        f"batches of {replay.BATCH // workers} | {_n(projector.records)} | {projector.seconds:.1f} | "
+        f"batches of {rebuild.batch_for(workers)} | {_n(projector.records)} | {projector.seconds:.1f} | "
         f"{_n(projector.per_second)} | {projector.per_second / raw.per_second:.3f} | "
         f"{projector.per_second / naive.per_second:.1f}× |",
         f"| naive projector: same code, 1 commit per event | {_n(naive.records)} | {naive.seconds:.1f} | "

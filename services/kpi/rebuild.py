@@ -377,6 +377,12 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 WORKERS = 2
 
 
+def batch_for(workers: int) -> int:
+    """Records per transaction in each of `workers` processes by default: REPLAY_BATCH over all of them,
+    so that its memory bound holds for the whole rebuild."""
+    return max(1, REPLAY_BATCH // workers)
+
+
 def workers_for(generations: Generations, asked: int | None) -> int:
     """How many processes replay: `asked`, or by default two on SQLite when the machine has two cores;
     always one on PostgreSQL."""
@@ -612,11 +618,11 @@ def run(
     workers: int | None = None,
 ) -> int:
     """Builds (or resumes) a generation and switches to it; `batch_size` records per transaction in
-    each worker (None: REPLAY_BATCH over all of them: its memory bound holds for the whole rebuild)."""
+    each worker (None: `batch_for`)."""
     generations = Generations(settings.resolved_database_url())
     try:
         workers = workers_for(generations, workers)
-        size = batch_size if batch_size is not None else max(1, REPLAY_BATCH // workers)
+        size = batch_size if batch_size is not None else batch_for(workers)
         migrate(generations.base, MIGRATIONS)
         with exclusive(generations):
             generation, new = generations.start_building(MIGRATIONS)
