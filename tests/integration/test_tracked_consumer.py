@@ -72,6 +72,19 @@ def _facts(url: str) -> int:
         engine.dispose()
 
 
+def _recording_reads(tracked: TrackedConsumer[Any]) -> list[tuple[int, int]]:
+    """The (partition, offset) of every record handed to `tracked`, in order, as they come."""
+    read: list[tuple[int, int]] = []
+    process = tracked.process
+
+    async def recording(records: Any, producer: Any) -> None:
+        read.extend((record.partition, record.offset) for record in records)
+        await process(records, producer)
+
+    tracked.process = recording  # type: ignore[method-assign]
+    return read
+
+
 async def test_records_republished_or_redelivered_have_one_effect_and_bad_ones_go_to_the_dlq(
     database_url: str, transport_place: tuple[transports.Kind, str, str]
 ) -> None:
@@ -104,10 +117,14 @@ async def test_records_republished_or_redelivered_have_one_effect_and_bad_ones_g
     topic = first.settings.topic(topics.MEMBERS_EVENTS)
     await produce(first.settings.kafka_bootstrap_servers, [(topic, *extra), (topic, *good[0])])
     second = _runtime(database_url, (bootstrap, prefix))
+    tracked = second.consumers[0]
+    read = _recording_reads(tracked)
+    stored = tracked.stored_positions()
     async with transports.running(kind, second, second.settings.kafka_bootstrap_servers) as transport:
-        tracked = second.consumers[0]
         await transport.until(lambda: tracked.stats.processed >= 2, "2 records processed")
-        assert tracked.stats.consumed == 2  # only the two new records were read again
+        # only the two new records were read again (it failed once in CI with 4 read and 2 processed,
+        # not reproduced since: the partitions and offsets read tell the next one what came twice)
+        assert tracked.stats.consumed == 2, f"read (partition, offset): {read}; stored positions: {stored}"
         assert _facts(database_url) == 21
 
 
