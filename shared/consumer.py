@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel
 
 from shared import events
-from shared.db import insert_for, transaction
+from shared.db import insert_for, reader, transaction
 from shared.outbox import causation_id_var, correlation_id_var
 from shared.topics import dead_letter_topic
 
@@ -391,7 +391,8 @@ class TrackedConsumer(Generic[T]):
         self.stats.dead_letters += len(dead)
 
     def stored_positions(self) -> dict[tuple[str, int], int]:
-        with Session(self.engine) as session:
+        # read-only: on SQLite no write lock to wait for (the transport reads this on its event loop)
+        with Session(reader(self.engine)) as session:
             return self._positions(session)
 
 

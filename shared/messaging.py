@@ -6,7 +6,7 @@ What FastStream's defaults would do differently, and why it is set here:
 - positions live in the service's database, not in Kafka: every subscriber has a rebalance listener
   (`SeekToStored`) that seeks each assigned partition to the position stored beside the state, and
   acknowledges nothing itself (AckPolicy.MANUAL); Kafka's committed offsets are written only to feed lag
-  monitoring;
+  monitoring, and a batch read from them (before the seek: the database was away) is never applied;
 - a batch the database cannot take (an outage) is read again: the handler seeks back to the batch's
   first records and waits; it never raises into FastStream, so the consume loop never stops;
 - topics are never created by a subscriber (`declare=False`): they are set up with their partitions,
@@ -118,8 +118,13 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self.driver.consumer()
         if consumer is None:
             return
-        await seek_to_stored(self.driver.tracked, consumer, assigned)
-        self.driver.tracked.assigned = True
+        try:
+            await seek_to_stored(self.driver.tracked, consumer, assigned)
+        except Exception as exc:  # noqa: BLE001 - the database is away: the driver positions later
+            log.warning(
+                "%s: positions not read (%s); the first batch will seek", self.driver.tracked.name, exc
+            )
+            return
         log.info(
             "%s: %d partitions assigned, positioned where its database says",
             self.driver.tracked.name,
@@ -130,7 +135,15 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
 async def seek_to_stored(
     tracked: TrackedConsumer[Any], consumer: AIOKafkaConsumer, partitions: set[TopicPartition]
 ) -> None:
-    stored = await asyncio.to_thread(tracked.stored_positions)
+    """Seek `partitions` to the positions stored beside `tracked`'s state, and mark it assigned.
+
+    The positions are read on the event loop, not in a thread, and every seek is made before the first
+    await: aiokafka hands out records as soon as partitions are assigned, from the offsets committed to
+    Kafka, before the listener has run. Records applied from there, ahead of a database that is behind
+    them (restored from a backup, or a new one), would store positions past the records in between, and
+    the seek would come too late to bring those back. Nothing else waits while this reads: it happens on
+    a rebalance, and reads one row per partition."""
+    stored = tracked.stored_positions()
     unknown = []
     for tp in partitions:
         position = stored.get((tp.topic, tp.partition))
@@ -138,7 +151,9 @@ async def seek_to_stored(
             unknown.append(tp)
         else:
             consumer.seek(tp, position)
+    tracked.assigned = True
     if unknown:
+        # the reset is requested before this awaits: no record of these partitions comes before it
         await consumer.seek_to_beginning(*unknown)
 
 
@@ -203,6 +218,11 @@ class SubscriberDriver:
         consumer = self.consumer()
         if not records:
             return
+        if consumer is not None and not self.tracked.assigned:
+            # Read from offsets the database did not give (Kafka's committed ones: the listener could
+            # not read the positions): never applied. Position now and read again from there.
+            await self._position(consumer)
+            return
         try:
             await self.tracked.process(records, self.sender)
         except asyncio.CancelledError:
@@ -228,6 +248,16 @@ class SubscriberDriver:
         if consumer is not None:
             await _commit_quietly(consumer, records)
             await self._update_lag(consumer)
+
+    async def _position(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            await seek_to_stored(self.tracked, consumer, consumer.assignment())
+        except Exception as exc:  # noqa: BLE001 - the database is still away: the next batch tries again
+            log.warning(
+                "%s: positions not read (%s); trying again in %.1fs", self.tracked.name, exc, self._backoff
+            )
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         lag: dict[str, int] = {}
