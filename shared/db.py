@@ -28,6 +28,8 @@ def reader(engine: Engine) -> Engine:
 
 # how long a writer waits for SQLite's one write lock before "database is locked"
 BUSY_SECONDS = 30.0
+# how long a new PostgreSQL connection may take (libpq's connect_timeout; a URL's own one wins)
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def normalise_url(url: str) -> str:
@@ -73,7 +75,12 @@ def make_engine(url: str) -> Engine:
     # Pool: 10 kept + 10 more under load. The thread pool can ask for more at once (40 route threads
     # and the relay's); those wait in the pool's queue. Under bench.members_write at 100 commands/s
     # the waits there were a few percent of the threads' time: not what made commands queue.
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    # A server that does not answer fails a new connection after this many seconds: without it, a host
+    # gone from the network held it for the system's TCP timeout (about two minutes), and a server that
+    # accepts and never answers for ever. The consumers read their positions on the event loop when
+    # partitions are assigned (shared.messaging.seek_to_stored)
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 

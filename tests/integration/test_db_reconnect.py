@@ -11,7 +11,9 @@ their events published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -182,3 +184,37 @@ def test_the_members_service_answers_and_publishes_after_its_database_connection
         # relay that published a round and then met a cut connection marking it publishes it again
         # (consumers apply an event id once), so distinct members are counted
         assert len(wait_until(published, timeout=30)) == answered
+
+
+def test_a_server_that_does_not_answer_fails_a_new_connection_within_the_connect_timeout() -> None:
+    """A PostgreSQL server that accepts and never answers: without libpq's connect_timeout a new
+    connection waited for ever (checked: the test then hangs), and a consumer reads its positions on
+    the event loop when partitions are assigned. A host gone from the network held it for the
+    system's TCP timeout, about two minutes."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(silent.accept()[0])  # kept open, never answered
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    engine = make_engine(f"postgresql://vvsg@127.0.0.1:{silent.getsockname()[1]}/nothing")
+    started = time.monotonic()
+    try:
+        with pytest.raises(DBAPIError, match="timeout"), engine.connect():
+            pass
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        acceptor.join()
+        for connection in held:
+            connection.close()
+        silent.close()
+        engine.dispose()
+    assert held, "the connection never reached the silent server"
+    assert db.CONNECT_TIMEOUT_SECONDS <= waited < db.CONNECT_TIMEOUT_SECONDS + 10
