@@ -6,7 +6,8 @@ What FastStream's defaults would do differently, and why it is set here:
 - positions live in the service's database, not in Kafka: every subscriber has a rebalance listener
   (`SeekToStored`) that seeks each assigned partition to the position stored beside the state, and
   acknowledges nothing itself (AckPolicy.MANUAL); Kafka's committed offsets are written only to feed lag
-  monitoring, and a batch read from them (before the seek: the database was away) is never applied;
+  monitoring, and no record read from them is applied: if the positions cannot be read when partitions
+  are assigned (the database away), the partitions are paused until the driver has positioned them;
 - a batch the database cannot take (an outage) is read again: the handler seeks back to the batch's
   first records and waits; it never raises into FastStream, so the consume loop never stops;
 - topics are never created by a subscriber (`declare=False`): they are set up with their partitions,
@@ -120,10 +121,14 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         try:
             await seek_to_stored(self.driver.tracked, consumer, assigned)
-        except Exception as exc:  # noqa: BLE001 - the database is away: the driver positions later
-            log.warning(
-                "%s: positions not read (%s); the first batch will seek", self.driver.tracked.name, exc
-            )
+        except Exception as exc:  # the database is away
+            if self.driver.tracked.assigned:
+                raise  # positioned; only the reset to the beginning failed: aiokafka logs it
+            # Before any await: no record comes from Kafka's committed offsets meanwhile (a paused
+            # partition is neither fetched nor handed out), and the driver positions in the background.
+            consumer.pause(*assigned)
+            log.warning("%s: positions not read (%s); partitions paused", self.driver.tracked.name, exc)
+            self.driver.position_later(consumer)
             return
         log.info(
             "%s: %d partitions assigned, positioned where its database says",
@@ -172,6 +177,7 @@ class SubscriberDriver:
         self.tracked = tracked
         self.sender = BrokerSender(broker)
         self._backoff = RETRY_SECONDS
+        self._positioning: asyncio.Task[None] | None = None  # see position_later
         self.bootstrap_servers = settings.kafka_bootstrap_servers if settings else ""
         # one id per instance is enough: every tracked consumer is a group of its own
         self.group_instance_id = (settings.kafka_group_instance_id if settings else "") or None
@@ -219,9 +225,11 @@ class SubscriberDriver:
         if not records:
             return
         if consumer is not None and not self.tracked.assigned:
-            # Read from offsets the database did not give (Kafka's committed ones: the listener could
-            # not read the positions): never applied. Position now and read again from there.
-            await self._position(consumer)
+            # Read from offsets the database did not give (the partitions were not positioned yet):
+            # never applied. Position now and read again from there.
+            if not await self._position(consumer):
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
             return
         try:
             await self.tracked.process(records, self.sender)
@@ -249,15 +257,34 @@ class SubscriberDriver:
             await _commit_quietly(consumer, records)
             await self._update_lag(consumer)
 
-    async def _position(self, consumer: AIOKafkaConsumer) -> None:
+    async def _position(self, consumer: AIOKafkaConsumer) -> bool:
+        """Seek every assigned partition to its stored position and resume it: whether that was done."""
+        assignment = consumer.assignment()
         try:
-            await seek_to_stored(self.tracked, consumer, consumer.assignment())
-        except Exception as exc:  # noqa: BLE001 - the database is still away: the next batch tries again
-            log.warning(
-                "%s: positions not read (%s); trying again in %.1fs", self.tracked.name, exc, self._backoff
-            )
-            await asyncio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+            await seek_to_stored(self.tracked, consumer, assignment)
+        except Exception as exc:  # noqa: BLE001 - the database is still away
+            log.warning("%s: positions not read (%s); again in %.1fs", self.tracked.name, exc, self._backoff)
+            return False
+        consumer.resume(*assignment)
+        log.info("%s: %d partitions positioned where its database says", self.tracked.name, len(assignment))
+        return True
+
+    def position_later(self, consumer: AIOKafkaConsumer) -> None:
+        """The listener could not read the positions: try again until it can, with the partitions paused
+        meanwhile, so that the consumer catches up also when no new record comes."""
+        if self._positioning is not None and not self._positioning.done():
+            return  # that one goes on with the consumer's assignment of the moment
+
+        async def until_positioned() -> None:
+            while not self.tracked.assigned and self.consumer() is consumer:
+                await asyncio.sleep(self._backoff)
+                if self.tracked.assigned or self.consumer() is not consumer:
+                    return
+                if not await self._position(consumer):
+                    self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+            self._backoff = RETRY_SECONDS
+
+        self._positioning = asyncio.create_task(until_positioned(), name=f"position {self.tracked.name}")
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         lag: dict[str, int] = {}
@@ -286,6 +313,8 @@ class SubscriberDriver:
         """Stop and start the subscriber: a new Kafka consumer joins the group, and its assignment seeks
         to the positions stored in the tracked consumer's (possibly new) database."""
         self.tracked.assigned = False
+        if self._positioning is not None:
+            self._positioning.cancel()
         await self.subscriber.stop()
         await self.subscriber.start()
 
