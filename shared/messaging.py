@@ -146,8 +146,9 @@ async def seek_to_stored(
     await: aiokafka hands out records as soon as partitions are assigned, from the offsets committed to
     Kafka, before the listener has run. Records applied from there, ahead of a database that is behind
     them (restored from a backup, or a new one), would store positions past the records in between, and
-    the seek would come too late to bring those back. Nothing else waits while this reads: it happens on
-    a rebalance, and reads one row per partition."""
+    the seek would come too late to bring those back. The event loop waits for this read: it happens on
+    a rebalance and reads one row per partition, and a new PostgreSQL connection gives up after
+    shared.db.CONNECT_TIMEOUT_SECONDS."""
     stored = tracked.stored_positions()
     unknown = []
     for tp in partitions:
