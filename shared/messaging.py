@@ -229,8 +229,7 @@ class SubscriberDriver:
             # Read from offsets the database did not give (the partitions were not positioned yet):
             # never applied. Position now and read again from there.
             if not await self._position(consumer):
-                await asyncio.sleep(self._backoff)
-                self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+                await self._back_off()
             return
         try:
             await self.tracked.process(records, self.sender)
@@ -250,13 +249,17 @@ class SubscriberDriver:
             for tp, offset in first.items():
                 if tp in assignment:
                     consumer.seek(tp, offset)
-            await asyncio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+            await self._back_off()
             return
         self._backoff = RETRY_SECONDS
         if consumer is not None:
             await _commit_quietly(consumer, records)
             await self._update_lag(consumer)
+
+    async def _back_off(self) -> None:
+        """Wait before the database is tried again, twice as long each time (up to RETRY_MAX_SECONDS)."""
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
 
     async def _position(self, consumer: AIOKafkaConsumer) -> bool:
         """Seek every assigned partition to its stored position and resume it: whether that was done."""
@@ -278,11 +281,10 @@ class SubscriberDriver:
 
         async def until_positioned() -> None:
             while not self.tracked.assigned and self.consumer() is consumer:
-                await asyncio.sleep(self._backoff)
+                await self._back_off()
                 if self.tracked.assigned or self.consumer() is not consumer:
                     return
-                if not await self._position(consumer):
-                    self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
+                await self._position(consumer)
             self._backoff = RETRY_SECONDS
 
         self._positioning = asyncio.create_task(until_positioned(), name=f"position {self.tracked.name}")
