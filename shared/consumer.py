@@ -67,6 +67,12 @@ class Item(Generic[T]):
 
 
 @dataclass
+class _Prepared:
+    fresh: list[int]  # id() of the items it was prepared for, in order
+    into: Callable[[Session], None]
+
+
+@dataclass
 class ConsumerStats:
     consumed: int = 0  # read from Kafka
     processed: int = 0  # read and committed: applied, skipped as duplicates or dead-lettered
@@ -121,6 +127,7 @@ class TrackedConsumer(Generic[T]):
         after_commit: Callable[[int], None] | None = None,
         on_batch: Callable[[Session, list[Item[T]]], None] | None = None,
         apply: Callable[[Session, list[Item[T]]], None] | None = None,
+        prepare: Callable[[Session, list[Item[T]]], Callable[[Session], None]] | None = None,
         consumer_factory: object = None,
         producer_factory: object = None,
     ) -> None:
@@ -129,6 +136,8 @@ class TrackedConsumer(Generic[T]):
         del consumer_factory, producer_factory
         if (handle is None) == (apply is None):
             raise TypeError("give a consumer either a per-record `handle` or a per-batch `apply`")
+        if prepare is not None and apply is None:
+            raise TypeError("`prepare` goes with a per-batch `apply`: the one it falls back on")
         self.name = name
         self.topics = list(topics)
         self.engine = engine
@@ -138,6 +147,13 @@ class TrackedConsumer(Generic[T]):
         self.after_commit = after_commit
         self.on_batch = on_batch
         self.apply = apply
+        # Optional, for consumers that share their database's write lock with others (the KPI rebuild
+        # in two processes): `prepare(session, fresh)` does the batch's work that needs no lock in a
+        # read transaction before the write transaction, and returns what writes its result in it.
+        # Used only if the write transaction finds the same fresh items (an id another consumer of the
+        # name claimed in between: `apply` runs there instead). Only for consumers whose handlers read
+        # nothing that the others write: the rows it read are not compared again.
+        self.prepare = prepare
         self.stats = ConsumerStats()
         self.assigned = False  # set by the transport: partitions assigned and positioned
 
@@ -214,9 +230,13 @@ class TrackedConsumer(Generic[T]):
     ) -> None:
         started = time.thread_time()
         try:
+            write = self._prepared(items, skip)
             with transaction(self.engine) as session:
                 fresh = self._fresh(session, items, skip)
-                self._run(session, fresh)
+                if write is not None and write.fresh == [id(item) for item in fresh]:
+                    write.into(session)
+                else:  # not prepared, or prepared for other items: a record was claimed in between
+                    self._run(session, fresh)
                 if self.on_batch is not None:
                     self.on_batch(session, fresh)
                 self._store_positions(session, records)
@@ -225,6 +245,18 @@ class TrackedConsumer(Generic[T]):
         self.stats.applied += len(fresh)
         if self.after_commit:
             self.after_commit(len(fresh))
+
+    def _prepared(self, items: list[Item[T]], skip: set[int]) -> _Prepared | None:
+        """`prepare` run on the items that are fresh now, in a read transaction (on SQLite one that takes
+        no lock, shared.db.reader): what it read may change before the write transaction, which is why
+        that transaction compares the fresh items again."""
+        if self.prepare is None:
+            return None
+        with Session(reader(self.engine)) as session:
+            fresh = self._fresh(session, items, skip, record=False)
+            into = self.prepare(session, fresh)
+            session.rollback()  # nothing was written: give the snapshot back
+        return _Prepared([id(item) for item in fresh], into)
 
     def _run(self, session: Session, items: list[Item[T]]) -> None:
         if self.apply is not None:
@@ -298,7 +330,9 @@ class TrackedConsumer(Generic[T]):
         for item in candidates:
             if item.event_id:
                 if item.event_id in seen:
-                    self.stats.duplicates += 1
+                    if record:  # counted by the look that records the ids: a look without (the
+                        # refusal search, `prepare`'s) is always followed by one with
+                        self.stats.duplicates += 1
                     continue
                 seen.add(item.event_id)
                 new_ids.append(item.event_id)

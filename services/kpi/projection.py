@@ -37,19 +37,37 @@ def apply(session: Session, batch: Sequence[events.Event]) -> None:
     """Applies the events in their order; the caller commits. Types no KPI needs are skipped, not
     refused."""
     session.flush()  # rows someone added to the session before are in the database for the store
+    prepare(session, batch)(session)
+
+
+def prepare(session: Session, batch: Sequence[events.Event]) -> Callable[[Session], None]:
+    """The part of `apply` that only reads, in `session`: the rows the batch's events look up are
+    preloaded, the handlers run and the new rows' values are converted for the driver. Returns what
+    writes them, and derives again what the batch changed per member, in the session it is given."""
     store = BatchStore(session, LOOKUPS)
     store.preload(batch)
     for event in batch:
         for handler in HANDLERS.get(type(event.data), ()):
             handler(store, event)
-    store.write()
-    # what is derived per member from all its facts, for the members the batch names (services.kpi.membership)
-    membership.refold_batch(session.connection(), batch)
+    write = store.written()
+
+    def into(target: Session) -> None:
+        write(target)
+        # what is derived per member from all its facts, for the members the batch names
+        # (services.kpi.membership): read and written in the write transaction
+        membership.refold_batch(target.connection(), batch)
+
+    return into
 
 
 def apply_items(session: Session, items: list[Item[events.Event]]) -> None:
     """`apply` in the shape of the tracked consumer's per-batch hook."""
     apply(session, [item.value for item in items])
+
+
+def prepare_items(session: Session, items: list[Item[events.Event]]) -> Callable[[Session], None]:
+    """`prepare` in the shape of the tracked consumer's `prepare` hook."""
+    return prepare(session, [item.value for item in items])
 
 
 def projector(
@@ -58,14 +76,28 @@ def projector(
     engine: Engine,
     batch_size: int,
     after_commit: Callable[[int], None] | None = None,
+    beside_others: bool = False,
 ) -> TrackedConsumer[events.Event]:
     """The projector consuming `topics` into the read models of `engine`: one transaction per batch,
-    positions and processed event ids committed with the rows."""
+    positions and processed event ids committed with the rows.
+
+    `beside_others`: other projectors write into the same database at the same time, each on partitions
+    of its own (the rebuild's processes, services.kpi.rebuild). The rows are then prepared before the
+    write transaction (`prepare`, TrackedConsumer's `prepare` hook), so that the write lock is held
+    only to write them. That is safe because every row a handler reads is written only by events with
+    the same Kafka key, so by this projector's own partitions: a row is looked up by its event's own
+    id, or by the id of the entity its events are keyed by (an organisation's by `organisation_id`, a
+    session's and its registrations', attendances' and facts' by events keyed by `session_id`, a
+    feedback request's and response's by events keyed by `subject_id`, the rest by the id they are
+    keyed by); tests/integration/test_rebuild_workers.py compares every read-model table with one
+    process's. The per-member refold reads across partitions (an organisation's members), and runs in
+    the write transaction."""
     return TrackedConsumer(
         name=PROJECTOR,
         topics=topics,
         engine=engine,
         apply=apply_items,
+        prepare=prepare_items if beside_others else None,
         decode=decode_event,
         batch_size=batch_size,
         after_commit=after_commit,

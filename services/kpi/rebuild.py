@@ -219,7 +219,10 @@ async def _replay(
     bootstrap = settings.kafka_bootstrap_servers
     topics = [settings.topic(t) for t in DOMAIN_TOPICS]
     partitions = list(share) if share is not None else await _partitions(bootstrap, topics)
-    tracked = projection.projector(topics=topics, engine=generation.engine, batch_size=batch_size)
+    # a share: the other processes' projectors write into the generation too (replay_in_workers)
+    tracked = projection.projector(
+        topics=topics, engine=generation.engine, batch_size=batch_size, beside_others=share is not None
+    )
     state = _Replay(tracked)
     broker = messaging.make_broker(settings)
     sender = messaging.BrokerSender(broker)  # dead letters only
@@ -363,8 +366,12 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 # apply it in the batch's transaction, the rest fetch it (bench.replay). Several processes, each
 # replaying its share of the partitions into the same generation — as several live projectors of one
 # consumer group would — fetch, decode and prepare at the same time; their transactions take SQLite's
-# write lock in turn (BEGIN IMMEDIATE, shared.db), so each batch still reads and writes the read models
-# alone, and the read models take the partitions' records in any order. Each stores the positions of its
+# write lock in turn (BEGIN IMMEDIATE, shared.db), and the read models take the partitions' records in
+# any order. A batch's rows are prepared before its transaction, in a read transaction that takes no lock
+# (the preload, the handlers, the values converted: `beside_others` in services.kpi.projection, which
+# says why that is safe), so that the lock is held to claim the event ids, write the rows, refold the
+# members and store the positions: 1.07-1.21x as fast as with all of it under the lock (docs/BENCHMARKS.md,
+# 2026-12-05). Each stores the positions of its
 # own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
 # (docs/BENCHMARKS.md): 1M records rebuilt in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000
 # replayed at 29-33k records/s by one, 31-40k by two. Not more than two: the transactions still run one

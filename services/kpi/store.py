@@ -297,16 +297,31 @@ class BatchStore:
 
     def write(self) -> None:
         """Every added row, one upsert statement per table (executemany); the caller commits."""
+        self.written()(self.session)
+
+    def written(self) -> Callable[[Session], None]:
+        """What `write` does, with the rows' values converted for the driver now and the statements run
+        later, in the session it is given (services.kpi.projection.prepare)."""
         dialect = self.session.get_bind().dialect
+        statements: list[tuple[Any, Any]] = []
         for model, rows in self.dirty.items():
             if dialect.name == "sqlite":
                 sql, convert = _compiled_upsert(dialect, model)
-                self.session.connection().exec_driver_sql(sql, convert(rows.values()))
+                statements.append((sql, convert(rows.values())))
                 continue
             found = shape(model)
             values = [dict(zip(found.ordered, found.values(row), strict=True)) for row in rows.values()]
-            self.session.execute(_upsert(dialect.name, model), values)
+            statements.append((_upsert(dialect.name, model), values))
         self.dirty.clear()
+
+        def run(session: Session) -> None:
+            for statement, values in statements:
+                if isinstance(statement, str):
+                    session.connection().exec_driver_sql(statement, values)
+                else:
+                    session.execute(statement, values)
+
+        return run
 
 
 @cache

@@ -65,6 +65,23 @@ def _answers(url: str) -> dict[tuple[int, date | None], Any]:
         generations.dispose()
 
 
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, sorted; of the maintained counts (services.kpi.membership.DailyCounts) the
+    days whose net change is not zero: a zero is what is left where the changes of one day came in one
+    batch or in several, which the processes' order decides."""
+    with sqlite3.connect(path) as connection:
+        names = [n for (n,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            name: sorted(
+                connection.execute(
+                    f'SELECT * FROM "{name}"' + (" WHERE delta != 0" if name.endswith("_counts") else "")
+                ),
+                key=repr,
+            )
+            for name in names
+        }
+
+
 def _positions(path: Path) -> dict[tuple[str, int], int]:
     with sqlite3.connect(path) as connection:
         rows = connection.execute("SELECT topic, partition, next_offset FROM consumer_offsets").fetchall()
@@ -92,6 +109,11 @@ def test_two_processes_build_the_read_models_one_process_builds(
     answers = _answers(two)
     assert answers == _answers(one)
     assert any(k["value"] for k in answers[(2023, None)]["kpis"])  # the answers are about something
+    # and every row of every table: the two processes prepare their rows before taking the write lock
+    # (services.kpi.projection, `beside_others`), one process under it
+    tables = _tables(tmp_path / "two.g2.db")
+    assert tables == _tables(tmp_path / "one.g2.db")
+    assert len(tables["kpi_act_registrations"]) > 1000
     # the positions of all twelve partitions, stored by the two processes, are those one process stored
     positions = _positions(tmp_path / "two.g2.db")
     assert len(positions) == 3 * len(DOMAIN_TOPICS)
