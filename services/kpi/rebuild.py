@@ -370,7 +370,7 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 # any order. A batch's rows are prepared before its transaction, in a read transaction that takes no lock
 # (the preload, the handlers, the values converted: `beside_others` in services.kpi.projection, which
 # says why that is safe), so that the lock is held to claim the event ids, write the rows, refold the
-# members and store the positions: 1.07-1.21x as fast as with all of it under the lock (docs/BENCHMARKS.md,
+# members and store the positions: 1.07-1.24x as fast as with all of it under the lock (docs/BENCHMARKS.md,
 # 2026-12-05). Each stores the positions of its
 # own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
 # (docs/BENCHMARKS.md): 1M records rebuilt in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000
