@@ -45,6 +45,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _listening(pid: int, port: int) -> bool:
+    """Does process `pid` listen on 127.0.0.1:`port`? (Linux: its sockets' inodes in /proc.)"""
+    sockets: set[str] = set()
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+        table = Path(f"/proc/{pid}/net/tcp").read_text()
+    except OSError:  # ended
+        return False
+    for fd in descriptors:
+        try:
+            sockets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:  # closed while we looked (listdir's own, for one)
+            continue
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port and f"socket:[{inode}]" in sockets:
+            return True
+    return False
+
+
 def token(role: Role, subject: str = "tester@vvsg.be") -> str:
     return issue_token(AUTH_SECRET, subject, role)
 
@@ -144,6 +165,10 @@ class ServiceProcess:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+            # free_port() only found the port free: another test's service may bind it first, and its
+            # /health/ready would answer for ours (a CI run once got a foreign service's 404s)
+            if not _listening(self.process.pid, self.port):
+                return False
             try:
                 return httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200
             except httpx.HTTPError:
