@@ -254,8 +254,7 @@ class TrackedConsumer(Generic[T]):
             return None
         with Session(reader(self.engine)) as session:
             fresh = self._fresh(session, items, skip, record=False)
-            into = self.prepare(session, fresh)
-            session.rollback()  # nothing was written: give the snapshot back
+            into = self.prepare(session, fresh)  # nothing written: closing gives the snapshot back
         return _Prepared([id(item) for item in fresh], into)
 
     def _run(self, session: Session, items: list[Item[T]]) -> None:

@@ -45,6 +45,16 @@ def _consumer(
     )
 
 
+def _meanwhile(database_url: str, write: Callable[[Session], object]) -> None:
+    """Another process's write transaction on the same database, committed before this returns."""
+    other = make_engine(database_url)
+    try:
+        with transaction(other) as session:
+            write(session)
+    finally:
+        other.dispose()
+
+
 def _stored(tracked: TrackedConsumer[str]) -> tuple[list[str], dict[int, int]]:
     with Session(tracked.engine) as session:
         ids = session.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == NAME))
@@ -65,14 +75,9 @@ def test_a_prepared_batch_is_written_by_what_prepare_returned_while_others_could
     def prepare(session: Session, items: list[Item[str]]) -> Callable[[Session], None]:
         values = [item.value for item in items]
         prepared.append(values)
-        # meanwhile another process writes: it must not wait for this transaction (no write lock)
-        other = make_engine(database_url)
-        try:
-            with transaction(other) as writing:
-                writing.execute(text("SELECT 1"))  # a write transaction: BEGIN IMMEDIATE on SQLite
-                others.append(1)
-        finally:
-            other.dispose()
+        # meanwhile another process writes: it must not wait for this transaction (no write lock);
+        # a write transaction takes the lock up front on SQLite (BEGIN IMMEDIATE)
+        _meanwhile(database_url, lambda writing: (writing.execute(text("SELECT 1")), others.append(1)))
         return lambda _session: written.append(values)
 
     tracked = _consumer(database_url, applied, prepare)
@@ -100,12 +105,7 @@ def test_an_id_claimed_between_prepare_and_the_write_falls_back_to_apply_under_t
     def prepare(session: Session, items: list[Item[str]]) -> Callable[[Session], None]:
         values = [item.value for item in items]
         # another process of the same name applies the event of ids[1] (republished under another key)
-        other = make_engine(database_url)
-        try:
-            with transaction(other) as writing:
-                writing.add(ProcessedEvent(consumer=NAME, event_id=ids[1]))
-        finally:
-            other.dispose()
+        _meanwhile(database_url, lambda writing: writing.add(ProcessedEvent(consumer=NAME, event_id=ids[1])))
         return lambda _session: written.append(values)
 
     tracked = _consumer(database_url, applied, prepare)
