@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -393,23 +394,112 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 def _facts_of(
-    connection: Connection, model: type[SQLModel], ids: list[uuid.UUID]
+    connection: Connection, model: type[SQLModel], ids: list[uuid.UUID], pending: Mapping[str, Any]
 ) -> dict[uuid.UUID, list[Any]]:
+    """The stored facts of these members, with `pending` (facts by event id not written yet, the
+    batch's own) in place of stored ones of the same event id."""
     table = _table(model)
     wanted = [table.c.member_id, table.c.event_id, table.c.fact, table.c.on_date, table.c.event_time]
     if "organisation_id" in table.c:
         wanted.append(table.c.organisation_id)
     per_member: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in connection.execute(select(*wanted).where(table.c.member_id.in_(ids))):
-        per_member[row.member_id].append(row)
+        if row.event_id not in pending:
+            per_member[row.member_id].append(row)
+    if pending:
+        chunk = set(ids)
+        for fact in pending.values():
+            if fact.member_id in chunk:
+                per_member[fact.member_id].append(fact)
     return per_member
 
 
 def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID], rows: Rows) -> None:
     table = _table(model)
-    connection.execute(delete(table).where(table.c.member_id.in_(ids)))
+    for start in range(0, len(ids), _CHUNK):
+        connection.execute(delete(table).where(table.c.member_id.in_(ids[start : start + _CHUNK])))
     if rows:
         connection.execute(insert(table), rows)
+
+
+@dataclass
+class Refold:
+    """What `refold` derives for some members, read and folded (`fold`), and what stores it (`write`).
+    Apart, so that the reading part can run before a write lock (services.kpi.projection): a member's
+    facts and spells are written only through its own events, which share one Kafka key."""
+
+    members: list[uuid.UUID]
+    spells: Rows
+    changes: Rows
+    sharing: list[uuid.UUID]
+    sharing_spells: Rows
+    affected: set[uuid.UUID | None]  # the organisations whose spells to derive again
+    deltas: dict[date, int]
+    sharing_deltas: dict[date, int]
+
+    def write(self, connection: Connection, organisations: bool = True, counts: bool = True) -> None:
+        """The members' spells and changes replaced, then the organisations' spells derived again from
+        their members' spells (these and the others'), then the counts moved."""
+        _replace(connection, KpiMemberSpell, self.members, self.spells)
+        _replace(connection, KpiMemberChange, self.members, self.changes)
+        if organisations:
+            # once for the whole batch, after every member's spells: its locks are then taken in one go
+            refold_organisations(connection, self.affected, counts)
+        if counts:
+            _count(connection, self.deltas, KpiMemberCount)
+        _replace(connection, KpiKnowledgeSharingSpell, self.sharing, self.sharing_spells)
+        if counts:
+            _count(connection, self.sharing_deltas, KpiSharingCount)
+
+
+def fold(
+    connection: Connection,
+    membership: Iterable[uuid.UUID],
+    sharing: Iterable[uuid.UUID],
+    counts: bool = True,
+    renamed: Iterable[uuid.UUID] = (),
+    pending: Mapping[type[SQLModel], Mapping[str, Any]] | None = None,
+) -> Refold:
+    """Reads these members' facts (with the `pending` ones, by table and event id: a batch's facts
+    not written yet) and their stored spells, and folds them: what `Refold.write` stores."""
+    pending = pending or {}
+    members = sorted(set(membership))
+    affected: set[uuid.UUID | None] = set(renamed)
+    deltas: dict[date, int] = defaultdict(int)
+    spells: Rows = []
+    changes: Rows = []
+    member_spells_table = _table(KpiMemberSpell)
+    for start in range(0, len(members), _CHUNK):
+        ids = members[start : start + _CHUNK]
+        facts = _facts_of(connection, KpiMembershipFact, ids, pending.get(KpiMembershipFact, {}))
+        for member_id in ids:
+            member_spells, member_changes = fold_member(member_id, facts.get(member_id, []))
+            spells += member_spells
+            changes += member_changes
+        for organisation_id, from_on, until_on in connection.execute(
+            select(
+                member_spells_table.c.organisation_id,
+                member_spells_table.c.from_on,
+                member_spells_table.c.until_on,
+            ).where(member_spells_table.c.member_id.in_(ids))
+        ):
+            affected.add(organisation_id)
+            _tally(deltas, from_on, until_on, -1)
+    for spell in spells:
+        affected.add(spell["organisation_id"])
+        _tally(deltas, spell["from_on"], spell["until_on"], +1)
+    sharers = sorted(set(sharing))
+    sharing_deltas: dict[date, int] = defaultdict(int)
+    sharing_spells: Rows = []
+    sharing_spells_table = _table(KpiKnowledgeSharingSpell)
+    for start in range(0, len(sharers), _CHUNK):
+        ids = sharers[start : start + _CHUNK]
+        facts = _facts_of(connection, KpiKnowledgeSharingFact, ids, pending.get(KpiKnowledgeSharingFact, {}))
+        rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
+        if counts:
+            _spell_deltas(connection, sharing_spells_table, ids, rows, sharing_deltas)
+        sharing_spells += rows
+    return Refold(members, spells, changes, sharers, sharing_spells, affected, deltas, sharing_deltas)
 
 
 def refold(
@@ -424,50 +514,7 @@ def refold(
     of the organisations they were or are with (and of the `renamed` ones, whose name or kind an event
     of the batch gave) and the counts (unless `organisations` or `counts` is false: a migration before
     the table existed), in the caller's transaction (after the batch's rows are written)."""
-    members = sorted(set(membership))
-    affected: set[uuid.UUID | None] = set(renamed)
-    deltas: dict[date, int] = defaultdict(int)
-    member_spells_table = _table(KpiMemberSpell)
-    for start in range(0, len(members), _CHUNK):
-        ids = members[start : start + _CHUNK]
-        facts = _facts_of(connection, KpiMembershipFact, ids)
-        spells: Rows = []
-        changes: Rows = []
-        for member_id in ids:
-            member_spells, member_changes = fold_member(member_id, facts.get(member_id, []))
-            spells += member_spells
-            changes += member_changes
-        for organisation_id, from_on, until_on in connection.execute(
-            select(
-                member_spells_table.c.organisation_id,
-                member_spells_table.c.from_on,
-                member_spells_table.c.until_on,
-            ).where(member_spells_table.c.member_id.in_(ids))
-        ):
-            affected.add(organisation_id)
-            _tally(deltas, from_on, until_on, -1)
-        for spell in spells:
-            affected.add(spell["organisation_id"])
-            _tally(deltas, spell["from_on"], spell["until_on"], +1)
-        _replace(connection, KpiMemberSpell, ids, spells)
-        _replace(connection, KpiMemberChange, ids, changes)
-    if organisations:
-        # once for the whole batch, after every member's spells: its locks are then taken in one go
-        refold_organisations(connection, affected, counts)
-    if counts:
-        _count(connection, deltas, KpiMemberCount)
-    members = sorted(set(sharing))
-    sharing_deltas: dict[date, int] = defaultdict(int)
-    sharing_spells_table = _table(KpiKnowledgeSharingSpell)
-    for start in range(0, len(members), _CHUNK):
-        ids = members[start : start + _CHUNK]
-        facts = _facts_of(connection, KpiKnowledgeSharingFact, ids)
-        rows = [row for member_id in ids for row in fold_sharing(member_id, facts.get(member_id, []))]
-        if counts:
-            _spell_deltas(connection, sharing_spells_table, ids, rows, sharing_deltas)
-        _replace(connection, KpiKnowledgeSharingSpell, ids, rows)
-    if counts:
-        _count(connection, sharing_deltas, KpiSharingCount)
+    fold(connection, membership, sharing, counts, renamed).write(connection, organisations, counts)
 
 
 def _spell_deltas(
@@ -664,11 +711,28 @@ def refold_organisations(
 def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
     """`refold` for the members the batch's membership and knowledge-sharing events name, and for the
     organisations its organisation events name (their kind may have changed)."""
+    folded = fold_batch(connection, batch)
+    if folded is not None:
+        folded.write(connection)
+
+
+def fold_batch(
+    connection: Connection,
+    batch: Sequence[events.Event],
+    pending: Mapping[type[SQLModel], Mapping[str, Any]] | None = None,
+) -> Refold | None:
+    """`fold` for what `refold_batch` derives again (None: the batch names no member or organisation),
+    with the batch's `pending` facts not written yet."""
     membership = {e.data.member_id for e in batch if isinstance(e.data, _MEMBERSHIP_EVENTS)}
     sharing = {e.data.member_id for e in batch if isinstance(e.data, _SHARING_EVENTS)}
     renamed = {e.data.organisation_id for e in batch if isinstance(e.data, _ORGANISATION_EVENTS)}
-    if membership or sharing or renamed:
-        refold(connection, membership, sharing, renamed=renamed)
+    if not (membership or sharing or renamed):
+        return None
+    return fold(connection, membership, sharing, renamed=renamed, pending=pending)
+
+
+# the tables of the facts `fold` reads: a batch's own ones are handed to it before they are written
+FACTS = (KpiMembershipFact, KpiKnowledgeSharingFact)
 
 
 def refold_everyone(connection: Connection, organisations: bool = True, counts: bool = True) -> None:

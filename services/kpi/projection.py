@@ -2,11 +2,12 @@
 modules that need it, through a store preloaded for the batch; `projector(...)` is the one consumer that
 runs it, for the live projector and the rebuild alike. Idempotence and ordering are the tracked
 consumer's job (shared.consumer); handlers insert facts keyed by event id or keep the latest version,
-and what is folded per member from its facts is derived again once the batch's rows are written."""
+and what is folded per member from its facts is derived again with the batch's facts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
@@ -42,20 +43,26 @@ def apply(session: Session, batch: Sequence[events.Event]) -> None:
 
 def prepare(session: Session, batch: Sequence[events.Event]) -> Callable[[Session], None]:
     """The part of `apply` that only reads, in `session`: the rows the batch's events look up are
-    preloaded, the handlers run and the new rows' values are converted for the driver. Returns what
-    writes them, and derives again what the batch changed per member, in the session it is given."""
+    preloaded, the handlers run, the new rows' values are converted for the driver, and what the batch
+    changes per member is read and folded (services.kpi.membership) with the batch's new facts. Returns
+    what writes all of that, in the session it is given."""
     store = BatchStore(session, LOOKUPS)
     store.preload(batch)
     for event in batch:
         for handler in HANDLERS.get(type(event.data), ()):
             handler(store, event)
+    facts: dict[type[SQLModel], dict[str, Any]] = {
+        model: dict(store.dirty.get(model, {})) for model in membership.FACTS
+    }
     write = store.written()
+    folded = membership.fold_batch(session.connection(), batch, pending=facts)
 
     def into(target: Session) -> None:
         write(target)
-        # what is derived per member from all its facts, for the members the batch names
-        # (services.kpi.membership): read and written in the write transaction
-        membership.refold_batch(target.connection(), batch)
+        if folded is not None:
+            # the members' spells, then the organisations' from all their members' spells (read
+            # here: other projectors' members too) and the counts
+            folded.write(target.connection())
 
     return into
 
@@ -89,9 +96,10 @@ def projector(
     id, or by the id of the entity its events are keyed by (an organisation's by `organisation_id`, a
     session's and its registrations', attendances' and facts' by events keyed by `session_id`, a
     feedback request's and response's by events keyed by `subject_id`, the rest by the id they are
-    keyed by); tests/integration/test_rebuild_workers.py compares every read-model table with one
-    process's. The per-member refold reads across partitions (an organisation's members), and runs in
-    the write transaction."""
+    keyed by); a member's facts and spells, which the per-member fold reads, are written only by events
+    keyed by `member_id`. tests/integration/test_rebuild_workers.py compares every read-model table with
+    one process's. The organisations' refold reads across partitions (an organisation's members), and
+    runs in the write transaction, as do the per-day counts (additions)."""
     return TrackedConsumer(
         name=PROJECTOR,
         topics=topics,
