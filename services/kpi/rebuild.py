@@ -368,10 +368,11 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 # consumer group would — fetch, decode and prepare at the same time; their transactions take SQLite's
 # write lock in turn (BEGIN IMMEDIATE, shared.db), and the read models take the partitions' records in
 # any order. A batch's rows are prepared before its transaction, in a read transaction that takes no lock
-# (the preload, the handlers, the values converted: `beside_others` in services.kpi.projection, which
-# says why that is safe), so that the lock is held to claim the event ids, write the rows, refold the
-# members and store the positions: 1.07-1.24x as fast as with all of it under the lock (docs/BENCHMARKS.md,
-# 2026-12-05). Each stores the positions of its
+# (the preload, the handlers, the values converted, the members' fold: `beside_others` in
+# services.kpi.projection, which says why that is safe), so that the lock is held to claim the event
+# ids, write the rows and spells, derive the organisations' spells and the counts and store the
+# positions: 1.07-1.24x as fast as with all of it under the lock, and the fold about 1.06x more
+# (docs/BENCHMARKS.md, 2026-12-05). Each stores the positions of its
 # own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
 # (docs/BENCHMARKS.md): 1M records rebuilt in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000
 # replayed at 29-33k records/s by one, 31-40k by two. Not more than two: the transactions still run one
