@@ -708,21 +708,14 @@ def refold_organisations(
     _count_kinds(connection, deltas, KpiOrganisationCount)
 
 
-def refold_batch(connection: Connection, batch: Sequence[events.Event]) -> None:
-    """`refold` for the members the batch's membership and knowledge-sharing events name, and for the
-    organisations its organisation events name (their kind may have changed)."""
-    folded = fold_batch(connection, batch)
-    if folded is not None:
-        folded.write(connection)
-
-
 def fold_batch(
     connection: Connection,
     batch: Sequence[events.Event],
     pending: Mapping[type[SQLModel], Mapping[str, Any]] | None = None,
 ) -> Refold | None:
-    """`fold` for what `refold_batch` derives again (None: the batch names no member or organisation),
-    with the batch's `pending` facts not written yet."""
+    """`fold` for the members the batch's membership and knowledge-sharing events name, and for the
+    organisations its organisation events name (their kind may have changed); None: it names none.
+    `pending`: the batch's facts, not written yet."""
     membership = {e.data.member_id for e in batch if isinstance(e.data, _MEMBERSHIP_EVENTS)}
     sharing = {e.data.member_id for e in batch if isinstance(e.data, _SHARING_EVENTS)}
     renamed = {e.data.organisation_id for e in batch if isinstance(e.data, _ORGANISATION_EVENTS)}
