@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import create_engine, text
 
 from shared import events, ids, topics
+from shared.db import normalise_url
 from shared.kafka import ensure_topics
 from shared.topics import all_topics
 
@@ -56,6 +58,22 @@ def fresh_prefix(bootstrap: str) -> str:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     asyncio.run(ensure_topics(bootstrap, all_topics(partitions=PARTITIONS), prefix=prefix))
     return prefix
+
+
+@contextlib.contextmanager
+def postgres_database(server: str, purpose: str = "bench") -> Iterator[str]:
+    """A fresh database on the PostgreSQL server `server` (a URL of any database on it), named after
+    `purpose`; its URL is yielded, and it is dropped at the end (connections and all)."""
+    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --- a representative mix ---------------------------------------------------------------------------

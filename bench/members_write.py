@@ -17,41 +17,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.common import broker, fresh_prefix
+from bench.common import broker, fresh_prefix, postgres_database
 from bench.http import ERRORS, LeanClient
 from bench.latency import SECRET, _percentile, _start
 from shared.auth import issue_token
 from shared.db import normalise_url
 from shared.service import freeze_heap
-
-
-@contextlib.contextmanager
-def postgres_database(server: str) -> Iterator[str]:
-    """A fresh database on the server, dropped at the end (connections and all)."""
-    name = f"bench_members_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -315,7 +299,7 @@ def main() -> None:
                 with tempfile.TemporaryDirectory(prefix="vvsg-bench-write-db-") as tmp:
                     results[database] = measure(database, f"sqlite:///{tmp}/members.db", bootstrap, args)
             elif database == "postgresql":
-                with postgres_database(args.postgres) as url:
+                with postgres_database(args.postgres, "bench_members") as url:
                     results[database] = measure(database, url, bootstrap, args)
             else:
                 raise SystemExit(f"unknown database {database!r}")
