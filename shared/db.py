@@ -141,6 +141,22 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def analyse(engine: Engine) -> None:
+    """PostgreSQL: fresh planner statistics (ANALYZE) for every table of the connection's schema (its
+    `search_path`: a KPI generation's own, or public). Nothing on SQLite. An ANALYZE also makes every
+    plan PostgreSQL keeps for a prepared statement on those tables be made again (shared.consumer)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        names = connection.execute(
+            text("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        listed = ", ".join(names)
+        if listed:
+            connection.exec_driver_sql(f"ANALYZE {listed}")
+            connection.commit()
+
+
 def ping(engine: Engine) -> None:
     with reader(engine).connect() as conn:
         conn.execute(text("SELECT 1"))
