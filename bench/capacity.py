@@ -22,26 +22,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bench.common import PARTITIONS, Mix
+from bench.common import PARTITIONS, Mix, postgres_database
 from services.kpi import projection
 from services.kpi.app import MIGRATIONS
 from shared import events
-from shared.db import make_engine, migrate, normalise_url
+from shared.db import make_engine, migrate
 from shared.kafka import ensure_topics
 from shared.outbox import OutboxMessage
 from shared.topics import all_topics
@@ -74,20 +76,15 @@ def mix_profile(records: list[tuple[str, bytes, bytes]]) -> dict[str, Any]:
     }
 
 
-def _database(server: str) -> tuple[str, Engine]:
-    name = f"capacity_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_engine(server.rsplit("/", 1)[0] + "/" + name)
-
-
-def _drop(server: str, name: str) -> None:
-    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+@contextlib.contextmanager
+def _engine(server: str) -> Iterator[Engine]:
+    """An engine on a fresh database on the server, dropped afterwards."""
+    with postgres_database(server, "capacity") as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def table_sizes(engine: Engine) -> dict[str, tuple[int, int]]:
@@ -117,8 +114,7 @@ def _consumer_records(records: list[tuple[str, bytes, bytes]]) -> list[ConsumerR
 
 
 def measure_kpi(server: str, records: list[tuple[str, bytes, bytes]]) -> dict[str, Any]:
-    name, engine = _database(server)
-    try:
+    with _engine(server) as engine:
         migrate(engine, MIGRATIONS)
         empty = sum(size for _rows, size in table_sizes(engine).values())
         tracked = projection.projector(topics=[], engine=engine, batch_size=1000)
@@ -145,14 +141,10 @@ def measure_kpi(server: str, records: list[tuple[str, bytes, bytes]]) -> dict[st
             "inbox_bytes_per_row": round(inbox_bytes / inbox_rows),
             "tables": {t: {"rows": r, "bytes": b} for t, (r, b) in sizes.items() if r},
         }
-    finally:
-        engine.dispose()
-        _drop(server, name)
 
 
 def measure_outbox(server: str, records: list[tuple[str, bytes, bytes]]) -> dict[str, Any]:
-    name, engine = _database(server)
-    try:
+    with _engine(server) as engine:
         OutboxMessage.metadata.create_all(engine, tables=[OutboxMessage.__table__])  # type: ignore[attr-defined]
         headers = json.dumps({"content-type": events.CONTENT_TYPE})
         with Session(engine) as session:
@@ -171,9 +163,6 @@ def measure_outbox(server: str, records: list[tuple[str, bytes, bytes]]) -> dict
             session.commit()
         rows, size = table_sizes(engine)["outbox"]
         return {"rows": rows, "bytes": size, "bytes_per_row": round(size / rows)}
-    finally:
-        engine.dispose()
-        _drop(server, name)
 
 
 async def _produce_one_by_one(bootstrap: str, prefix: str, records: list[tuple[str, bytes, bytes]]) -> None:

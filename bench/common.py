@@ -61,18 +61,23 @@ def fresh_prefix(bootstrap: str) -> str:
 
 
 @contextlib.contextmanager
-def postgres_database(server: str, purpose: str = "bench") -> Iterator[str]:
+def postgres_database(server: str, purpose: str = "bench", keep: bool = False) -> Iterator[str]:
     """A fresh database on the PostgreSQL server `server` (a URL of any database on it), named after
-    `purpose`; its URL is yielded, and it is dropped at the end (connections and all)."""
+    `purpose`; its URL is yielded, and it is dropped at the end (connections and all) unless `keep`:
+    then its URL is printed, to look into it afterwards."""
     name = f"{purpose}_{uuid.uuid4().hex[:8]}"
+    url = server.rsplit("/", 1)[0] + "/" + name
     admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep:
+            print(f"  kept the database: {url}", flush=True)
+        else:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

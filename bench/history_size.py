@@ -42,7 +42,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import create_engine, text
 
-from bench.common import Mix, broker, free_port, fresh_prefix, produce_fast
+from bench.common import Mix, broker, free_port, fresh_prefix, postgres_database, produce_fast
 from services.kpi import rebuild
 from services.kpi.projection import PROJECTOR
 from shared.auth import issue_token
@@ -106,19 +106,8 @@ def _database(postgres: str | None, directory: Path, keep: bool = False) -> Iter
     if postgres is None:
         yield f"sqlite:///{directory}/kpi.db"
         return
-    from bench.capacity import _database as create
-    from bench.capacity import _drop
-
-    name, engine = create(postgres)
-    engine.dispose()
-    url = postgres.rsplit("/", 1)[0] + "/" + name
-    try:
+    with postgres_database(postgres, "bench_history", keep) as url:
         yield url
-    finally:
-        if keep:
-            print(f"  kept the database: {url}", flush=True)
-        else:
-            _drop(postgres, name)
 
 
 def _percentile(values: list[float], share: float) -> float:
