@@ -25,14 +25,15 @@ from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
+from sqlalchemy import ARRAY, Executable, Table, any_, bindparam, insert, inspect, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel
 
-from shared import events
+from shared import arrays, events
 from shared.db import analyse, insert_for, reader, transaction
 from shared.outbox import causation_id_var, correlation_id_var
 from shared.topics import dead_letter_topic
@@ -338,7 +339,8 @@ class TrackedConsumer(Generic[T]):
     ) -> list[Item[T]]:
         """Items not applied before: by position (redelivery) and by event id (republished). With
         `record`, the ids of the fresh items join the inbox: on SQLite with the one statement that also
-        tells which are new (`_CLAIM_IDS_SQLITE`), else with a SELECT … IN and one INSERT (executemany)."""
+        tells which are new (`_CLAIM_IDS_SQLITE`), else with a SELECT and one INSERT (PostgreSQL: each
+        with the ids as one array parameter)."""
         stored = self._positions(session)
         candidates = [
             item
@@ -372,24 +374,28 @@ class TrackedConsumer(Generic[T]):
                 session.connection().exec_driver_sql(
                     _INSERT_IDS_SQLITE, [(self.name, event_id) for event_id in new_ids]
                 )
-            else:
-                session.execute(
-                    insert(_INBOX), [{"consumer": self.name, "event_id": event_id} for event_id in new_ids]
-                )
+            else:  # one statement with the ids as an array (shared.arrays)
+                rows = [{"consumer": self.name, "event_id": event_id} for event_id in new_ids]
+                arrays.insert_rows(session.connection(), _INBOX, rows)
         return fresh
 
     def _known(self, session: Session, ids: list[str], sqlite: bool) -> set[str]:
-        """Which of `ids` are in the consumer's inbox (SELECT … IN, per 500 ids)."""
+        """Which of `ids` are in the consumer's inbox (SQLite: SELECT … IN, per 500 ids)."""
+        if not ids:
+            return set()
+        if not sqlite:  # one statement, planned once, for any number of ids (shared.arrays)
+            found = session.connection().exec_driver_sql(
+                _known_ids_postgresql(session.get_bind().dialect), {"consumer": self.name, "ids": ids}
+            )
+            return {event_id for (event_id,) in found}
         seen: set[str] = set()
         for chunk in _chunks(ids, 500):
-            if sqlite:  # the statement as the driver's text: SQLAlchemy's expansion of 500 ids cost more
-                size = padded_size(len(chunk))
-                found = session.connection().exec_driver_sql(
-                    _known_ids_sqlite(size), (self.name, *chunk, *[chunk[-1]] * (size - len(chunk)))
-                )
-                seen.update(event_id for (event_id,) in found)
-            else:
-                seen.update(session.execute(_KNOWN_IDS, {"consumer": self.name, "ids": chunk}).scalars())
+            # the statement as the driver's text: SQLAlchemy's expansion of 500 ids cost more
+            size = padded_size(len(chunk))
+            found = session.connection().exec_driver_sql(
+                _known_ids_sqlite(size), (self.name, *chunk, *[chunk[-1]] * (size - len(chunk)))
+            )
+            seen.update(event_id for (event_id,) in found)
         return seen
 
     def _positions(self, session: Session) -> dict[tuple[str, int], int]:
@@ -462,13 +468,20 @@ class TrackedConsumer(Generic[T]):
 
 _INBOX = cast(Table, inspect(ProcessedEvent).local_table)
 _POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
-# which of the ids in `ids` a consumer has processed: one statement, built once
-_KNOWN_IDS = select(_INBOX.c.event_id).where(
-    _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(bindparam("ids", expanding=True))
-)
 
 
-# SQLite: the same two statements compiled once to the driver's text (qmark parameters)
+@cache
+def _known_ids_postgresql(dialect: Dialect) -> str:
+    """PostgreSQL: which of the ids in the array `ids` a consumer has processed, the ids sent in binary
+    (shared.arrays): one statement text for any number of ids."""
+    ids = sql_cast(bindparam("ids"), ARRAY(_INBOX.c.event_id.type))
+    statement = select(_INBOX.c.event_id).where(
+        _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id == any_(ids)
+    )
+    return arrays.compile_binary(statement, dialect, _INBOX, [], ["ids"]).sql
+
+
+# SQLite: the INSERT of an id compiled once to the driver's text (qmark parameters)
 _INSERT_IDS_SQLITE = str(insert(_INBOX).compile(dialect=sqlite_dialect()))
 
 # SQLite: the ids of a JSON array (the second parameter) joined to the inbox of a consumer (the first),
@@ -495,7 +508,8 @@ def _plain(ids: list[str]) -> bool:
 
 @cache
 def _known_ids_sqlite(size: int) -> str:
-    """`_KNOWN_IDS` with `size` ids (`padded_size`: three statements, not one per chunk length)."""
+    """SQLite: which of `size` ids (`padded_size`: three statements, not one per chunk length) a
+    consumer has processed."""
     ids: list[BindParameter[str]] = [bindparam(f"id{index}") for index in range(size)]
     statement = select(_INBOX.c.event_id).where(
         _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id.in_(ids)

@@ -47,7 +47,6 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    insert,
     null,
     or_,
     select,
@@ -59,6 +58,7 @@ from sqlmodel import Field, SQLModel, col
 from services.kpi.core import Computed, Context, Handler, naive_utc
 from services.kpi.store import ReadModels
 from shared import events
+from shared.arrays import insert_rows
 from shared.db import insert_for
 from shared.events import LOCAL_GOVERNMENT_KINDS
 
@@ -418,8 +418,7 @@ def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID]
     table = _table(model)
     for start in range(0, len(ids), _CHUNK):
         connection.execute(delete(table).where(table.c.member_id.in_(ids[start : start + _CHUNK])))
-    if rows:
-        connection.execute(insert(table), rows)
+    insert_rows(connection, table, rows)
 
 
 @dataclass
@@ -703,8 +702,7 @@ def refold_organisations(
                     _tally(deltas[kind], from_on, until_on, +1)
                 rows.append(row)
         connection.execute(delete(table).where(table.c.organisation_id.in_(chunk)))
-        if rows:
-            connection.execute(insert(table), rows)
+        insert_rows(connection, table, rows)
     _count_kinds(connection, deltas, KpiOrganisationCount)
 
 

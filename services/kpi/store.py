@@ -11,7 +11,9 @@ than everything else the projector does. `BatchStore` instead, once per batch,
 2. answers the handlers' `get` from those rows and from the rows they added, and asks the database
    only for a key it did not preload (still right, only slower, if a declaration misses one);
 3. writes every added row at the end with one set-based upsert per table (INSERT … ON CONFLICT (key)
-   DO UPDATE, executemany), in the caller's transaction.
+   DO UPDATE), in the caller's transaction: on SQLite an executemany; on PostgreSQL one statement
+   with a column's values as one array parameter each, unnested (psycopg's executemany sends one
+   statement per row: half the projector's time on PostgreSQL went there).
 Rows are plain objects with one slot per column, standing in for the tables' SQLModel classes (the
 handlers only read and set their columns): making a SQLModel instance (its ORM state, pydantic's
 `__new__`) and setting its attributes (SQLModel's `__setattr__`) cost more per event than the rest of
@@ -29,7 +31,20 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
-from sqlalchemy import Boolean, Date, DateTime, Executable, Table, bindparam, inspect, select
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Executable,
+    Table,
+    any_,
+    bindparam,
+    inspect,
+    select,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -37,7 +52,7 @@ from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from shared import events
+from shared import arrays, events
 from shared.consumer import padded_size
 from shared.db import insert_for
 
@@ -155,12 +170,32 @@ def _upsert(dialect: str, model: type[SQLModel]) -> Executable:
 
 
 @cache
-def _select_keys(model: type[SQLModel]) -> Executable:
-    """The rows of `model` whose keys are in the parameter `keys`: built once per table (an expanding
-    parameter, not one literal per key coerced on every call)."""
+def _upsert_arrays(dialect: Dialect, model: type[SQLModel]) -> arrays.Compiled:
+    """PostgreSQL: `_upsert` with the rows as one array parameter per column (shared.arrays), in the
+    arrays' order (the store's rows in key order: the rows' locks are taken in that order). One
+    statement for any number of rows, planned once."""
     found = shape(model)
-    column = found.table.columns[found.key]
-    return select(found.table).where(column.in_(bindparam("keys", expanding=True)))
+    ins = postgresql.insert(found.table).from_select(
+        list(found.ordered), arrays.unnested(found.table, found.ordered)
+    )
+    others = [name for name in found.ordered if name != found.key]
+    statement = ins.on_conflict_do_update(
+        index_elements=[found.key], set_={name: ins.excluded[name] for name in others}
+    )
+    names = found.ordered
+    return arrays.compile_binary(statement, dialect, found.table, names, [arrays.parameter(n) for n in names])
+
+
+@cache
+def _select_keys(dialect: Dialect, model: type[SQLModel]) -> arrays.Compiled:
+    """PostgreSQL: the rows of `model` (its columns in `shape(model).ordered`) whose keys are in one
+    array parameter, sent in binary (shared.arrays): one statement for any number of keys, planned
+    once (an expanding IN was a new statement text per length, parsed again on every call)."""
+    found = shape(model)
+    columns = found.table.columns
+    keys = sql_cast(bindparam(arrays.parameter(found.key)), ARRAY(columns[found.key].type))
+    statement = select(*(columns[name] for name in found.ordered)).where(columns[found.key] == any_(keys))
+    return arrays.compile_binary(statement, dialect, found.table, [found.key], [arrays.parameter(found.key)])
 
 
 def _made(model: type[Row], values: Mapping[Any, Any]) -> Row:
@@ -174,9 +209,10 @@ def _made(model: type[Row], values: Mapping[Any, Any]) -> Row:
 
 @dataclass(frozen=True)
 class _Reader:
-    """SQLite: the SELECT … IN of one table's rows by key compiled to the driver's text, the key's bind
-    conversion and each column's result processor, so that a preload costs the database's work and
-    one conversion per column, not SQLAlchemy's expansion of the IN list on every call."""
+    """The SELECT … IN of one table's rows by key compiled to SQLite's text, the key's bind conversion
+    and each column's result processor (PostgreSQL's preload uses these), so that a preload costs the
+    database's work and one conversion per column, not SQLAlchemy's expansion of the IN list on every
+    call."""
 
     dialect: Dialect
     model: type[SQLModel]
@@ -201,7 +237,9 @@ class _Reader:
 
 
 @cache
-def _reader(dialect: Dialect, model: type[SQLModel]) -> _Reader:
+def _reader(dialect: Dialect, model: type[SQLModel], coltypes: tuple[Any, ...] | None = None) -> _Reader:
+    """`coltypes`: the type codes of the driver's cursor description, which some of PostgreSQL's result
+    processors need (none of SQLite's: None)."""
     found = shape(model)
     columns = found.table.columns
     process = columns[found.key].type._cached_bind_processor(dialect)
@@ -209,7 +247,12 @@ def _reader(dialect: Dialect, model: type[SQLModel]) -> _Reader:
     results = tuple(
         (index, processor)
         for index, name in enumerate(found.ordered)
-        if (processor := columns[name].type._cached_result_processor(dialect, None)) is not None
+        if (
+            processor := columns[name].type._cached_result_processor(
+                dialect, coltypes[index] if coltypes is not None else None
+            )
+        )
+        is not None
     )
     return _Reader(dialect, model, found.ordered, key, results)
 
@@ -238,24 +281,43 @@ class BatchStore:
         self.dirty: dict[type[SQLModel], dict[Any, SQLModel]] = {}
 
     def preload(self, batch: Sequence[events.Event]) -> None:
-        """One SELECT … IN per looked-up table (per 500 keys)."""
+        """Per looked-up table, one SELECT … IN per 500 keys (SQLite), one SELECT … = ANY (PostgreSQL)."""
         dialect = self.session.get_bind().dialect
         for model, keys in named_keys(self.lookups, batch).items():
-            found = shape(model)
             wanted = [key for key in keys if (model, key) not in self.rows]
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                if dialect.name == "sqlite":
-                    self._preload_sqlite(_reader(dialect, model), model, chunk)
-                else:
-                    for values in self.session.execute(_select_keys(model), {"keys": chunk}).mappings():
-                        self.rows[(model, values[found.key])] = _made(model, values)
-                for key in chunk:
-                    self.rows.setdefault((model, key), None)
+            if not wanted:
+                continue
+            if dialect.name == "sqlite":
+                for start in range(0, len(wanted), _CHUNK):
+                    self._preload_sqlite(model, wanted[start : start + _CHUNK])
+            else:
+                self._preload_postgresql(model, wanted)
+            for key in wanted:
+                self.rows.setdefault((model, key), None)
 
-    def _preload_sqlite(self, reader: _Reader, model: type[SQLModel], keys: list[Any]) -> None:
+    def _preload_sqlite(self, model: type[SQLModel], keys: list[Any]) -> None:
+        reader = _reader(self.session.get_bind().dialect, model)
         sql, parameters = reader.parameters(keys)
-        fetched = self.session.connection().exec_driver_sql(sql, parameters).fetchall()
+        self._preloaded(reader, model, self.session.connection().exec_driver_sql(sql, parameters).fetchall())
+
+    def _preload_postgresql(self, model: type[SQLModel], keys: list[Any]) -> None:
+        dialect = self.session.get_bind().dialect
+        compiled = _select_keys(dialect, model)
+        parameters = compiled.arrays([keys])
+        if parameters is None:  # keys of more than one type: SQLAlchemy binds them one by one
+            found = shape(model)
+            column = found.table.columns[found.key]
+            for start in range(0, len(keys), _CHUNK):
+                statement = select(found.table).where(column.in_(keys[start : start + _CHUNK]))
+                for values in self.session.execute(statement).mappings():
+                    self.rows[(model, values[found.key])] = _made(model, values)
+            return
+        result = self.session.connection().exec_driver_sql(compiled.sql, parameters)
+        coltypes = tuple(column[1] for column in result.cursor.description or ())
+        self._preloaded(_reader(dialect, model, coltypes), model, result.fetchall())
+
+    def _preloaded(self, reader: _Reader, model: type[SQLModel], fetched: Sequence[Any]) -> None:
+        """The fetched rows (columns in `reader.names`) as the store's rows."""
         found = shape(model)
         at = reader.names.index(found.key)
         names = reader.names
@@ -296,7 +358,7 @@ class BatchStore:
         self.dirty.setdefault(model, {})[key] = row
 
     def write(self) -> None:
-        """Every added row, one upsert statement per table (executemany); the caller commits."""
+        """Every added row, one upsert statement per table; the caller commits."""
         self.written()(self.session)
 
     def written(self) -> Callable[[Session], None]:
@@ -310,8 +372,14 @@ class BatchStore:
                 statements.append((sql, convert(rows.values())))
                 continue
             found = shape(model)
-            values = [dict(zip(found.ordered, found.values(row), strict=True)) for row in rows.values()]
-            statements.append((_upsert(dialect.name, model), values))
+            ordered = [rows[key] for key in sorted(rows)]  # in key order (see `_upsert_arrays`)
+            compiled = _upsert_arrays(dialect, model)
+            values = compiled.arrays(zip(*map(found.values, ordered), strict=True))
+            if values is not None:
+                statements.append((compiled.sql, values))
+            else:  # a column of values of more than one type: row by row, as SQLAlchemy binds them
+                rows_values = [dict(zip(found.ordered, found.values(row), strict=True)) for row in ordered]
+                statements.append((_upsert(dialect.name, model), rows_values))
         self.dirty.clear()
 
         def run(session: Session) -> None:
