@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, Table, bindparam, func, insert, select
+from sqlalchemy import ARRAY, Table, any_, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 
 def parameter(name: str) -> str:
@@ -31,12 +31,21 @@ def parameter(name: str) -> str:
     return f"a_{name}"
 
 
+def _array(table: Table, name: str) -> ColumnElement[Any]:
+    """The array parameter of column `name`, cast to an array of the column's type."""
+    return sql_cast(bindparam(parameter(name)), ARRAY(table.columns[name].type))
+
+
+def any_of(table: Table, name: str) -> ColumnElement[bool]:
+    """`name = ANY(its array parameter)`: the IN of a list for any number of values, one statement."""
+    return table.columns[name] == any_(_array(table, name))
+
+
 def unnested(table: Table, names: Sequence[str]) -> Select[Any]:
     """SELECT the columns `names` of `table` from one array parameter each (`parameter(name)`), the
     rows in the arrays' order (the order the caller gave: the order locks are taken in)."""
-    columns = table.columns
     rows = (
-        func.unnest(*(sql_cast(bindparam(parameter(name)), ARRAY(columns[name].type)) for name in names))
+        func.unnest(*(_array(table, name) for name in names))
         .table_valued(*names, with_ordinality="_n")
         .render_derived(name="_rows")
     )
@@ -69,13 +78,13 @@ class Compiled:
 
 
 def compile_binary(
-    statement: ClauseElement, dialect: Dialect, table: Table, names: Sequence[str], binary: Sequence[str]
+    statement: ClauseElement, dialect: Dialect, table: Table, names: Sequence[str]
 ) -> Compiled:
-    """`statement` compiled for PostgreSQL with the parameters `binary` (names of parameters, e.g.
-    `parameter(column)` of each of `names`) sent in binary; any other parameter stays text."""
+    """`statement` compiled for PostgreSQL with the array parameters of the columns `names` of `table`
+    (`parameter(name)`) sent in binary; any other parameter stays text."""
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     sql = compiled.string
-    for name in binary:
+    for name in map(parameter, names):
         placeholder = f"%({name})s"
         if sql.count(placeholder) != 1:
             raise TypeError(f"{placeholder} is not once in {sql}")
@@ -87,7 +96,7 @@ def compile_binary(
 @cache
 def _insert(table: Table, names: tuple[str, ...], dialect: Dialect) -> Compiled:
     statement = insert(table).from_select(list(names), unnested(table, names))
-    return compile_binary(statement, dialect, table, names, [parameter(name) for name in names])
+    return compile_binary(statement, dialect, table, names)
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -25,8 +25,7 @@ from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import ARRAY, Executable, Table, any_, bindparam, insert, inspect, select
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -385,7 +384,8 @@ class TrackedConsumer(Generic[T]):
             return set()
         if not sqlite:  # one statement, planned once, for any number of ids (shared.arrays)
             found = session.connection().exec_driver_sql(
-                _known_ids_postgresql(session.get_bind().dialect), {"consumer": self.name, "ids": ids}
+                _known_ids_postgresql(session.get_bind().dialect),
+                {"consumer": self.name, arrays.parameter("event_id"): ids},
             )
             return {event_id for (event_id,) in found}
         seen: set[str] = set()
@@ -472,13 +472,12 @@ _POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
 
 @cache
 def _known_ids_postgresql(dialect: Dialect) -> str:
-    """PostgreSQL: which of the ids in the array `ids` a consumer has processed, the ids sent in binary
+    """PostgreSQL: which of the ids in one array a consumer has processed, the ids sent in binary
     (shared.arrays): one statement text for any number of ids."""
-    ids = sql_cast(bindparam("ids"), ARRAY(_INBOX.c.event_id.type))
     statement = select(_INBOX.c.event_id).where(
-        _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id == any_(ids)
+        _INBOX.c.consumer == bindparam("consumer"), arrays.any_of(_INBOX, "event_id")
     )
-    return arrays.compile_binary(statement, dialect, _INBOX, [], ["ids"]).sql
+    return arrays.compile_binary(statement, dialect, _INBOX, ["event_id"]).sql
 
 
 # SQLite: the INSERT of an id compiled once to the driver's text (qmark parameters)

@@ -32,18 +32,15 @@ from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from sqlalchemy import (
-    ARRAY,
     Boolean,
     Date,
     DateTime,
     Executable,
     Table,
-    any_,
     bindparam,
     inspect,
     select,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
@@ -182,8 +179,7 @@ def _upsert_arrays(dialect: Dialect, model: type[SQLModel]) -> arrays.Compiled:
     statement = ins.on_conflict_do_update(
         index_elements=[found.key], set_={name: ins.excluded[name] for name in others}
     )
-    names = found.ordered
-    return arrays.compile_binary(statement, dialect, found.table, names, [arrays.parameter(n) for n in names])
+    return arrays.compile_binary(statement, dialect, found.table, found.ordered)
 
 
 @cache
@@ -193,9 +189,10 @@ def _select_keys(dialect: Dialect, model: type[SQLModel]) -> arrays.Compiled:
     once (an expanding IN was a new statement text per length, parsed again on every call)."""
     found = shape(model)
     columns = found.table.columns
-    keys = sql_cast(bindparam(arrays.parameter(found.key)), ARRAY(columns[found.key].type))
-    statement = select(*(columns[name] for name in found.ordered)).where(columns[found.key] == any_(keys))
-    return arrays.compile_binary(statement, dialect, found.table, [found.key], [arrays.parameter(found.key)])
+    statement = select(*(columns[name] for name in found.ordered)).where(
+        arrays.any_of(found.table, found.key)
+    )
+    return arrays.compile_binary(statement, dialect, found.table, [found.key])
 
 
 def _made(model: type[Row], values: Mapping[Any, Any]) -> Row:
