@@ -44,6 +44,19 @@ T = TypeVar("T")
 # The database being away is not the record's fault: retry the batch later instead of dead-lettering.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
 
+# PostgreSQL ended the batch's transaction because it conflicted with another writer's: a deadlock
+# (40P01) or a serialization failure (40001). Nothing of it was committed, and the same transaction run
+# again goes through once the other has committed: it is run again at once, up to this many times in all,
+# instead of reading the batch again after the transport's back-off. Writers of one database run side by
+# side when a service is scaled out or the KPI rebuild replays in several processes.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+CONFLICT_ATTEMPTS = 5
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL ending a transaction for a conflict with another one."""
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in CONFLICT_STATES
+
 
 class ConsumerOffset(SQLModel, table=True):
     __tablename__ = "consumer_offsets"
@@ -79,6 +92,7 @@ class ConsumerStats:
     applied: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    conflicts: int = 0  # transactions run again after a conflict with another writer (CONFLICT_STATES)
     lag: dict[str, int] = field(default_factory=dict)
     last_batch_at: float = 0.0
     # CPU seconds of the thread that did the work (time.thread_time): decoding runs on the event loop,
@@ -253,6 +267,25 @@ class TrackedConsumer(Generic[T]):
         await asyncio.to_thread(self._apply, [], records, set())
 
     def _apply(
+        self,
+        items: list[Item[T]],
+        records: list[ConsumerRecord[bytes, bytes]],
+        skip: set[int],
+    ) -> None:
+        """The items' transaction (see CONFLICT_STATES: run again when it conflicted with another's)."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            duplicates = self.stats.duplicates
+            try:
+                self._apply_once(items, records, skip)
+                return
+            except OperationalError as exc:
+                if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
+                    raise
+                self.stats.duplicates = duplicates  # the next attempt counts them again
+                self.stats.conflicts += 1
+                log.info("%s: %s; the batch's transaction again (%d)", self.name, exc.orig, attempt + 1)
+
+    def _apply_once(
         self,
         items: list[Item[T]],
         records: list[ConsumerRecord[bytes, bytes]],
