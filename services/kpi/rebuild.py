@@ -219,9 +219,11 @@ async def _replay(
     bootstrap = settings.kafka_bootstrap_servers
     topics = [settings.topic(t) for t in DOMAIN_TOPICS]
     partitions = list(share) if share is not None else await _partitions(bootstrap, topics)
-    # a share: the other processes' projectors write into the generation too (replay_in_workers)
+    # a share: the other processes' projectors write into the generation too (replay_in_workers); on
+    # SQLite they take turns with the write lock, so each prepares its rows before taking it
+    beside_others = share is not None and generation.engine.dialect.name == "sqlite"
     tracked = projection.projector(
-        topics=topics, engine=generation.engine, batch_size=batch_size, beside_others=share is not None
+        topics=topics, engine=generation.engine, batch_size=batch_size, beside_others=beside_others
     )
     state = _Replay(tracked)
     broker = messaging.make_broker(settings)
@@ -360,28 +362,36 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
     )
 
 
-# --- replaying in several processes (SQLite) -----------------------------------------------------------
+# --- replaying in several processes ------------------------------------------------------------------
 #
 # One replaying process is bound by its CPU: of a record's ~34 µs, ~7 decode it on the event loop, ~21
 # apply it in the batch's transaction, the rest fetch it (bench.replay). Several processes, each
 # replaying its share of the partitions into the same generation — as several live projectors of one
-# consumer group would — fetch, decode and prepare at the same time; their transactions take SQLite's
-# write lock in turn (BEGIN IMMEDIATE, shared.db), and the read models take the partitions' records in
-# any order. A batch's rows are prepared before its transaction, in a read transaction that takes no lock
-# (the preload, the handlers, the values converted, the members' fold: `beside_others` in
-# services.kpi.projection, which says why that is safe), so that the lock is held to claim the event
-# ids, write the rows and spells, derive the organisations' spells and the counts and store the
-# positions: 1.07-1.24x as fast as with all of it under the lock, and the fold about 1.06x more
-# (docs/BENCHMARKS.md, 2026-12-05). Each stores the positions of its
-# own partitions only, so an interrupted rebuild resumes whatever the next run's shares are. Measured
-# (docs/BENCHMARKS.md): 1M records rebuilt in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000
-# replayed at 29-33k records/s by one, 31-40k by two. Not more than two: the transactions still run one
-# after the other (~21 µs a record), and three were slower than two (31-34k records/s against 37k).
-# The workers are forked from this process outside any event loop, and open their own connections: no
-# connection crosses the fork.
-# PostgreSQL keeps one process: there the two transactions would run side by side, and whether every
-# KPI table's read-then-write is safe that way has not been checked (the scaled-out live projector's
-# organisation refold takes advisory locks for it).
+# consumer group would — fetch, decode and prepare at the same time.
+#
+# SQLite: their transactions take the write lock in turn (BEGIN IMMEDIATE, shared.db), and the read
+# models take the partitions' records in any order. A batch's rows are prepared before its transaction,
+# in a read transaction that takes no lock (the preload, the handlers, the values converted, the
+# members' fold: `beside_others` in services.kpi.projection, which says why that is safe), so that the
+# lock is held to claim the event ids, write the rows and spells, derive the organisations' spells and
+# the counts and store the positions: 1.07-1.24x as fast as with all of it under the lock, and the fold
+# about 1.06x more (docs/BENCHMARKS.md, 2026-12-05). Measured (docs/BENCHMARKS.md): 1M records rebuilt
+# in 33.6-34.8 s by one process, 24.1-24.3 s by two; 100,000 replayed at 29-33k records/s by one, 31-40k
+# by two. Not more than two: the transactions still run one after the other (~21 µs a record), and
+# three were slower than two (31-34k records/s against 37k).
+#
+# PostgreSQL: the transactions run side by side, as those of the scaled-out live projector do
+# (tests/cluster/test_scale_out.py), with its care: every row a handler reads is written only by events
+# of the same key, so by the process's own partitions, except the organisations' spells, which are
+# refolded under an advisory lock per organisation, and the per-day counts, which are added to (each
+# batch's rows in key order). A deadlock between the two (none seen so far) is run again
+# (shared.consumer.CONFLICT_STATES). Nothing is prepared apart: there is no lock to keep short, and a
+# read transaction of its own would only add round trips. 1.2-1.5x as fast as one process (the server
+# takes a third of a core of its own; docs/BENCHMARKS.md, 2026-12-05 21:40).
+#
+# Each process stores the positions of its own partitions only, so an interrupted rebuild resumes
+# whatever the next run's shares are. The workers are forked from this process outside any event loop,
+# and open their own connections: no connection crosses the fork.
 WORKERS = 2
 
 
@@ -391,13 +401,8 @@ def batch_for(workers: int) -> int:
     return max(1, REPLAY_BATCH // workers)
 
 
-def workers_for(generations: Generations, asked: int | None) -> int:
-    """How many processes replay: `asked`, or by default two on SQLite when the machine has two cores;
-    always one on PostgreSQL."""
-    if not generations.sqlite:
-        if asked not in (None, 1):
-            raise SystemExit("op PostgreSQL bouwt één proces de leesmodellen op: laat --workers weg")
-        return 1
+def workers_for(asked: int | None) -> int:
+    """How many processes replay: `asked`, or by default two when the machine has two cores."""
     if asked is not None:
         if asked < 1:
             raise SystemExit("--workers moet minstens 1 zijn")
@@ -494,8 +499,8 @@ def replay_in_workers(
     progress: Progress,
     stop_after: int | None = None,
 ) -> Outcome:
-    """Replays every domain topic into `generation` (SQLite) in `workers` forked processes, each on its
-    share of the partitions with `batch_size` records per transaction and its share of the writer's page
+    """Replays every domain topic into `generation` in `workers` forked processes, each on its share of
+    the partitions with `batch_size` records per transaction and (SQLite) its share of the writer's page
     cache; their outcomes summed. SIGINT and SIGTERM are passed on to the workers, which finish the
     batch at hand and stop. Not to be called from inside a running event loop."""
     dealt = shares(_remaining(settings, generation), workers)
@@ -629,7 +634,7 @@ def run(
     each worker (None: `batch_for`)."""
     generations = Generations(settings.resolved_database_url())
     try:
-        workers = workers_for(generations, workers)
+        workers = workers_for(workers)
         size = batch_size if batch_size is not None else batch_for(workers)
         migrate(generations.base, MIGRATIONS)
         with exclusive(generations):
@@ -712,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=None,
-        help=f"processen die elk een deel van de partities herlezen (SQLite; standaard {WORKERS} op een "
-        "machine met minstens zoveel kernen, op PostgreSQL altijd 1)",
+        help=f"processen die elk een deel van de partities herlezen (standaard {WORKERS} op een machine met "
+        "minstens zoveel kernen)",
     )
     parser.add_argument(
         "--stop-after",
