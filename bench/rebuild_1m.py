@@ -1,6 +1,6 @@
 """(c) A rebuild of a million records — about a hundred times five real years of one network — with
 `python -m services.kpi.rebuild` into a fresh SQLite database (or, with --postgres, a fresh database on
-that PostgreSQL server, where the rebuild runs in one process); wall time, rate and the peak memory.
+that PostgreSQL server); wall time, rate and the peak memory.
 The rebuild replays in two forked processes by default (services.kpi.rebuild.WORKERS), so memory is
 given three ways: the peak of the processes' proportional set sizes summed (PSS: a page two processes
 share counts half in each: the memory the rebuild really takes), the peak of their resident set sizes
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument(
         "--postgres",
         default=None,
-        help="a PostgreSQL server's URL: rebuild into a fresh database on it (one process) instead of SQLite",
+        help="a PostgreSQL server's URL: rebuild into a fresh database on it instead of SQLite",
     )
     args = parser.parse_args()
     sizes: list[int | None] = [int(size) for size in args.batch_sizes.split(",") if size.strip()]
