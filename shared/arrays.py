@@ -41,6 +41,14 @@ def any_of(table: Table, name: str) -> ColumnElement[bool]:
     return table.columns[name] == any_(_array(table, name))
 
 
+def one_of(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`: on PostgreSQL as `= ANY(an array parameter)`, the same statement text for any
+    number of values (an expanding IN is rendered and parsed again for each length), elsewhere an IN."""
+    if connection.dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
 def unnested(table: Table, names: Sequence[str]) -> Select[Any]:
     """SELECT the columns `names` of `table` from one array parameter each (`parameter(name)`), the
     rows in the arrays' order (the order the caller gave: the order locks are taken in)."""

@@ -58,7 +58,7 @@ from sqlmodel import Field, SQLModel, col
 from services.kpi.core import Computed, Context, Handler, naive_utc
 from services.kpi.store import ReadModels
 from shared import events
-from shared.arrays import insert_rows
+from shared.arrays import insert_rows, one_of
 from shared.db import insert_for
 from shared.events import LOCAL_GOVERNMENT_KINDS
 
@@ -403,7 +403,7 @@ def _facts_of(
     if "organisation_id" in table.c:
         wanted.append(table.c.organisation_id)
     per_member: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in connection.execute(select(*wanted).where(table.c.member_id.in_(ids))):
+    for row in connection.execute(select(*wanted).where(one_of(connection, table.c.member_id, ids))):
         if row.event_id not in pending:
             per_member[row.member_id].append(row)
     if pending:
@@ -417,7 +417,9 @@ def _facts_of(
 def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID], rows: Rows) -> None:
     table = _table(model)
     for start in range(0, len(ids), _CHUNK):
-        connection.execute(delete(table).where(table.c.member_id.in_(ids[start : start + _CHUNK])))
+        connection.execute(
+            delete(table).where(one_of(connection, table.c.member_id, ids[start : start + _CHUNK]))
+        )
     insert_rows(connection, table, rows)
 
 
@@ -480,7 +482,7 @@ def fold(
                 member_spells_table.c.organisation_id,
                 member_spells_table.c.from_on,
                 member_spells_table.c.until_on,
-            ).where(member_spells_table.c.member_id.in_(ids))
+            ).where(one_of(connection, member_spells_table.c.member_id, ids))
         ):
             affected.add(organisation_id)
             _tally(deltas, from_on, until_on, -1)
@@ -522,7 +524,7 @@ def _spell_deltas(
     """Adds to `deltas` what replacing these members' stored spells by `rows` changes: the stored ones
     no longer start and end, the new ones do."""
     for from_on, until_on in connection.execute(
-        select(spells.c.from_on, spells.c.until_on).where(spells.c.member_id.in_(ids))
+        select(spells.c.from_on, spells.c.until_on).where(one_of(connection, spells.c.member_id, ids))
     ):
         _tally(deltas, from_on, until_on, -1)
     for row in rows:
@@ -671,20 +673,20 @@ def refold_organisations(
         if counts:
             organisations_of_chunk = connection.execute(
                 select(organisations_table.c.organisation_id, organisations_table.c.kind).where(
-                    organisations_table.c.organisation_id.in_(chunk)
+                    one_of(connection, organisations_table.c.organisation_id, chunk)
                 )
             )
             kinds = {organisation_id: kind for organisation_id, kind in organisations_of_chunk}
             for kind, from_on, until_on in connection.execute(
                 select(table.c.kind, table.c.from_on, table.c.until_on).where(
-                    table.c.organisation_id.in_(chunk)
+                    one_of(connection, table.c.organisation_id, chunk)
                 )
             ):
                 _tally(deltas[kind], from_on, until_on, -1)
         spans: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
         for organisation_id, from_on, until_on in connection.execute(
             select(spells_table.c.organisation_id, spells_table.c.from_on, spells_table.c.until_on).where(
-                spells_table.c.organisation_id.in_(chunk)
+                one_of(connection, spells_table.c.organisation_id, chunk)
             )
         ):
             spans[organisation_id].append((from_on, until_on))
@@ -701,7 +703,7 @@ def refold_organisations(
                     row["kind"] = kind
                     _tally(deltas[kind], from_on, until_on, +1)
                 rows.append(row)
-        connection.execute(delete(table).where(table.c.organisation_id.in_(chunk)))
+        connection.execute(delete(table).where(one_of(connection, table.c.organisation_id, chunk)))
         insert_rows(connection, table, rows)
     _count_kinds(connection, deltas, KpiOrganisationCount)
 
