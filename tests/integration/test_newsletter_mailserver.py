@@ -46,6 +46,13 @@ class Received:
     def __post_init__(self) -> None:
         self.message = email.message_from_bytes(self.raw, policy=policy.default)  # type: ignore[assignment]
 
+    @property
+    def subject(self) -> str:
+        """The subject as a mail program shows it. A subject longer than a line is folded by Python's
+        generator right after "Subject:" (a session's reminder on a "woensdag" in "december"), and the
+        parser keeps the space the fold leaves in front of it."""
+        return str(self.message["Subject"]).strip()
+
     def part(self, subtype: str) -> str:
         body = self.message.get_body(preferencelist=(subtype,))
         assert body is not None, f"no text/{subtype} part"

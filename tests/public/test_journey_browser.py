@@ -72,7 +72,7 @@ def mail(catcher: MailCatcher, address: str, subject: str) -> Received:
     """The mail to `address` whose subject starts so, once it has arrived."""
 
     def arrived() -> Received | None:
-        found = [r for r in catcher.to(address) if str(r.message["Subject"]).startswith(subject)]
+        found = [r for r in catcher.to(address) if r.subject.startswith(subject)]
         return found[0] if found else None
 
     received: Received = infra.wait_until(arrived, 30, 0.1, f"{subject!r} to {address}")
@@ -86,7 +86,7 @@ def calendar_event(received: Received) -> Any:
 
 
 def subjects(catcher: MailCatcher, address: str) -> list[str]:
-    return [str(r.message["Subject"]) for r in catcher.to(address)]
+    return [r.subject for r in catcher.to(address)]
 
 
 def known_member(bootstrap: str, prefix: str, events_url: str) -> uuid.UUID:
