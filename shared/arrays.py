@@ -37,7 +37,9 @@ def _array(table: Table, name: str) -> ColumnElement[Any]:
 
 
 def any_of(table: Table, name: str) -> ColumnElement[bool]:
-    """`name = ANY(its array parameter)`: the IN of a list for any number of values, one statement."""
+    """`name = ANY(its array parameter)`: the IN of a list for any number of values, one statement. For
+    statements compiled once to the driver's text (`compile_binary`), the values given by name at each
+    call; `one_of` is the same for a statement SQLAlchemy executes, the values bound in it."""
     return table.columns[name] == any_(_array(table, name))
 
 

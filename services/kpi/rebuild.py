@@ -384,8 +384,7 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
 # (tests/cluster/test_scale_out.py), with its care: every row a handler reads is written only by events
 # of the same key, so by the process's own partitions, except the organisations' spells, which are
 # refolded under an advisory lock per organisation, and the per-day counts, which are added to (each
-# batch's rows in key order). A deadlock between the two is run again (shared.consumer.CONFLICT_STATES);
-# the three two-process rebuilds run before that retry existed, which one would have stopped, had none.
+# batch's rows in key order). A deadlock between the two is run again (shared.consumer.CONFLICT_STATES).
 # Nothing is prepared apart: there is no lock to keep short, and a read transaction of its own would only
 # add round trips. 1.4-1.6x as fast as one process (the server takes a third of a core of its own;
 # docs/BENCHMARKS.md, 2026-12-05 21:40).
