@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.kpi import projection
 from services.kpi.api import router
 from services.kpi.dashboard import router as dashboard_router
-from services.kpi.generations import Generation, Generations
+from services.kpi.generations import MIGRATIONS, Generation, Generations
 from services.kpi.live import Changes
 from shared import asyncapi, events
 from shared import settings as settings_module
@@ -24,7 +23,6 @@ from shared.topics import DOMAIN_TOPICS
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 PROJECTOR = projection.PROJECTOR
 
 

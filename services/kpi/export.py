@@ -20,11 +20,10 @@ from typing import Any
 from sqlmodel import Session
 
 from services.kpi import documents, freeze, kpis, pdf, report
-from services.kpi.generations import Generations
+from services.kpi.generations import MIGRATIONS, Generations
 from shared.db import migrate
 
 FORMATS = ("html", "pdf", "xlsx", "csv", "json")
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def document_of(

@@ -32,6 +32,8 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from shared.db import make_engine, migrate, normalise_url, transaction
 
+# the KPI service's schema: every generation and the base database are migrated with it
+MIGRATIONS = Path(__file__).parent / "migrations"
 BASE = 1
 BUILDING, ACTIVE, RETIRED, DROPPED = "building", "active", "retired", "dropped"
 

@@ -51,8 +51,7 @@ from faststream.middlewares import AckPolicy
 from sqlalchemy import text
 
 from services.kpi import projection
-from services.kpi.app import MIGRATIONS
-from services.kpi.generations import Generation, Generations
+from services.kpi.generations import MIGRATIONS, Generation, Generations
 from shared import events, messaging
 from shared.consumer import TrackedConsumer
 from shared.db import migrate
