@@ -145,6 +145,7 @@ class Outcome:
     applied: int
     duplicates: int
     dead_letters: int
+    conflicts: int = 0  # transactions run again after a conflict between the processes (ConsumerStats)
     decode_cpu: float = 0.0  # CPU seconds decoding, on the event loop (ConsumerStats)
     apply_cpu: float = 0.0  # CPU seconds in the transactions, in the worker thread
     ended: float = 0.0  # time.monotonic() when the replay ended, before its broker client stopped
@@ -346,6 +347,21 @@ async def _partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]
     return [TopicPartition(t, p) for t in topics for p in found[t]]
 
 
+def summary(outcome: Outcome) -> str:
+    """The line the rebuild ends its replay with. Batches run again after a deadlock between the
+    processes are named only when there were any: a handful is normal, many say the processes got in
+    each other's way (services.kpi.rebuild's comment on PostgreSQL)."""
+    rate = outcome.records / outcome.seconds if outcome.seconds > 0 else 0.0
+    again = ""
+    if outcome.conflicts:
+        again = f", {_count(outcome.conflicts)} keer een batch opnieuw na een conflict tussen de processen"
+    return (
+        f"{_count(outcome.records)} records gelezen in {_duration(outcome.seconds)} "
+        f"({_count(round(rate))} records/s); toegepast {_count(outcome.applied)}, "
+        f"dubbel {_count(outcome.duplicates)}, naar de dead letters {_count(outcome.dead_letters)}{again}\n"
+    )
+
+
 def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer[events.Event]) -> Outcome:
     stats = tracked.stats
     return Outcome(
@@ -355,9 +371,10 @@ def _outcome(finished: bool, read: int, started: float, tracked: TrackedConsumer
         stats.applied,
         stats.duplicates,
         stats.dead_letters,
-        stats.decode_cpu,
-        stats.apply_cpu,
-        time.monotonic(),
+        conflicts=stats.conflicts,
+        decode_cpu=stats.decode_cpu,
+        apply_cpu=stats.apply_cpu,
+        ended=time.monotonic(),
     )
 
 
@@ -581,6 +598,7 @@ def replay_in_workers(
         applied=sum(o.applied for o in outcomes),
         duplicates=sum(o.duplicates for o in outcomes),
         dead_letters=sum(o.dead_letters for o in outcomes),
+        conflicts=sum(o.conflicts for o in outcomes),
         decode_cpu=sum(o.decode_cpu for o in outcomes),
         apply_cpu=sum(o.apply_cpu for o in outcomes),
         ended=ended,
@@ -658,12 +676,7 @@ def run(
                 )
             else:
                 outcome = asyncio.run(_replay_with_signals(settings, generation, size, progress, stop_after))
-            rate = outcome.records / outcome.seconds if outcome.seconds > 0 else 0.0
-            out.write(
-                f"{_count(outcome.records)} records gelezen in {_duration(outcome.seconds)} "
-                f"({_count(round(rate))} records/s); toegepast {_count(outcome.applied)}, "
-                f"dubbel {_count(outcome.duplicates)}, naar de dead letters {_count(outcome.dead_letters)}\n"
-            )
+            out.write(summary(outcome))
             if not outcome.finished:
                 out.write("onderbroken: start de heropbouw opnieuw om verder te gaan\n")
                 return STOPPED
