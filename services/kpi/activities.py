@@ -13,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Text, select
+from sqlalchemy import Column, Executable, Text, bindparam, select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi import membership
-from services.kpi.core import Computed, Context, Handler, naive_utc, raw_id
+from services.kpi.core import Computed, Context, Handler, among, naive_utc, raw_id, until, within
 from services.kpi.store import ReadModels
 from shared import events
 
@@ -384,52 +385,19 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
     def load() -> list[HeldSession]:
         # columns, not ORM objects: building an instance per registration and attendance row cost more
         # than the queries (the year's sessions are indexed by held_on, their rows by session_id)
-        period = ctx.period
-        s, r, a = KpiActivitySession, KpiActivityRegistration, KpiActivityAttendance
-        sessions = {
-            row.session_id: row
-            for row in ctx.session.execute(
-                select(
-                    col(s.session_id),
-                    col(s.held_on),
-                    col(s.kind),
-                    col(s.title),
-                    col(s.theme),
-                    col(s.lead),
-                    col(s.format),
-                    col(s.recording_url),
-                ).where(col(s.held_on) >= period.start, col(s.held_on) <= period.end)
-            )
-        }
+        sessions = {row.session_id: row for row in ctx.session.execute(_held_in_period(), ctx.bounds)}
         held: dict[uuid.UUID, date] = {sid: row.held_on for sid, row in sessions.items()}
         if not held:
             return []
-        ids = list(held)
-        # the rows' ids as the driver gives them (raw_id): compared with each other and looked up by
-        # the session's raw key, never turned into uuid.UUID objects one row at a time
-        registrations = ctx.session.execute(
-            select(
-                raw_id(col(r.registration_id)).label("registration_id"),
-                raw_id(col(r.session_id)).label("session_id"),
-                col(r.cancelled),
-                col(r.version_time).is_not(None).label("received"),
-                col(r.waitlisted),
-            ).where(col(r.session_id).in_(ids))
-        ).all()
+        ids = {"ids": list(held)}
+        registrations = ctx.session.execute(_registrations_of_sessions(), ids).all()
         cancelled = {row.registration_id for row in registrations if row.cancelled}
         seats: dict[Any, int] = defaultdict(int)
         for row in registrations:
             if not row.cancelled and row.received and not row.waitlisted:
                 seats[row.session_id] += 1
         hours: dict[Any, list[float]] = defaultdict(list)
-        for row in ctx.session.execute(
-            select(
-                raw_id(col(a.registration_id)).label("registration_id"),
-                raw_id(col(a.session_id)).label("session_id"),
-                col(a.attended),
-                col(a.hours),
-            ).where(col(a.session_id).in_(ids))
-        ):
+        for row in ctx.session.execute(_attendances_of_sessions(), ids):
             if row.attended and row.registration_id not in cancelled:
                 hours[row.session_id].append(row.hours)
         result = []
@@ -459,6 +427,48 @@ def held_sessions(ctx: Context) -> list[HeldSession]:
     return ctx.memo("activities.held_sessions", load)
 
 
+@cache
+def _held_in_period() -> Executable:
+    s = KpiActivitySession
+    return select(
+        col(s.session_id),
+        col(s.held_on),
+        col(s.kind),
+        col(s.title),
+        col(s.theme),
+        col(s.lead),
+        col(s.format),
+        col(s.recording_url),
+    ).where(within(col(s.held_on)))
+
+
+# The registrations' and attendances' ids as the driver gives them (raw_id): compared with each other
+# and looked up by the session's raw key, never turned into uuid.UUID objects one row at a time.
+
+
+@cache
+def _registrations_of_sessions() -> Executable:
+    r = KpiActivityRegistration
+    return select(
+        raw_id(col(r.registration_id)).label("registration_id"),
+        raw_id(col(r.session_id)).label("session_id"),
+        col(r.cancelled),
+        col(r.version_time).is_not(None).label("received"),
+        col(r.waitlisted),
+    ).where(among(col(r.session_id)))
+
+
+@cache
+def _attendances_of_sessions() -> Executable:
+    a = KpiActivityAttendance
+    return select(
+        raw_id(col(a.registration_id)).label("registration_id"),
+        raw_id(col(a.session_id)).label("session_id"),
+        col(a.attended),
+        col(a.hours),
+    ).where(among(col(a.session_id)))
+
+
 def _held_of(ctx: Context, kinds: set[str], lead: str | None = None) -> list[HeldSession]:
     return [s for s in held_sessions(ctx) if s.kind in kinds and (lead is None or s.lead == lead)]
 
@@ -482,12 +492,7 @@ def _hours(kinds: set[str], lead: str | None = None) -> Callable[[Context], Comp
 
 def advice(ctx: Context) -> Computed:
     """OD3.2-advies: advice conversations given in the period; items: the conversations."""
-    rows = ctx.session.scalars(
-        select(KpiActivityAdvice).where(
-            col(KpiActivityAdvice.given_on) >= ctx.period.start,
-            col(KpiActivityAdvice.given_on) <= ctx.period.end,
-        )
-    ).all()
+    rows = ctx.session.scalars(_advice_in_period(), ctx.bounds).all()
     organisations = membership.organisations(ctx, [row.organisation_id for row in rows])
     items = []
     for row in sorted(rows, key=lambda a: (a.given_on, str(a.advice_id))):
@@ -507,19 +512,17 @@ def advice(ctx: Context) -> Computed:
     return Computed(len(items), items)
 
 
+@cache
+def _advice_in_period() -> Executable:
+    return select(KpiActivityAdvice).where(within(col(KpiActivityAdvice.given_on)))
+
+
 def tailored_support(ctx: Context) -> Computed:
     """OD3.3-op-maat: organisations with a trajectory active in the year (started by D, not completed
     before 1 January); items: one per organisation with its trajectories."""
     period = ctx.period
     per_organisation: dict[uuid.UUID, list[KpiActivityTrajectory]] = defaultdict(list)
-    rows = ctx.session.execute(
-        select(KpiActivityTrajectory).where(
-            col(KpiActivityTrajectory.started_on) <= period.end,
-            col(KpiActivityTrajectory.organisation_id).is_not(None),
-            col(KpiActivityTrajectory.completed_on).is_(None)
-            | (col(KpiActivityTrajectory.completed_on) >= period.start),
-        )
-    ).scalars()
+    rows = ctx.session.execute(_trajectories_in_period(), ctx.bounds).scalars()
     for row in rows:
         if row.started_on is None or row.organisation_id is None:  # (the query leaves none)
             continue
@@ -551,6 +554,16 @@ def tailored_support(ctx: Context) -> Computed:
         }
         items.append((((name or "").lower(), str(organisation_id)), item))
     return Computed(len(items), [item for _, item in sorted(items, key=lambda pair: pair[0])])
+
+
+@cache
+def _trajectories_in_period() -> Executable:
+    t = KpiActivityTrajectory
+    return select(t).where(
+        until(col(t.started_on)),
+        col(t.organisation_id).is_not(None),
+        col(t.completed_on).is_(None) | (col(t.completed_on) >= bindparam("start")),
+    )
 
 
 KPIS: dict[str, Callable[[Context], Computed]] = {

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlmodel import Field, SQLModel
 
 from services.kpi import tools
-from services.kpi.core import BRUSSELS, Computed, Context, Handler
+from services.kpi.core import BRUSSELS, Computed, Context, Handler, within
 from services.kpi.membership import organisations
 from services.kpi.store import ReadModels
 from shared import events
@@ -136,15 +136,15 @@ LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
 # --- queries ------------------------------------------------------------------------------------
 
 
-def _in_period(ctx: Context, column: Any) -> Any:
-    return column.between(ctx.period.start, ctx.period.end)
+@cache
+def _published_in_period(model: type[SQLModel], column: str) -> Executable:
+    """The rows of `model` whose date `column` is in the period (parameters: `Context.bounds`)."""
+    return select(model).where(within(getattr(model, column)))
 
 
 def newsletters(ctx: Context) -> Computed:
     """OD1.3-nieuwsbrieven: `newsletter.sent` in the year (up to D); items: each issue."""
-    rows = ctx.session.execute(
-        select(KpiNewsletterSent).where(_in_period(ctx, KpiNewsletterSent.sent_on))
-    ).scalars()
+    rows = ctx.session.execute(_published_in_period(KpiNewsletterSent, "sent_on"), ctx.bounds).scalars()
     items = [
         {
             "title": r.title,
@@ -159,7 +159,7 @@ def newsletters(ctx: Context) -> Computed:
 
 def articles(ctx: Context) -> Computed:
     """OD1.3-artikels: `article.published` in the year with magazine Lokaal; items: each article."""
-    rows = ctx.session.execute(select(KpiArticle).where(_in_period(ctx, KpiArticle.published_on))).scalars()
+    rows = ctx.session.execute(_published_in_period(KpiArticle, "published_on"), ctx.bounds).scalars()
     items = [
         {
             "title": r.title,
@@ -177,9 +177,7 @@ def articles(ctx: Context) -> Computed:
 def good_practices(ctx: Context) -> Computed:
     """OD1.3-goede-praktijken: `good_practice.published` in the year; items: each practice, with the
     organisation's name where the membership read model knows it."""
-    rows = ctx.session.scalars(
-        select(KpiGoodPractice).where(_in_period(ctx, KpiGoodPractice.published_on))
-    ).all()
+    rows = ctx.session.scalars(_published_in_period(KpiGoodPractice, "published_on"), ctx.bounds).all()
     known = organisations(ctx, [r.organisation_id for r in rows])
     items = []
     for r in sorted(rows, key=lambda r: (r.published_on, r.title, str(r.practice_id))):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import String, type_coerce
+from sqlalchemy import String, bindparam, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -60,6 +60,11 @@ class Context:
         by a uuid.UUID the answer already holds."""
         return value.hex if self._sqlite else value
 
+    @property
+    def bounds(self) -> dict[str, date]:
+        """The parameters of `within` and `until`: the period's first and last day."""
+        return {"start": self.period.start, "end": self.period.end}
+
     def memo(self, name: str, load: Callable[[], T]) -> T:
         """`load()` the first time `name` is asked for; the same object afterwards. One name, one type."""
         if name not in self._cache:
@@ -80,3 +85,25 @@ def raw_id(column: Any) -> ColumnElement[Any]:
     with `Context.raw_key`): building a uuid.UUID for every row read was a fifth of a KPI answer's CPU
     (its registrations, attendances and feedback requests, bench.history_size at 1M records)."""
     return type_coerce(column, String)
+
+
+# The KPIs' statements are built once (each in a function under functools.cache) with what changes
+# from one answer to the next as bind parameters, given when they run: the period's bounds
+# (`Context.bounds`), a list of ids (`among`). Built anew on every request, a statement cost ~0.2 ms of
+# SQLAlchemy's construction and cache key, ~10 % of an answer's 18 statements; a statement object
+# keeps its cache key (docs/BENCHMARKS.md, 2026-12-06).
+
+
+def within(column: Any) -> ColumnElement[bool]:
+    """`column` in the asked period, first and last day included (parameters: `Context.bounds`)."""
+    return cast(ColumnElement[bool], column.between(bindparam("start"), bindparam("end")))
+
+
+def until(column: Any) -> ColumnElement[bool]:
+    """`column` on or before the period's last day (parameters: `Context.bounds`)."""
+    return cast(ColumnElement[bool], column <= bindparam("end"))
+
+
+def among(column: Any) -> ColumnElement[bool]:
+    """`column IN` the list given as the parameter `ids` (expanded when the statement runs)."""
+    return cast(ColumnElement[bool], column.in_(bindparam("ids", expanding=True)))

@@ -12,13 +12,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlmodel import Field, SQLModel, col
 
 from services.kpi.activities import HeldSession, held_sessions
-from services.kpi.core import Computed, Context, Handler, naive_utc, raw_id
+from services.kpi.core import Computed, Context, Handler, among, naive_utc, raw_id, within
 from services.kpi.store import ReadModels
 from shared import events
 
@@ -194,19 +195,8 @@ def _requests(ctx: Context) -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
         session_of = {ctx.raw_key(i): i for i in ids}
         per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        q = KpiFeedbackRequest
         for chunk in _in_chunks(ids):
-            # ids as the driver gives them (raw_id): request ids are only matched with the responses'
-            rows = ctx.session.execute(
-                select(
-                    raw_id(col(q.request_id)).label("request_id"),
-                    raw_id(col(q.subject_id)).label("subject_id"),
-                    col(q.requested_on),
-                ).where(
-                    col(q.subject_type) == "session",
-                    col(q.subject_id).in_(chunk),
-                )
-            )
+            rows = ctx.session.execute(_requests_of_sessions(), {"ids": chunk})
             for row in rows:
                 if _counts_until(ctx, row.requested_on):
                     per_session[session_of[row.subject_id]].append(row)
@@ -220,25 +210,38 @@ def _responses(ctx: Context) -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
         session_of = {ctx.raw_key(i): i for i in ids}
         per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        q = KpiFeedbackResponse
         for chunk in _in_chunks(ids):
-            rows = ctx.session.execute(
-                select(
-                    raw_id(col(q.request_id)).label("request_id"),
-                    raw_id(col(q.subject_id)).label("subject_id"),
-                    col(q.received_on),
-                    *(col(getattr(q, rating)) for rating in RATINGS),
-                ).where(
-                    col(q.subject_type) == "session",
-                    col(q.subject_id).in_(chunk),
-                )
-            )
+            rows = ctx.session.execute(_responses_of_sessions(), {"ids": chunk})
             for row in rows:
                 if _counts_until(ctx, row.received_on):
                     per_session[session_of[row.subject_id]].append(row)
         return per_session
 
     return ctx.memo("feedback.responses", load)
+
+
+# ids as the driver gives them (raw_id): request ids are only matched with the responses'
+
+
+@cache
+def _requests_of_sessions() -> Executable:
+    q = KpiFeedbackRequest
+    return select(
+        raw_id(col(q.request_id)).label("request_id"),
+        raw_id(col(q.subject_id)).label("subject_id"),
+        col(q.requested_on),
+    ).where(col(q.subject_type) == "session", among(col(q.subject_id)))
+
+
+@cache
+def _responses_of_sessions() -> Executable:
+    q = KpiFeedbackResponse
+    return select(
+        raw_id(col(q.request_id)).label("request_id"),
+        raw_id(col(q.subject_id)).label("subject_id"),
+        col(q.received_on),
+        *(col(getattr(q, rating)) for rating in RATINGS),
+    ).where(col(q.subject_type) == "session", among(col(q.subject_id)))
 
 
 def _per_kind(ctx: Context) -> dict[str, list[HeldSession]]:
@@ -341,16 +344,15 @@ def _agreeing(question: str) -> Callable[[Context], Computed]:
     return compute
 
 
+@cache
+def _surveys_closed_in_period() -> Executable:
+    return select(KpiSurvey).where(within(col(KpiSurvey.closed_on)))
+
+
 def user_surveys(ctx: Context) -> Computed:
     """OD3.1-bevraging: user surveys closed in the year with at least one answer from a local
     government; items: those surveys."""
-    period = ctx.period
-    rows = ctx.session.execute(
-        select(KpiSurvey).where(
-            col(KpiSurvey.closed_on) >= period.start,
-            col(KpiSurvey.closed_on) <= period.end,
-        )
-    ).scalars()
+    rows = ctx.session.execute(_surveys_closed_in_period(), ctx.bounds).scalars()
     items = [
         {
             "survey_id": str(s.survey_id),

@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel, col
 
-from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.core import Computed, Context, Handler, among, naive_utc, within
 from services.kpi.store import ReadModels
 from shared import events
 from shared.arrays import insert_rows, one_of
@@ -761,13 +761,16 @@ def organisations(ctx: Context, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UU
     missing = sorted({i for i in ids if i is not None and i not in known})
     for start in range(0, len(missing), _CHUNK):
         chunk = missing[start : start + _CHUNK]
-        found = ctx.session.execute(
-            select(KpiOrganisation).where(col(KpiOrganisation.organisation_id).in_(chunk))
-        ).scalars()
+        found = ctx.session.execute(_organisations_among(), {"ids": chunk}).scalars()
         known.update({row.organisation_id: row for row in found})
         for organisation_id in chunk:
             known.setdefault(organisation_id, None)
     return {i: row for i, row in known.items() if row is not None}
+
+
+@cache
+def _organisations_among() -> Executable:
+    return select(KpiOrganisation).where(among(col(KpiOrganisation.organisation_id)))
 
 
 def kind_of(ctx: Context, organisation_id: uuid.UUID | None) -> str:
@@ -789,50 +792,62 @@ def active_members(ctx: Context, day: date) -> int:
     return _counted(ctx, day, KpiMemberCount)
 
 
-def _up_to(model: type[DailyCounts], day: date) -> Any:
-    """The rows of a counts table whose sum is the number on `day`: the years' before its year and its
-    year's days' up to it."""
-    year = date(day.year, 1, 1)
+def _up_to(model: type[DailyCounts]) -> Any:
+    """The rows of a counts table whose sum is the number on a day: the years' before its year and its
+    year's days' up to it (parameters: `_day`)."""
     grain, on_date = col(model.grain), col(model.on_date)
+    year, day = bindparam("year", type_=Date), bindparam("day", type_=Date)
     return or_(and_(grain == "y", on_date < year), and_(grain == "d", on_date >= year, on_date <= day))
+
+
+def _day(day: date) -> dict[str, date]:
+    """The parameters of `_up_to` for `day`."""
+    return {"year": date(day.year, 1, 1), "day": day}
+
+
+@cache
+def _sum_up_to(model: type[DailyCounts]) -> Executable:
+    return select(func.coalesce(func.sum(model.delta), 0)).where(_up_to(model))
 
 
 def _counted(ctx: Context, day: date, model: type[DailyCounts]) -> int:
     """The number `model` counts on `day`."""
-    total = ctx.session.execute(
-        select(func.coalesce(func.sum(model.delta), 0)).where(_up_to(model, day))
-    ).scalar_one()
-    return int(total)
+    return int(ctx.session.execute(_sum_up_to(model), _day(day)).scalar_one())
+
+
+@cache
+def _sum_per_kind_up_to() -> Executable:
+    model = KpiOrganisationCount
+    return select(col(model.kind), func.sum(model.delta)).where(_up_to(model)).group_by(col(model.kind))
 
 
 def _counted_per_kind(ctx: Context, day: date) -> list[tuple[str, int]]:
     """The organisations with an active member on `day`, per the kind they are counted under."""
-    model = KpiOrganisationCount
-    rows = ctx.session.execute(
-        select(col(model.kind), func.sum(model.delta)).where(_up_to(model, day)).group_by(col(model.kind))
-    )
-    return [(kind, int(total)) for kind, total in rows]
+    return [(kind, int(total)) for kind, total in ctx.session.execute(_sum_per_kind_up_to(), _day(day))]
 
 
 def members(ctx: Context) -> Computed:
     """OD1.1-leden: members active on D; items: joined and left during the year per organisation kind."""
-    period = ctx.period
-    active = active_members(ctx, period.end)
-    kind = _kind()
+    active = active_members(ctx, ctx.period.end)
     counted: dict[str, dict[str, int]] = defaultdict(lambda: {"joined": 0, "left": 0})
-    rows = ctx.session.execute(
-        select(kind, col(KpiMemberChange.change), func.count())
-        .select_from(KpiMemberChange)
-        .outerjoin(KpiOrganisation, _organisation_of(KpiMemberChange))
-        .where(col(KpiMemberChange.on_date) >= period.start, col(KpiMemberChange.on_date) <= period.end)
-        .group_by(kind, col(KpiMemberChange.change))
-    )
-    for kind_name, change, count in rows:
+    for kind_name, change, count in ctx.session.execute(_changes_per_kind_in_period(), ctx.bounds):
         counted[kind_name][change] += count
     items = [
         {"organisation_kind": k, "joined": c["joined"], "left": c["left"]} for k, c in sorted(counted.items())
     ]
     return Computed(int(active), items)
+
+
+@cache
+def _changes_per_kind_in_period() -> Executable:
+    kind = _kind()
+    return (
+        select(kind, col(KpiMemberChange.change), func.count())
+        .select_from(KpiMemberChange)
+        .outerjoin(KpiOrganisation, _organisation_of(KpiMemberChange))
+        .where(within(col(KpiMemberChange.on_date)))
+        .group_by(kind, col(KpiMemberChange.change))
+    )
 
 
 def local_governments(ctx: Context) -> Computed:

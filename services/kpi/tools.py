@@ -13,12 +13,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlmodel import Field, SQLModel, col
 
-from services.kpi.core import Computed, Context, Handler, naive_utc
+from services.kpi.core import Computed, Context, Handler, naive_utc, until
 from services.kpi.store import ReadModels
 from shared import events
 
@@ -135,13 +136,16 @@ class ToolOn:
         }
 
 
+@cache
+def _changes_until_end() -> Executable:
+    return select(KpiToolChange).where(until(col(KpiToolChange.effective_on)))
+
+
 def catalogue_on(ctx: Context) -> list[ToolOn]:
     """Every tool published on or before D, as it stood on D (retired ones too, with their date)."""
 
     def load() -> list[ToolOn]:
-        rows = ctx.session.scalars(
-            select(KpiToolChange).where(col(KpiToolChange.effective_on) <= ctx.period.end)
-        ).all()
+        rows = ctx.session.scalars(_changes_until_end(), ctx.bounds).all()
         by_tool: dict[uuid.UUID, list[KpiToolChange]] = {}
         for row in rows:
             by_tool.setdefault(row.tool_id, []).append(row)
