@@ -90,7 +90,7 @@ def raw_id(column: Any) -> ColumnElement[Any]:
 # The KPIs' statements are built once (each in a function under functools.cache) with what changes
 # from one answer to the next as bind parameters, given when they run: the period's bounds
 # (`Context.bounds`), a list of ids (`among`). Built anew on every request, a statement cost ~0.2 ms of
-# SQLAlchemy's construction and cache key, ~10 % of an answer's 18 statements; a statement object
+# SQLAlchemy's construction and cache key: with the 18 of an answer, ~10 % of it. A statement object
 # keeps its cache key (docs/BENCHMARKS.md, 2026-12-06).
 
 
