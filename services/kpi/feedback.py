@@ -50,6 +50,10 @@ class KpiFeedbackResponse(SQLModel, table=True):
     received_on: date
 
 
+# the rows about a session that `_per_session` reads: its feedback requests and their responses
+FeedbackRows = KpiFeedbackRequest | KpiFeedbackResponse
+
+
 class KpiSurvey(SQLModel, table=True):
     """A user survey: what it is (survey.opened) and its counts when it closed (survey.closed)."""
 
@@ -186,62 +190,44 @@ def _in_chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID
         yield ids[start : start + size]
 
 
-# Requests and responses are read as rows of the columns used (attribute access as on the model), not
-# as ORM objects: building an instance per row cost more than the query.
-
-
 def _requests(ctx: Context) -> dict[uuid.UUID, list[Any]]:
-    def load() -> dict[uuid.UUID, list[Any]]:
-        ids = [s.session_id for s in asked_sessions(ctx)]
-        session_of = {ctx.raw_key(i): i for i in ids}
-        per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        for chunk in _in_chunks(ids):
-            rows = ctx.session.execute(_requests_of_sessions(), {"ids": chunk})
-            for row in rows:
-                if _counts_until(ctx, row.requested_on):
-                    per_session[session_of[row.subject_id]].append(row)
-        return per_session
-
-    return ctx.memo("feedback.requests", load)
+    return _per_session(ctx, KpiFeedbackRequest, "requested_on")
 
 
 def _responses(ctx: Context) -> dict[uuid.UUID, list[Any]]:
+    return _per_session(ctx, KpiFeedbackResponse, "received_on", *RATINGS)
+
+
+def _per_session(
+    ctx: Context, model: type[FeedbackRows], dated: str, *columns: str
+) -> dict[uuid.UUID, list[Any]]:
+    """The rows of `model` about the sessions asked for feedback, per session, those dated (column
+    `dated`) after D left out (`_counts_until`); loaded once per answer."""
+
     def load() -> dict[uuid.UUID, list[Any]]:
         ids = [s.session_id for s in asked_sessions(ctx)]
         session_of = {ctx.raw_key(i): i for i in ids}
         per_session: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        statement = _of_sessions(model, dated, *columns)
         for chunk in _in_chunks(ids):
-            rows = ctx.session.execute(_responses_of_sessions(), {"ids": chunk})
-            for row in rows:
-                if _counts_until(ctx, row.received_on):
+            for row in ctx.session.execute(statement, {"ids": chunk}):
+                if _counts_until(ctx, getattr(row, dated)):
                     per_session[session_of[row.subject_id]].append(row)
         return per_session
 
-    return ctx.memo("feedback.responses", load)
-
-
-# ids as the driver gives them (raw_id): request ids are only matched with the responses'
+    return ctx.memo(f"feedback.{model.__tablename__}", load)
 
 
 @cache
-def _requests_of_sessions() -> Executable:
-    q = KpiFeedbackRequest
+def _of_sessions(model: type[FeedbackRows], dated: str, *columns: str) -> Executable:
+    """Requests and responses are read as rows of the columns used (attribute access as on the model),
+    not as ORM objects: building an instance per row cost more than the query. Their ids as the driver
+    gives them (raw_id): request ids are only matched with the responses'."""
     return select(
-        raw_id(col(q.request_id)).label("request_id"),
-        raw_id(col(q.subject_id)).label("subject_id"),
-        col(q.requested_on),
-    ).where(col(q.subject_type) == "session", among(col(q.subject_id)))
-
-
-@cache
-def _responses_of_sessions() -> Executable:
-    q = KpiFeedbackResponse
-    return select(
-        raw_id(col(q.request_id)).label("request_id"),
-        raw_id(col(q.subject_id)).label("subject_id"),
-        col(q.received_on),
-        *(col(getattr(q, rating)) for rating in RATINGS),
-    ).where(col(q.subject_type) == "session", among(col(q.subject_id)))
+        raw_id(col(model.request_id)).label("request_id"),
+        raw_id(col(model.subject_id)).label("subject_id"),
+        *(col(getattr(model, name)) for name in (dated, *columns)),
+    ).where(col(model.subject_type) == "session", among(col(model.subject_id)))
 
 
 def _per_kind(ctx: Context) -> dict[str, list[HeldSession]]:
