@@ -6,7 +6,10 @@ The reader waits on `/kpis/changes?settle=0` (an answer at the first committed b
 0.3 s a dashboard lets a burst settle) and then asks `/kpis/{year}`: what it measures is when a command
 becomes visible in `/kpis`, not how often a dashboard chooses to refresh.
 
-    python -m bench.latency --rate 100 --seconds 20
+    python -m bench.latency --rate 100 --seconds 20 [--postgres postgresql://…/postgres]
+
+With --postgres both services keep their state in fresh databases on that server (created here and
+dropped at the end) instead of SQLite files.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import broker, free_port, fresh_prefix
+from bench.common import broker, free_port, fresh_prefix, postgres_database
 from bench.http import ERRORS, LeanClient
 from services.kpi.core import BRUSSELS
 from shared import topics
@@ -226,9 +230,18 @@ def _stages(result: dict[str, Any], published: list[float]) -> dict[str, float]:
     }
 
 
-def run(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
+def run(bootstrap: str, rate: float, seconds: float, postgres: str | None = None) -> dict[str, Any]:
+    """One load; `postgres`: a PostgreSQL server's URL to keep both services' state on (a fresh
+    database each) instead of SQLite."""
     prefix = fresh_prefix(bootstrap)
-    with tempfile.TemporaryDirectory(prefix="vvsg-bench-latency-") as tmp:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="vvsg-bench-latency-"))
+        databases = {
+            name: stack.enter_context(postgres_database(postgres, f"bench_latency_{name}"))
+            if postgres
+            else f"sqlite:///{tmp}/{name}.db"
+            for name in ("members", "kpi")
+        }
         base = {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_TOPIC_PREFIX": prefix,
@@ -239,10 +252,10 @@ def run(bootstrap: str, rate: float, seconds: float) -> dict[str, Any]:
         started = []
         try:
             members, members_url = _start(
-                "members", {**base, "DATABASE_URL": f"sqlite:///{tmp}/members.db"}, Path(tmp)
+                "members", {**base, "DATABASE_URL": databases["members"]}, Path(tmp)
             )
             started.append(members)
-            kpi, kpi_url = _start("kpi", {**base, "DATABASE_URL": f"sqlite:///{tmp}/kpi.db"}, Path(tmp))
+            kpi, kpi_url = _start("kpi", {**base, "DATABASE_URL": databases["kpi"]}, Path(tmp))
             started.append(kpi)
             token = issue_token(SECRET, "bench@vvsg.be", "staff")
             result = asyncio.run(_load(members_url, kpi_url, rate, seconds, token))
@@ -276,9 +289,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--postgres", default=None, help="a PostgreSQL server's URL: both services on fresh databases there"
+    )
     args = parser.parse_args()
     with broker() as bootstrap:
-        run(bootstrap, args.rate, args.seconds)
+        run(bootstrap, args.rate, args.seconds, args.postgres)
 
 
 if __name__ == "__main__":
