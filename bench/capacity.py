@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from bench.common import PARTITIONS, Mix, postgres_database
 from services.kpi import projection
-from services.kpi.app import MIGRATIONS
+from services.kpi.generations import MIGRATIONS
 from shared import events
 from shared.db import make_engine, migrate
 from shared.kafka import ensure_topics

@@ -252,7 +252,8 @@ def measure(database: str, database_url: str, bootstrap: str, args: argparse.Nam
     return result
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options (`argv`; None: the command line's), also for bench.run_all."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -284,27 +285,34 @@ def main() -> None:
     parser.add_argument(
         "--trace", default="", help="each measured command's send time and latency to this path (.<db>.tsv)"
     )
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def run(bootstrap: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """One measured load per database of `args.databases`, one after the other; the figures by database."""
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
     if "postgresql" in wanted and not args.postgres:
         raise SystemExit("PostgreSQL wanted but neither --postgres nor TEST_POSTGRES_URL is set")
     results: dict[str, dict[str, Any]] = {}
+    for database in wanted:
+        print(f"{database}: {int(args.rate * args.seconds)} × POST /members at {args.rate:g}/s …", flush=True)
+        if database == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="vvsg-bench-write-db-") as tmp:
+                results[database] = measure(database, f"sqlite:///{tmp}/members.db", bootstrap, args)
+        elif database == "postgresql":
+            with postgres_database(args.postgres, "bench_members") as url:
+                results[database] = measure(database, url, bootstrap, args)
+        else:
+            raise SystemExit(f"unknown database {database!r}")
+        # at once, so that a run cut short still says what it measured
+        print(f"  {database}: {json.dumps(results[database])}", flush=True)
+    return results
+
+
+def main() -> None:
+    args = arguments()
     with broker() as bootstrap:
-        for database in wanted:
-            print(
-                f"{database}: {int(args.rate * args.seconds)} × POST /members at {args.rate:g}/s …",
-                flush=True,
-            )
-            if database == "sqlite":
-                with tempfile.TemporaryDirectory(prefix="vvsg-bench-write-db-") as tmp:
-                    results[database] = measure(database, f"sqlite:///{tmp}/members.db", bootstrap, args)
-            elif database == "postgresql":
-                with postgres_database(args.postgres, "bench_members") as url:
-                    results[database] = measure(database, url, bootstrap, args)
-            else:
-                raise SystemExit(f"unknown database {database!r}")
-            # at once, so that a run cut short still says what it measured
-            print(f"  {database}: {json.dumps(results[database])}", flush=True)
+        results = run(bootstrap, args)
     print()
     print(
         f"POST /members, open loop at {args.rate:g}/s for {args.seconds:g} s, after {args.warmup:g} s "

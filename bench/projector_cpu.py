@@ -25,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 
 from bench.common import PARTITIONS, Mix, postgres_database
 from services.kpi import projection, rebuild
-from services.kpi.app import MIGRATIONS
+from services.kpi.generations import MIGRATIONS
 from shared.consumer import Item, decode_event
 from shared.db import make_engine, migrate
 

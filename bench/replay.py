@@ -32,8 +32,7 @@ from aiokafka.structs import ConsumerRecord
 
 from bench.common import Mix, broker, fresh_prefix, produce_fast
 from services.kpi import projection, rebuild
-from services.kpi.app import MIGRATIONS
-from services.kpi.generations import Generation, Generations
+from services.kpi.generations import MIGRATIONS, Generation, Generations
 from shared import kafka
 from shared.consumer import Item, decode_event
 from shared.db import make_engine, migrate
