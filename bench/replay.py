@@ -7,7 +7,10 @@ the rebuild's default of two forked processes, each on its share of the partitio
 (services.kpi.rebuild.replay_in_workers); projector ÷ raw is given for both. For each it also prints
 where the CPU went per record (decode, transaction, the rest) and how many cores it kept busy.
 
-    python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt]
+    python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt] [--postgres URL]
+
+--postgres: the projectors write into fresh databases on that PostgreSQL server (made here, dropped at
+the end) instead of SQLite files; the profile's transactions stay on SQLite.
 
 --profile writes two pyinstrument profiles of the one-process replay: the measured replay as the event
 loop sees it (fetching and decoding; the transactions run in a worker thread, which pyinstrument does
@@ -23,6 +26,8 @@ import asyncio
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from bench.common import Mix, broker, fresh_prefix, produce_fast
+from bench.common import Mix, broker, fresh_prefix, postgres_database, produce_fast
 from services.kpi import projection, rebuild
 from services.kpi.generations import MIGRATIONS, Generation, Generations
 from shared import kafka
@@ -105,8 +110,19 @@ async def raw_rate(bootstrap: str, prefix: str) -> Rate:
         await consumer.stop()
 
 
-def _fresh_generation(directory: Path, name: str) -> Generation:
-    engine = make_engine(f"sqlite:///{directory}/{name}.db")
+@contextmanager
+def _database(directory: Path, name: str, postgres: str | None) -> Iterator[str]:
+    """The URL of a fresh database: a SQLite file in `directory`, or a database on the PostgreSQL
+    server `postgres`, dropped afterwards."""
+    if postgres is None:
+        yield f"sqlite:///{directory}/{name}.db"
+    else:
+        with postgres_database(postgres, f"bench_replay_{name}") as url:
+            yield url
+
+
+def _fresh_generation(url: str) -> Generation:
+    engine = make_engine(url)
     migrate(engine, MIGRATIONS)
     return Generation(2, "", engine, engine)
 
@@ -117,12 +133,12 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def projector_rate(bootstrap: str, prefix: str, directory: Path, workers: int) -> tuple[Rate, Split]:
+def projector_rate(bootstrap: str, prefix: str, url: str, workers: int) -> tuple[Rate, Split]:
     """The rebuild's replay into a fresh generation made as the rebuild makes it (a sibling SQLite file,
     the writer's page cache): in this process for one worker (TrackedConsumer.process per fetched batch
     of BATCH records, one commit per batch), in forked processes for more (`rebuild.batch_for` each, as
-    the rebuild's default); the rate and where its CPU went."""
-    generations = Generations(f"sqlite:///{directory}/projector{workers}.db")
+    the rebuild's default); the rate and where its CPU went. `url`: a fresh database."""
+    generations = Generations(url)
     migrate(generations.base, MIGRATIONS)
     generation, _new = generations.start_building(MIGRATIONS)
     settings = Settings(
@@ -158,9 +174,10 @@ def projector_rate(bootstrap: str, prefix: str, directory: Path, workers: int) -
     return Rate(outcome.records, outcome.seconds), split
 
 
-async def naive_rate(bootstrap: str, prefix: str, directory: Path, limit: int) -> Rate:
-    """The same handlers and inbox, but one transaction (one commit) per event."""
-    generation = _fresh_generation(directory, "naive")
+async def naive_rate(bootstrap: str, prefix: str, url: str, limit: int) -> Rate:
+    """The same handlers and inbox, but one transaction (one commit) per event, into the fresh database
+    `url`."""
+    generation = _fresh_generation(url)
     consumer = _consumer(bootstrap)
     producer = kafka.make_producer(bootstrap, "bench-naive")
     tracked = projection.projector(
@@ -214,7 +231,7 @@ def profile_transactions(bootstrap: str, prefix: str, directory: Path, limit: in
     from pyinstrument import Profiler
 
     records = asyncio.run(_fetch(bootstrap, prefix, limit))
-    generation = _fresh_generation(directory, "profile")
+    generation = _fresh_generation(f"sqlite:///{directory}/profile.db")
     tracked = projection.projector(topics=[], engine=generation.engine, batch_size=BATCH)
     profiler = Profiler()
     with rebuild.quiet_collector():  # as in the measured replay
@@ -233,7 +250,9 @@ def run(
     naive_records: int,
     profile: Path | None = None,
     profile_records: int = 20_000,
+    postgres: str | None = None,
 ) -> dict[str, Any]:
+    """`postgres`: a PostgreSQL server's URL to replay into (fresh databases) instead of SQLite."""
     with tempfile.TemporaryDirectory(prefix="vvsg-bench-replay-") as tmp:
         prefix = fresh_prefix(bootstrap)
         started = time.perf_counter()
@@ -248,7 +267,8 @@ def run(
 
             profiler = Profiler(async_mode="enabled")
             profiler.start()
-        projector, split = projector_rate(bootstrap, prefix, Path(tmp), 1)
+        with _database(Path(tmp), "projector1", postgres) as url:
+            projector, split = projector_rate(bootstrap, prefix, url, 1)
         if profiler is not None and profile is not None:
             profiler.stop()
             loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
@@ -263,14 +283,16 @@ def run(
             f"  projector, one process (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True
         )
         print(f"    {split}", flush=True)
-        shared, shared_split = projector_rate(bootstrap, prefix, Path(tmp), WORKERS)
+        with _database(Path(tmp), f"projector{WORKERS}", postgres) as url:
+            shared, shared_split = projector_rate(bootstrap, prefix, url, WORKERS)
         print(
             f"  projector, {WORKERS} processes (batch of {rebuild.batch_for(WORKERS)} each): "
             f"{shared.per_second:,.0f} records/s",
             flush=True,
         )
         print(f"    {shared_split}", flush=True)
-        naive = asyncio.run(naive_rate(bootstrap, prefix, Path(tmp), naive_records))
+        with _database(Path(tmp), "naive", postgres) as url:
+            naive = asyncio.run(naive_rate(bootstrap, prefix, url, naive_records))
         print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
         return {
             "records": produced,
@@ -293,9 +315,14 @@ def main() -> None:
         "--profile", type=Path, default=None, help="write a pyinstrument profile of the projector"
     )
     parser.add_argument("--profile-records", type=int, default=20_000)
+    parser.add_argument(
+        "--postgres", default=None, help="a PostgreSQL server's URL: replay into fresh databases there"
+    )
     args = parser.parse_args()
     with broker() as bootstrap:
-        result = run(bootstrap, args.records, args.naive_records, args.profile, args.profile_records)
+        result = run(
+            bootstrap, args.records, args.naive_records, args.profile, args.profile_records, args.postgres
+        )
     raw, one, projector, naive = result["raw"], result["projector_one"], result["projector"], result["naive"]
     print(
         f"projector/raw = {projector.per_second / raw.per_second:.3f} ({WORKERS} processes), "
