@@ -81,6 +81,20 @@ def postgres_database(server: str, purpose: str = "bench", keep: bool = False) -
         admin.dispose()
 
 
+@contextlib.contextmanager
+def fresh_database(
+    postgres: str | None, directory: Path, file: str, purpose: str, keep: bool = False
+) -> Iterator[str]:
+    """The URL of a fresh database for a benchmark: the SQLite file `file`.db in `directory`, or, given
+    a PostgreSQL server's URL `postgres`, a new database on it (`postgres_database(postgres, purpose,
+    keep)`: dropped afterwards unless `keep`)."""
+    if postgres is None:
+        yield f"sqlite:///{directory}/{file}.db"
+        return
+    with postgres_database(postgres, purpose, keep) as url:
+        yield url
+
+
 # --- a representative mix ---------------------------------------------------------------------------
 
 _SOURCE = {

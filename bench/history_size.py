@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import create_engine, text
 
-from bench.common import Mix, broker, free_port, fresh_prefix, postgres_database, produce_fast
+from bench.common import Mix, broker, free_port, fresh_database, fresh_prefix, produce_fast
 from services.kpi import rebuild
 from services.kpi.projection import PROJECTOR
 from shared.auth import issue_token
@@ -99,17 +99,6 @@ async def _ends(bootstrap: str, prefix: str) -> dict[tuple[str, int], int]:
         await consumer.stop()
 
 
-@contextmanager
-def _database(postgres: str | None, directory: Path, keep: bool = False) -> Iterator[str]:
-    """A fresh database for the service: a SQLite file, or a new database on the PostgreSQL server
-    (dropped afterwards unless `keep`: then its URL is printed, for profiling the answer on it)."""
-    if postgres is None:
-        yield f"sqlite:///{directory}/kpi.db"
-        return
-    with postgres_database(postgres, "bench_history", keep) as url:
-        yield url
-
-
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -158,7 +147,7 @@ def measure(
     print(f"  {produced:,} records produced in {produce_seconds:.1f} s", flush=True)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vvsg-bench-history-")))
-        url = stack.enter_context(_database(postgres, tmp, keep))
+        url = stack.enter_context(fresh_database(postgres, tmp, "kpi", "bench_history", keep))
         port = free_port()
         log_path = tmp / "kpi.log"
         log = stack.enter_context(log_path.open("wb"))

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import broker, free_port, fresh_prefix, postgres_database
+from bench.common import broker, free_port, fresh_database, fresh_prefix
 from bench.http import ERRORS, LeanClient
 from services.kpi.core import BRUSSELS
 from shared import topics
@@ -237,9 +237,7 @@ def run(bootstrap: str, rate: float, seconds: float, postgres: str | None = None
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="vvsg-bench-latency-"))
         databases = {
-            name: stack.enter_context(postgres_database(postgres, f"bench_latency_{name}"))
-            if postgres
-            else f"sqlite:///{tmp}/{name}.db"
+            name: stack.enter_context(fresh_database(postgres, Path(tmp), name, f"bench_latency_{name}"))
             for name in ("members", "kpi")
         }
         base = {

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench.common import Mix, broker, fresh_prefix, postgres_database, produce_fast
+from bench.common import Mix, broker, fresh_database, fresh_prefix, produce_fast
 from shared.db import normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,10 +123,7 @@ def _rebuild(
         command += ["--workers", str(workers)]
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="vvsg-bench-rebuild-"))
-        if postgres is None:
-            database_url = f"sqlite:///{tmp}/kpi.db"
-        else:
-            database_url = stack.enter_context(postgres_database(postgres, "bench_rebuild"))
+        database_url = stack.enter_context(fresh_database(postgres, Path(tmp), "kpi", "bench_rebuild"))
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

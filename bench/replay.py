@@ -26,8 +26,6 @@ import asyncio
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from bench.common import Mix, broker, fresh_prefix, postgres_database, produce_fast
+from bench.common import Mix, broker, fresh_database, fresh_prefix, produce_fast
 from services.kpi import projection, rebuild
 from services.kpi.generations import MIGRATIONS, Generation, Generations
 from shared import kafka
@@ -108,17 +106,6 @@ async def raw_rate(bootstrap: str, prefix: str) -> Rate:
         return Rate(count, time.perf_counter() - started)
     finally:
         await consumer.stop()
-
-
-@contextmanager
-def _database(directory: Path, name: str, postgres: str | None) -> Iterator[str]:
-    """The URL of a fresh database: a SQLite file in `directory`, or a database on the PostgreSQL
-    server `postgres`, dropped afterwards."""
-    if postgres is None:
-        yield f"sqlite:///{directory}/{name}.db"
-    else:
-        with postgres_database(postgres, f"bench_replay_{name}") as url:
-            yield url
 
 
 def _fresh_generation(url: str) -> Generation:
@@ -267,7 +254,7 @@ def run(
 
             profiler = Profiler(async_mode="enabled")
             profiler.start()
-        with _database(Path(tmp), "projector1", postgres) as url:
+        with fresh_database(postgres, Path(tmp), "projector1", "bench_replay_projector1") as url:
             projector, split = projector_rate(bootstrap, prefix, url, 1)
         if profiler is not None and profile is not None:
             profiler.stop()
@@ -283,7 +270,8 @@ def run(
             f"  projector, one process (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True
         )
         print(f"    {split}", flush=True)
-        with _database(Path(tmp), f"projector{WORKERS}", postgres) as url:
+        name = f"projector{WORKERS}"
+        with fresh_database(postgres, Path(tmp), name, f"bench_replay_{name}") as url:
             shared, shared_split = projector_rate(bootstrap, prefix, url, WORKERS)
         print(
             f"  projector, {WORKERS} processes (batch of {rebuild.batch_for(WORKERS)} each): "
@@ -291,7 +279,7 @@ def run(
             flush=True,
         )
         print(f"    {shared_split}", flush=True)
-        with _database(Path(tmp), "naive", postgres) as url:
+        with fresh_database(postgres, Path(tmp), "naive", "bench_replay_naive") as url:
             naive = asyncio.run(naive_rate(bootstrap, prefix, url, naive_records))
         print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
         return {

@@ -204,7 +204,7 @@ def write(results: dict[str, Any], command: str, args_rate: float, reference_rat
         "## (d) from an HTTP command to its effect in /kpis",
         "",
         f"{d0['commands']} `POST /members` over {d0['commands'] / args_rate:.0f} s at a target of {args_rate:.0f} per second, "
-        "members and KPI services as processes (both on SQLite, then both on PostgreSQL); a reader follows `/kpis/changes` and asks "
+        f"members and KPI services as processes (both on {', then both on '.join(measured)}); a reader follows `/kpis/changes` and asks "
         "`/kpis/{year}` as the dashboard does. Latency of the k-th command: the first answer showing at least "
         "k members minus the moment the k-th command was sent.",
         "",
