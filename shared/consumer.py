@@ -28,7 +28,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel
 
@@ -81,8 +81,13 @@ class Item(Generic[T]):
 
 @dataclass
 class _Prepared:
-    fresh: list[int]  # id() of the items it was prepared for, in order
+    fresh: list[Item[Any]]  # the items it was prepared for, in order
     into: Callable[[Session], None]
+    # the stored positions of the batch's partitions the read transaction saw (None: none stored)
+    positions: dict[tuple[str, int], int | None]
+    duplicates: int  # the items it found applied before (or earlier in the batch)
+    # SQLite: the JSON array of the fresh items' event ids, for `_claim_prepared`; None: not that way
+    claim: str | None
 
 
 @dataclass
@@ -295,11 +300,17 @@ class TrackedConsumer(Generic[T]):
         try:
             write = self._prepared(items, skip)
             with transaction(self.engine) as session:
-                fresh = self._fresh(session, items, skip)
-                if write is not None and write.fresh == [id(item) for item in fresh]:
+                claimed = self._claim_prepared(session, write) if write is not None else None
+                if claimed is not None:
+                    assert write is not None
+                    fresh = claimed
                     write.into(session)
-                else:  # not prepared, or prepared for other items: a record was claimed in between
-                    self._run(session, fresh)
+                else:
+                    fresh = self._fresh(session, items, skip)
+                    if write is not None and _same(write.fresh, fresh):
+                        write.into(session)
+                    else:  # not prepared, or prepared for other items: a record was claimed in between
+                        self._run(session, fresh)
                 if self.on_batch is not None:
                     self.on_batch(session, fresh)
                 self._store_positions(session, records)
@@ -317,9 +328,35 @@ class TrackedConsumer(Generic[T]):
         if self.prepare is None:
             return None
         with Session(reader(self.engine)) as session:
-            fresh = self._fresh(session, items, skip, record=False)
+            stored = self._positions(session)
+            candidates = _candidates(items, skip, stored)
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            seen = self._known(session, _ids(candidates), sqlite)
+            fresh, new_ids, duplicates = _sorted_out(candidates, seen)
             into = self.prepare(session, fresh)  # nothing written: closing gives the snapshot back
-        return _Prepared([id(item) for item in fresh], into)
+        claim = json.dumps(new_ids) if sqlite and _CLAIMS and _plain(new_ids) else None
+        return _Prepared(fresh, into, _of_batch(stored, items), duplicates, claim)
+
+    def _claim_prepared(self, session: Session, write: _Prepared) -> list[Item[T]] | None:
+        """In the write transaction: the prepared items, their ids added to the inbox, if nothing they
+        were sorted out by has changed since the read transaction: the stored positions are the same,
+        and none of their ids has joined the inbox meanwhile (they go in with one plain INSERT, which
+        fails as a whole if one has; SQLite then undoes that statement alone). None: something has
+        changed, or there is no claim to make this way (`_Prepared.claim`); `_fresh` looks again.
+        This is `_fresh`'s work less what the read transaction already did: most of the Python of
+        sorting a batch out no longer runs under SQLite's write lock, nor twice."""
+        if write.claim is None:
+            return None
+        stored = self._positions(session)
+        if any(stored.get(partition) != seen for partition, seen in write.positions.items()):
+            return None
+        if write.claim != "[]":
+            try:
+                session.connection().exec_driver_sql(_INSERT_CLAIMED_SQLITE, (self.name, write.claim))
+            except IntegrityError:  # claimed in between (by another consumer of the same name)
+                return None
+        self.stats.duplicates += write.duplicates
+        return write.fresh
 
     def _run(self, session: Session, items: list[Item[T]]) -> None:
         if self.apply is not None:
@@ -373,14 +410,8 @@ class TrackedConsumer(Generic[T]):
         `record`, the ids of the fresh items join the inbox: on SQLite with the one statement that also
         tells which are new (`_CLAIM_IDS_SQLITE`), else with a SELECT and one INSERT (PostgreSQL: each
         with the ids as one array parameter)."""
-        stored = self._positions(session)
-        candidates = [
-            item
-            for index, item in enumerate(items)
-            if index not in skip
-            and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
-        ]
-        ids = sorted({item.event_id for item in candidates if item.event_id})
+        candidates = _candidates(items, skip, self._positions(session))
+        ids = _ids(candidates)
         sqlite = session.get_bind().dialect.name == "sqlite"
         claimed = bool(ids) and record and sqlite and _CLAIMS and _plain(ids)  # no ids: no statement
         if claimed:
@@ -389,18 +420,10 @@ class TrackedConsumer(Generic[T]):
             seen = set(ids).difference(added.scalars().all())  # all at once: iterating fetches per row
         else:
             seen = self._known(session, ids, sqlite)
-        fresh: list[Item[T]] = []
-        new_ids: list[str] = []
-        for item in candidates:
-            if item.event_id:
-                if item.event_id in seen:
-                    if record:  # counted by the look that records the ids: a look without (the
-                        # refusal search, `prepare`'s) is always followed by one with
-                        self.stats.duplicates += 1
-                    continue
-                seen.add(item.event_id)
-                new_ids.append(item.event_id)
-            fresh.append(item)
+        fresh, new_ids, duplicates = _sorted_out(candidates, seen)
+        if record:  # counted by the look that records the ids: a look without (the refusal search)
+            # is always followed by one with
+            self.stats.duplicates += duplicates
         if record and new_ids and not claimed:
             if sqlite:  # plain tuples to the driver's executemany: no per-row parameter processing
                 session.connection().exec_driver_sql(
@@ -499,6 +522,50 @@ class TrackedConsumer(Generic[T]):
             return self._positions(session)
 
 
+def _candidates(items: list[Item[T]], skip: set[int], stored: dict[tuple[str, int], int]) -> list[Item[T]]:
+    """The items not skipped and not before their partition's stored position (not redelivered)."""
+    return [
+        item
+        for index, item in enumerate(items)
+        if index not in skip
+        and item.record.offset >= stored.get((item.record.topic, item.record.partition), 0)
+    ]
+
+
+def _of_batch(stored: dict[tuple[str, int], int], items: list[Item[T]]) -> dict[tuple[str, int], int | None]:
+    """The stored positions of the partitions of a batch's items (None: none stored); the others are
+    other consumers' of the same name (the rebuild's other processes), which move on their own."""
+    partitions = {(item.record.topic, item.record.partition) for item in items}
+    return {partition: stored.get(partition) for partition in partitions}
+
+
+def _ids(items: list[Item[T]]) -> list[str]:
+    """The event ids of `items`, each once, sorted."""
+    return sorted({item.event_id for item in items if item.event_id})
+
+
+def _sorted_out(candidates: list[Item[T]], seen: set[str]) -> tuple[list[Item[T]], list[str], int]:
+    """The candidates whose event id is not in `seen` nor earlier in the batch (and those without an
+    id), their ids, and how many were left out as duplicates. `seen` gains the ids."""
+    fresh: list[Item[T]] = []
+    new_ids: list[str] = []
+    duplicates = 0
+    for item in candidates:
+        if item.event_id:
+            if item.event_id in seen:
+                duplicates += 1
+                continue
+            seen.add(item.event_id)
+            new_ids.append(item.event_id)
+        fresh.append(item)
+    return fresh, new_ids, duplicates
+
+
+def _same(these: list[Item[Any]], those: list[Item[Any]]) -> bool:
+    """Whether two lists hold the same item objects in the same order."""
+    return len(these) == len(those) and all(a is b for a, b in zip(these, those, strict=True))
+
+
 _INBOX = cast(Table, inspect(ProcessedEvent).local_table)
 _POSITIONS = cast(Table, inspect(ConsumerOffset).local_table)
 
@@ -523,7 +590,10 @@ _CLAIM_IDS_SQLITE = (
     "INSERT OR IGNORE INTO processed_events (consumer, event_id) SELECT ?, value FROM json_each(?) "
     "RETURNING event_id"
 )
-if _INBOX.name != "processed_events":  # the statement above names the table
+# SQLite: the ids of a JSON array added to a consumer's inbox, none of them there before: a conflict
+# fails the statement (and undoes it) instead of skipping the id (`_claim_prepared`)
+_INSERT_CLAIMED_SQLITE = "INSERT INTO processed_events (consumer, event_id) SELECT ?, value FROM json_each(?)"
+if _INBOX.name != "processed_events":  # the statements above name the table
     raise RuntimeError("the inbox's table is not processed_events")
 
 

@@ -313,6 +313,11 @@ LOOKUPS: dict[type[SQLModel], tuple[type[events.EventData], ...]] = {
 _MEMBERSHIP_EVENTS = (events.MemberJoined, events.MemberMoved, events.MemberLeft, events.MemberErased)
 _SHARING_EVENTS = (events.KnowledgeSharingJoined, events.KnowledgeSharingLeft, events.MemberErased)
 _ORGANISATION_EVENTS = (events.OrganisationRegistered, events.OrganisationUpdated)
+# the same as sets of exact types, for `fold_batch` (the catalogue's payload classes are not subclassed)
+_MEMBERSHIP_TYPES: frozenset[type[events.EventData]] = frozenset(_MEMBERSHIP_EVENTS)
+_SHARING_TYPES: frozenset[type[events.EventData]] = frozenset(_SHARING_EVENTS)
+_ORGANISATION_TYPES: frozenset[type[events.EventData]] = frozenset(_ORGANISATION_EVENTS)
+_FOLDED_EVENTS = _MEMBERSHIP_TYPES | _SHARING_TYPES | _ORGANISATION_TYPES
 
 
 def _fact_order(fact: Any) -> tuple[date, datetime, int, str]:
@@ -716,9 +721,21 @@ def fold_batch(
     """`fold` for the members the batch's membership and knowledge-sharing events name, and for the
     organisations its organisation events name (their kind may have changed); None: it names none.
     `pending`: the batch's facts, not written yet."""
-    membership = {e.data.member_id for e in batch if isinstance(e.data, _MEMBERSHIP_EVENTS)}
-    sharing = {e.data.member_id for e in batch if isinstance(e.data, _SHARING_EVENTS)}
-    renamed = {e.data.organisation_id for e in batch if isinstance(e.data, _ORGANISATION_EVENTS)}
+    membership: set[uuid.UUID] = set()
+    sharing: set[uuid.UUID] = set()
+    renamed: set[uuid.UUID] = set()
+    # by exact type, in one pass: an isinstance of a pydantic model's class that fails asks its
+    # metaclass (ABCMeta), and three of those for every record of a batch cost 0.8 µs a record
+    for event in batch:
+        kind = type(event.data)
+        if kind in _FOLDED_EVENTS:
+            data: Any = event.data  # one of the types of the sets: each has the field read
+            if kind in _MEMBERSHIP_TYPES:
+                membership.add(data.member_id)
+            if kind in _SHARING_TYPES:
+                sharing.add(data.member_id)
+            if kind in _ORGANISATION_TYPES:
+                renamed.add(data.organisation_id)
     if not (membership or sharing or renamed):
         return None
     return fold(connection, membership, sharing, renamed=renamed, pending=pending)

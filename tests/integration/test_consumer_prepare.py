@@ -121,6 +121,36 @@ def test_an_id_claimed_between_prepare_and_the_write_falls_back_to_apply_under_t
         tracked.engine.dispose()
 
 
+def test_positions_stored_between_prepare_and_the_write_fall_back_to_apply_under_the_lock(
+    database_url: str,
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    applied: list[str] = []
+    written: list[list[str]] = []
+
+    def other_applied_the_first_two(writing: Session) -> None:
+        writing.add(ConsumerOffset(consumer=NAME, topic="t", partition=0, next_offset=2))
+        writing.add_all(ProcessedEvent(consumer=NAME, event_id=event_id) for event_id in ids[:2])
+
+    def prepare(session: Session, items: list[Item[str]]) -> Callable[[Session], None]:
+        values = [item.value for item in items]
+        # another process of the same name applies the first two records of the partition meanwhile
+        _meanwhile(database_url, other_applied_the_first_two)
+        return lambda _session: written.append(values)
+
+    tracked = _consumer(database_url, applied, prepare)
+    try:
+        batch = _items(ids, 0)
+        tracked._apply(batch, [item.record for item in batch], set())
+        assert written == []  # prepared for all three: not used
+        assert applied == [ids[2]]  # the first two are behind the position stored meanwhile
+        assert tracked.stats.applied == 1
+        assert tracked.stats.duplicates == 0  # skipped by their position, not by their ids
+        assert _stored(tracked) == (sorted(ids), {0: 3})
+    finally:
+        tracked.engine.dispose()
+
+
 def test_prepare_needs_a_batch_apply_to_fall_back_on(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
