@@ -109,13 +109,42 @@ def _insert(table: Table, names: tuple[str, ...], dialect: Dialect) -> Compiled:
     return compile_binary(statement, dialect, table, names)
 
 
+@cache
+def _insert_sqlite(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, Callable[[Sequence[Mapping[str, Any]]], list[tuple[Any, ...]]]]:
+    """SQLite: the INSERT of the columns `names` compiled once to the driver's text, and what turns rows
+    into its parameters with the columns' own bind processors, a column at a time. SQLAlchemy's
+    executemany of dictionaries builds and processes each row's parameters one by one, in Python; the
+    KPI rebuild writes the members' spells with this, under SQLite's write lock."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+    order = tuple(compiled.positiontup or ())
+    if sorted(order) != sorted(names):  # a column's client-side default, which insert_rows never fills
+        raise TypeError(f"the INSERT into {table.name} has the parameters {order}, not {names}")
+    processors = cast("Mapping[str, Callable[[Any], Any] | None]", compiled._bind_processors)
+    steps = [(index, process) for index, name in enumerate(order) if (process := processors.get(name))]
+
+    def convert(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        columns: list[Any] = [[row[name] for row in rows] for name in order]
+        for index, process in steps:
+            columns[index] = map(process, columns[index])
+        return list(zip(*columns, strict=True))
+
+    return compiled.string, convert
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (all with the same columns) into `table`: on PostgreSQL in one statement of arrays
-    (see the module's docstring), in the rows' order; elsewhere, or for a column of mixed types, as an
-    executemany."""
+    """INSERT `rows` (all with the same columns, every column they need: no client-side default is
+    filled in) into `table`: on PostgreSQL in one statement of arrays
+    (see the module's docstring), in the rows' order, or for a column of mixed types as SQLAlchemy's
+    executemany; on SQLite as the driver's executemany of the converted values (`_insert_sqlite`)."""
     if not rows:
         return
     names = tuple(rows[0])
+    if connection.dialect.name == "sqlite":
+        sql, convert = _insert_sqlite(table, names, connection.dialect)
+        connection.exec_driver_sql(sql, convert(rows))
+        return
     if connection.dialect.name == "postgresql":
         compiled = _insert(table, names, connection.dialect)
         arrays = compiled.arrays([[row[name] for row in rows] for name in names])

@@ -102,7 +102,7 @@ def test_rows_come_back_as_they_went_in(engine: Engine) -> None:
     stored = _stored(engine)
     assert [row["moment"].utcoffset() for row in stored] == [timedelta(0)] * len(rows)
     assert stored == rows  # aware datetimes compare by instant
-    # PostgreSQL: one statement of arrays; SQLite: SQLAlchemy's executemany
+    # PostgreSQL: one statement of arrays; SQLite: the driver's executemany
     assert statements.sent == ([False] if engine.dialect.name == "postgresql" else [True])
 
 
