@@ -25,6 +25,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
+from shared.binds import faster
+
 
 def parameter(name: str) -> str:
     """The name of the array parameter of column `name`."""
@@ -114,7 +116,8 @@ def _insert_sqlite(
     table: Table, names: tuple[str, ...], dialect: Dialect
 ) -> tuple[str, Callable[[Sequence[Mapping[str, Any]]], list[tuple[Any, ...]]]]:
     """SQLite: the INSERT of the columns `names` compiled once to the driver's text, and what turns rows
-    into its parameters with the columns' own bind processors, a column at a time. SQLAlchemy's
+    into its parameters with the columns' own bind processors (or their faster equivalents,
+    shared.binds), a column at a time. SQLAlchemy's
     executemany of dictionaries builds and processes each row's parameters one by one, in Python; the
     KPI rebuild writes the members' spells with this, under SQLite's write lock."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
@@ -122,7 +125,11 @@ def _insert_sqlite(
     if sorted(order) != sorted(names):  # a column's client-side default, which insert_rows never fills
         raise TypeError(f"the INSERT into {table.name} has the parameters {order}, not {names}")
     processors = cast("Mapping[str, Callable[[Any], Any] | None]", compiled._bind_processors)
-    steps = [(index, process) for index, name in enumerate(order) if (process := processors.get(name))]
+    steps = [
+        (index, faster(table.columns[name].type, process))
+        for index, name in enumerate(order)
+        if (process := processors.get(name))
+    ]
 
     def convert(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         columns: list[Any] = [[row[name] for row in rows] for name in order]

@@ -25,16 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from sqlalchemy import (
-    Boolean,
-    Date,
-    DateTime,
     Executable,
     Table,
     bindparam,
@@ -47,9 +43,9 @@ from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlmodel import Session, SQLModel
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from shared import arrays, events
+from shared.binds import faster
 from shared.consumer import padded_size
 from shared.db import insert_for
 
@@ -240,7 +236,7 @@ def _reader(dialect: Dialect, model: type[SQLModel], coltypes: tuple[Any, ...] |
     found = shape(model)
     columns = found.table.columns
     process = columns[found.key].type._cached_bind_processor(dialect)
-    key = _faster(columns[found.key].type, process) if process is not None else None
+    key = faster(columns[found.key].type, process) if process is not None else None
     results = tuple(
         (index, processor)
         for index, name in enumerate(found.ordered)
@@ -397,7 +393,7 @@ def _compiled_upsert(
     turns a batch's rows into their parameters with the columns' own bind processors: what
     `session.execute` does per row on every call, less its per-row dictionary and bookkeeping, which
     cost more than the write itself. The values are converted a column at a time (one `map` per
-    column), with a faster equivalent of a processor where one is known (`_faster`)."""
+    column), with a faster equivalent of a processor where one is known (`shared.binds.faster`)."""
     statement = cast(ClauseElement, _upsert(dialect.name, model))
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     names = tuple(compiled.positiontup or ())
@@ -410,7 +406,7 @@ def _compiled_upsert(
         raise TypeError(f"{model.__name__}: a column of a tuple type")
     table = shape(model).table
     steps = [
-        (index, _faster(table.columns[name].type, processors[name]))
+        (index, faster(table.columns[name].type, processors[name]))
         for index, name in enumerate(names)
         if name in processors
     ]
@@ -425,57 +421,3 @@ def _compiled_upsert(
         return list(zip(*columns, strict=True))
 
     return compiled.string, convert
-
-
-_ZERO = timedelta(0)
-
-
-def _faster(kind: Any, process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A bind processor of SQLite made cheaper for the values the projector writes, the same output:
-    a date (DATE's text form is the ISO day), an aware datetime at UTC offset 0 (UTCDateTime stores
-    it at UTC in DATETIME's text form, with microseconds), a bool. Any other value (None, another
-    type, another offset) goes through the processor itself. Each is checked against the processor
-    on sample values when the statement is compiled (tests/unit/test_kpi_store_binds.py tries many)."""
-    if isinstance(kind, Date) and not isinstance(kind, DateTime):
-
-        def day(value: Any) -> Any:
-            return value.isoformat() if value.__class__ is date else process(value)
-
-        return _checked(day, process, _DAY_SAMPLES)
-    if isinstance(kind, UTCDateTime):
-
-        def moment(value: Any) -> Any:
-            if value.__class__ is datetime and value.utcoffset() == _ZERO:
-                return value.isoformat(" ", "microseconds")[:26]
-            return process(value)
-
-        return _checked(moment, process, _MOMENT_SAMPLES)
-    if isinstance(kind, Boolean):
-
-        def flag(value: Any) -> Any:
-            return 1 if value is True else 0 if value is False else process(value)
-
-        return _checked(flag, process, (True, False, None))
-    return process
-
-
-_DAY_SAMPLES = (date(2025, 1, 31), date(1, 1, 1), date(999, 12, 31), date(9999, 12, 31), None)
-_MOMENT_SAMPLES = (
-    datetime(2025, 3, 30, 1, 59, 59, 999_999, tzinfo=UTC),
-    datetime(2025, 1, 1, tzinfo=UTC),
-    datetime(1, 1, 1, tzinfo=UTC),
-    datetime(2025, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))),
-    None,
-)
-
-
-def _checked(
-    faster: Callable[[Any], Any], process: Callable[[Any], Any], samples: Iterable[Any]
-) -> Callable[[Any], Any]:
-    """`faster` if it gives what `process` gives on `samples`, else `process` (a storage format or a
-    type that is not the one `_faster` knows)."""
-    try:
-        same = all(faster(value) == process(value) for value in samples)
-    except Exception:  # noqa: BLE001 - a processor that refuses a sample: keep the processor
-        same = False
-    return faster if same else process

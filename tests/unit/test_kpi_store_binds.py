@@ -1,6 +1,7 @@
-"""The KPI store's faster SQLite bind conversions (services.kpi.store._faster) give exactly what the
-columns' own bind processors give, on many values of every column type of the read models: a row
-written through the batch path is the same text in the database as one written by `session.execute`."""
+"""The faster SQLite bind conversions (shared.binds.faster, used by the KPI store and shared.arrays)
+give exactly what the columns' own bind processors give, on many values of every column type of the
+read models: a row written through the batch path is the same text in the database as one written by
+`session.execute`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 import services.kpi.app  # noqa: F401 - every KPI table on the metadata
-from services.kpi.store import _faster
+from shared.binds import faster
 
 DIALECT = sqlite.dialect()
 # pydantic's own offset-0 tzinfo, which the events' timestamps carry (not datetime.UTC)
@@ -81,21 +82,21 @@ def test_the_faster_conversion_gives_what_the_bind_processor_gives(column: str, 
     else:
         assert isinstance(kind, Uuid), column  # a type this test does not know yet
         values = [uuid.UUID(int=r.getrandbits(128)) for _ in range(100)] + [None]
-    faster = _faster(kind, process)
+    quick = faster(kind, process)
     for value in values:
-        assert faster(value) == process(value), (column, value)
+        assert quick(value) == process(value), (column, value)
 
 
 @pytest.mark.parametrize("kind", [Date(), UTCDateTime(), Boolean()], ids=repr)
 def test_dates_timestamps_and_flags_take_the_faster_path(kind: Any) -> None:
     process = kind._cached_bind_processor(DIALECT)
-    assert _faster(kind, process) is not process
+    assert faster(kind, process) is not process
 
 
 def test_a_naive_timestamp_is_still_refused() -> None:
     kind = UTCDateTime()
-    faster = _faster(kind, kind._cached_bind_processor(DIALECT))
+    quick = faster(kind, kind._cached_bind_processor(DIALECT))
     with pytest.raises(ValueError, match="timezone"):
-        faster(datetime(2025, 1, 1))
+        quick(datetime(2025, 1, 1))
     with pytest.raises(TypeError):
-        _faster(Date(), Date()._cached_bind_processor(DIALECT))("2025-01-01")
+        faster(Date(), Date()._cached_bind_processor(DIALECT))("2025-01-01")
