@@ -37,7 +37,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -56,7 +56,7 @@ from shared import events, messaging
 from shared.consumer import TrackedConsumer
 from shared.db import migrate
 from shared.settings import Settings, load
-from shared.topics import DOMAIN_TOPICS
+from shared.topics import DOMAIN_TOPICS, MEMBERS_EVENTS
 
 FINISHED, STOPPED = 0, 3
 # Records per transaction while replaying (the live projector keeps CONSUMER_BATCH_SIZE: its batches are
@@ -449,13 +449,29 @@ def _remaining(settings: Settings, generation: Generation) -> list[tuple[TopicPa
     return asyncio.run(offsets())
 
 
-def shares(remaining: list[tuple[TopicPartition, int]], workers: int) -> list[list[TopicPartition]]:
-    """The partitions dealt out over at most `workers` shares with about as many records left each: the
-    largest first, each to the share with the fewest so far (of equal ones, the one with the fewest
-    partitions: no share is left without any). The slowest share sets the time."""
-    dealt: list[list[TopicPartition]] = [[] for _ in range(min(workers, len(remaining)))]
-    loads = [0] * len(dealt)
-    for tp, left in sorted(remaining, key=lambda item: (-item[1], item[0].topic, item[0].partition)):
+# What replaying one record of a topic costs against one of the others: a member's event folds the
+# member's facts again and writes its spells, and those of its organisation. Measured on the
+# representative mix (bench.common.Mix), each topic replayed alone in batches of 15,000 in one thread:
+# members 54-64 µs of CPU a record, activities 30-33, feedback 26-28, communications 26-32
+# (docs/BENCHMARKS.md, 2026-12-06). Dealt by records alone, the share with two of the members topic's
+# three partitions ran 0.3-0.4 s longer than the other in a replay of 200,000 records of 4.
+RECORD_COST = {MEMBERS_EVENTS: 2.0}
+
+
+def shares(
+    remaining: list[tuple[TopicPartition, int]],
+    workers: int,
+    cost: Mapping[str, float] | None = None,
+) -> list[list[TopicPartition]]:
+    """The partitions dealt out over at most `workers` shares with about as much work left each (the
+    records left, each weighted by its topic's `cost`, 1 if not named): the largest first, each to the
+    share with the least so far (of equal ones, the one with the fewest partitions: no share is left
+    without any). The slowest share sets the time."""
+    cost = cost or {}
+    work = [(tp, left * cost.get(tp.topic, 1.0)) for tp, left in remaining]
+    dealt: list[list[TopicPartition]] = [[] for _ in range(min(workers, len(work)))]
+    loads = [0.0] * len(dealt)
+    for tp, left in sorted(work, key=lambda item: (-item[1], item[0].topic, item[0].partition)):
         least = min(range(len(dealt)), key=lambda i: (loads[i], len(dealt[i])))
         dealt[least].append(tp)
         loads[least] += left
@@ -519,7 +535,8 @@ def replay_in_workers(
     the partitions with `batch_size` records per transaction and (SQLite) its share of the writer's page
     cache; their outcomes summed. SIGINT and SIGTERM are passed on to the workers, which finish the
     batch at hand and stop. Not to be called from inside a running event loop."""
-    dealt = shares(_remaining(settings, generation), workers)
+    cost = {settings.topic(topic): weight for topic, weight in RECORD_COST.items()}
+    dealt = shares(_remaining(settings, generation), workers, cost)
     generations.dispose()  # the workers open their own connections; none of these crosses the fork
     context = multiprocessing.get_context("fork")
     counts = context.Array("q", 2 * len(dealt), lock=False)

@@ -20,6 +20,19 @@ def test_the_largest_partitions_go_first_to_the_share_with_the_fewest_records() 
     assert [sum(left[tp] for tp in share) for share in dealt] == [140, 120]
 
 
+def test_a_costlier_topic_weighs_its_records() -> None:
+    left = [(TopicPartition("members", 0), 40), (TopicPartition("t", 0), 60), (TopicPartition("t", 1), 30)]
+    # by records: 60 | 40+30; a members record costing two: 80 | 60+30
+    assert shares(left, 2) == [
+        [TopicPartition("t", 0)],
+        [TopicPartition("members", 0), TopicPartition("t", 1)],
+    ]
+    assert shares(left, 2, {"members": 2.0}) == [
+        [TopicPartition("members", 0)],
+        [TopicPartition("t", 0), TopicPartition("t", 1)],
+    ]
+
+
 def test_no_share_is_empty_when_nothing_is_left_to_replay() -> None:
     dealt = shares(_partitions(0, 0, 0, 0), 2)
     assert [len(share) for share in dealt] == [2, 2]
