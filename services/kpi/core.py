@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import String, bindparam, type_coerce
@@ -74,8 +74,6 @@ class Context:
 
 def naive_utc(value: datetime) -> datetime:
     """SQLite hands timestamps back without their offset; every stored time is UTC."""
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
