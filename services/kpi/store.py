@@ -253,13 +253,31 @@ def _reader(dialect: Dialect, model: type[SQLModel], coltypes: tuple[Any, ...] |
 @cache
 def _select_sql(dialect: Dialect, model: type[SQLModel], size: int) -> str:
     """SELECT the columns (in `shape(model).ordered`) of the rows whose key is one of `size` positional
-    parameters, compiled once for `dialect`."""
+    parameters, for `dialect` (SQLite's qmark parameters): `_select_template` with its list of keys
+    written out."""
+    marks = "(" + ", ".join("?" * size) + ")"
+    return _select_template(dialect, model).replace(_KEYS_MARK, marks)
+
+
+# where an expanding parameter named "keys" stands in a compiled statement until it is executed
+_KEYS_MARK = "(__[POSTCOMPILE_keys])"
+
+
+@cache
+def _select_template(dialect: Dialect, model: type[SQLModel]) -> str:
+    """The SELECT of `_select_sql` compiled once per table, its keys one expanding parameter. Compiling
+    it with 512 parameters of their own took SQLAlchemy 4-5 ms, for each table and each size, in each
+    process of a rebuild: 2 % of a replay of 200,000 records (docs/BENCHMARKS.md, 2026-12-06)."""
     found = shape(model)
     columns = found.table.columns
-    keys: list[BindParameter[Any]] = [bindparam(f"k{index}") for index in range(size)]
+    keys: BindParameter[Any] = bindparam("keys", expanding=True)
     statement = select(*(columns[name] for name in found.ordered)).where(columns[found.key].in_(keys))
     compiled = statement.compile(dialect=dialect)
-    if list(compiled.positiontup or ()) != [f"k{index}" for index in range(size)]:
+    if (
+        dialect.paramstyle != "qmark"
+        or list(compiled.positiontup or ()) != ["keys"]
+        or compiled.string.count(_KEYS_MARK) != 1
+    ):
         raise TypeError(f"{model.__name__}: the preload's parameters are not its keys")
     return compiled.string
 
