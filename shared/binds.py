@@ -35,7 +35,9 @@ def faster(kind: Any, process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
         def moment(value: Any) -> Any:
             if value.__class__ is datetime and value.utcoffset() == _ZERO:
-                return value.isoformat(" ", "microseconds")[:26]
+                # the day and the time of day apart: an aware datetime's isoformat asks its tzinfo
+                # again for the offset it then cuts off (pydantic's, in Rust): 0.64 µs against 1.06
+                return value.date().isoformat() + " " + value.time().isoformat("microseconds")
             return process(value)
 
         return _checked(moment, process, _MOMENT_SAMPLES)

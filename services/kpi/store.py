@@ -430,7 +430,7 @@ def _compiled_upsert(
     ]
 
     def convert(rows: Iterable[Any]) -> list[Any]:
-        values = [get(row) for row in rows]
+        values = list(map(get, rows))
         if not steps or not values:
             return values
         columns: list[Any] = list(zip(*values, strict=True))
