@@ -7,7 +7,10 @@ the rebuild's default of two forked processes, each on its share of the partitio
 (services.kpi.rebuild.replay_in_workers); projector ÷ raw is given for both. For each it also prints
 where the CPU went per record (decode, transaction, the rest) and how many cores it kept busy.
 
-    python -m bench.replay --records 100000 --naive-records 10000 [--profile out.txt] [--postgres URL]
+    python -m bench.replay --records 100000 --naive-records 10000 [--rounds 3] [--profile out.txt]
+        [--postgres URL]
+
+Each measure runs in several rounds (`--rounds`, 3 by default) and is given by its best: see `run`.
 
 --postgres: the projectors write into fresh databases on that PostgreSQL server (made here, dropped at
 the end) instead of SQLite files; the profile's transactions stay on SQLite.
@@ -231,6 +234,9 @@ def profile_transactions(bootstrap: str, prefix: str, directory: Path, limit: in
     return str(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
+ROUNDS = 3
+
+
 def run(
     bootstrap: str,
     records: int,
@@ -238,61 +244,82 @@ def run(
     profile: Path | None = None,
     profile_records: int = 20_000,
     postgres: str | None = None,
+    rounds: int = ROUNDS,
 ) -> dict[str, Any]:
-    """`postgres`: a PostgreSQL server's URL to replay into (fresh databases) instead of SQLite."""
+    """`postgres`: a PostgreSQL server's URL to replay into (fresh databases) instead of SQLite.
+
+    Every measure runs `rounds` times, the four one after the other in each round (raw, the projector in
+    one process and in two, the naive projector), and each is given by its best round, the others kept
+    beside it (`<name>_rounds`). Interference only slows a run down: on the shared machine one measure's
+    CPU per record was twice another's in the same hour (the naive projector: 877 and 2,168 µs of CPU a
+    record, three runs in a row, docs/BENCHMARKS.md 2026-12-06), so one round's ratio could be half or
+    twice what the code gives, in either direction."""
     with tempfile.TemporaryDirectory(prefix="vvsg-bench-replay-") as tmp:
         prefix = fresh_prefix(bootstrap)
         started = time.perf_counter()
         produced = asyncio.run(produce_fast(bootstrap, prefix, Mix().records(records)))
         produce_seconds = time.perf_counter() - started
         print(f"  produced {produced} records in {produce_seconds:.1f} s", flush=True)
-        raw = asyncio.run(raw_rate(bootstrap, prefix))
-        print(f"  raw aiokafka: {raw.per_second:,.0f} records/s", flush=True)
-        profiler: Any = None
-        if profile is not None:
-            from pyinstrument import Profiler
+        measured: dict[str, list[tuple[Rate, Split | None]]] = {
+            "raw": [],
+            "projector_one": [],
+            "projector": [],
+            "naive": [],
+        }
+        for round_number in range(1, rounds + 1):
+            tag = f"r{round_number}"
+            raw = asyncio.run(raw_rate(bootstrap, prefix))
+            print(f"  round {round_number}: raw aiokafka {raw.per_second:,.0f} records/s", flush=True)
+            measured["raw"].append((raw, None))
+            profiler: Any = None
+            if profile is not None and round_number == 1:
+                from pyinstrument import Profiler
 
-            profiler = Profiler(async_mode="enabled")
-            profiler.start()
-        with fresh_database(postgres, Path(tmp), "projector1", "bench_replay_projector1") as url:
-            projector, split = projector_rate(bootstrap, prefix, url, 1)
-        if profiler is not None and profile is not None:
-            profiler.stop()
-            loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
-            transactions = profile_transactions(bootstrap, prefix, Path(tmp), profile_records)
-            profile.write_text(
-                "# the measured replay, event loop thread\n"
-                + loop_profile
-                + f"\n# the transactions of the first {profile_records} records, in one thread\n"
-                + transactions
+                profiler = Profiler(async_mode="enabled")
+                profiler.start()
+            with fresh_database(postgres, Path(tmp), f"one{tag}", f"bench_replay_one{tag}") as url:
+                one, split = projector_rate(bootstrap, prefix, url, 1)
+            if profiler is not None and profile is not None:
+                profiler.stop()
+                loop_profile = profiler.output_text(unicode=True, color=False, show_all=False)
+                transactions = profile_transactions(bootstrap, prefix, Path(tmp), profile_records)
+                profile.write_text(
+                    "# the measured replay, event loop thread\n"
+                    + loop_profile
+                    + f"\n# the transactions of the first {profile_records} records, in one thread\n"
+                    + transactions
+                )
+            print(
+                f"    projector, one process (batch of {BATCH}): {one.per_second:,.0f} records/s; {split}",
+                flush=True,
             )
-        print(
-            f"  projector, one process (batch of {BATCH}): {projector.per_second:,.0f} records/s", flush=True
-        )
-        print(f"    {split}", flush=True)
-        name = f"projector{WORKERS}"
-        with fresh_database(postgres, Path(tmp), name, f"bench_replay_{name}") as url:
-            shared, shared_split = projector_rate(bootstrap, prefix, url, WORKERS)
-        print(
-            f"  projector, {WORKERS} processes (batch of {rebuild.batch_for(WORKERS)} each): "
-            f"{shared.per_second:,.0f} records/s",
-            flush=True,
-        )
-        print(f"    {shared_split}", flush=True)
-        with fresh_database(postgres, Path(tmp), "naive", "bench_replay_naive") as url:
-            naive = asyncio.run(naive_rate(bootstrap, prefix, url, naive_records))
-        print(f"  naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
-        return {
+            measured["projector_one"].append((one, split))
+            name = f"projector{WORKERS}{tag}"
+            with fresh_database(postgres, Path(tmp), name, f"bench_replay_{name}") as url:
+                shared, shared_split = projector_rate(bootstrap, prefix, url, WORKERS)
+            print(
+                f"    projector, {WORKERS} processes (batch of {rebuild.batch_for(WORKERS)} each): "
+                f"{shared.per_second:,.0f} records/s; {shared_split}",
+                flush=True,
+            )
+            measured["projector"].append((shared, shared_split))
+            with fresh_database(postgres, Path(tmp), f"naive{tag}", f"bench_replay_naive{tag}") as url:
+                naive = asyncio.run(naive_rate(bootstrap, prefix, url, naive_records))
+            print(f"    naive projector (commit per event): {naive.per_second:,.0f} records/s", flush=True)
+            measured["naive"].append((naive, None))
+        result: dict[str, Any] = {
             "records": produced,
             "produce_seconds": produce_seconds,
-            "raw": raw,
-            "projector_one": projector,
-            "projector_one_cpu": split,
-            "projector": shared,
-            "projector_cpu": shared_split,
             "workers": WORKERS,
-            "naive": naive,
+            "rounds": rounds,
         }
+        for key, runs in measured.items():
+            best, best_split = max(runs, key=lambda run: run[0].per_second)
+            result[key] = best
+            result[f"{key}_rounds"] = [rate for rate, _ in runs]
+            if best_split is not None:
+                result[f"{key}_cpu"] = best_split
+        return result
 
 
 def main() -> None:
@@ -306,17 +333,26 @@ def main() -> None:
     parser.add_argument(
         "--postgres", default=None, help="a PostgreSQL server's URL: replay into fresh databases there"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="measure each this many times; each gives its best"
+    )
     args = parser.parse_args()
     with broker() as bootstrap:
         result = run(
-            bootstrap, args.records, args.naive_records, args.profile, args.profile_records, args.postgres
+            bootstrap,
+            args.records,
+            args.naive_records,
+            args.profile,
+            args.profile_records,
+            args.postgres,
+            args.rounds,
         )
     raw, one, projector, naive = result["raw"], result["projector_one"], result["projector"], result["naive"]
     print(
         f"projector/raw = {projector.per_second / raw.per_second:.3f} ({WORKERS} processes), "
         f"{one.per_second / raw.per_second:.3f} (one); projector/naive = "
         f"{projector.per_second / naive.per_second:.1f} ({WORKERS} processes), "
-        f"{one.per_second / naive.per_second:.1f} (one)"
+        f"{one.per_second / naive.per_second:.1f} (one); each the best of {result['rounds']} rounds"
     )
 
 

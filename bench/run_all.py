@@ -142,6 +142,19 @@ def _replay_rows(r: dict[str, Any], label: str) -> list[str]:
         f"The projector's CPU ({label}), one process: {r['projector_one_cpu']}; {workers} processes: "
         f"{r['projector_cpu']}.",
         "",
+        f"Each figure is its measure's best of {r['rounds']} rounds (raw, one process, {workers} processes, "
+        "naive, one after the other in each round), in records/s: "
+        + "; ".join(
+            f"{name} {' / '.join(_n(rate.per_second) for rate in r[key + '_rounds'])}"
+            for key, name in (
+                ("raw", "raw"),
+                ("projector_one", "one process"),
+                ("projector", f"{workers} processes"),
+                ("naive", "naive"),
+            )
+        )
+        + ".",
+        "",
     ]
 
 
@@ -273,6 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replay-records", type=int, default=200_000)
     parser.add_argument("--naive-records", type=int, default=10_000)
+    parser.add_argument(
+        "--replay-rounds", type=int, default=replay.ROUNDS, help="(a)+(b): each measure's best of this many"
+    )
     parser.add_argument("--rebuild-records", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--reference-rate", type=float, default=20.0)
@@ -304,7 +320,11 @@ def main() -> None:
         for database, postgres in databases.items():
             print(f"(a)+(b) replay, {database}", flush=True)
             results["replay"][database] = replay.run(
-                bootstrap, args.replay_records, args.naive_records, postgres=postgres
+                bootstrap,
+                args.replay_records,
+                args.naive_records,
+                postgres=postgres,
+                rounds=args.replay_rounds,
             )
         for database, postgres in databases.items():
             print(f"(c) rebuild, {database}", flush=True)
