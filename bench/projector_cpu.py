@@ -72,7 +72,6 @@ def measure(count: int, batch: int, postgres: str | None = None) -> tuple[float,
                 tracked._apply(items, chunk, set())
                 decoding += t1 - t0
                 applying += time.process_time() - t1
-                rebuild.between_batches()  # as the replay does (rebuild.quiet_collector)
         wall = time.perf_counter() - started
         engine.dispose()
     return decoding / count * 1e6, applying / count * 1e6, wall

@@ -190,7 +190,6 @@ async def naive_rate(bootstrap: str, prefix: str, url: str, limit: int) -> Rate:
                 records: list[ConsumerRecord[bytes, bytes]] = [r for rs in batches.values() for r in rs]
                 for record in records[: limit - count]:
                     await tracked.process([record], producer)
-                    rebuild.between_batches()  # as the replay does after each of its batches
                     count += 1
         return Rate(count, time.perf_counter() - started)
     finally:
@@ -230,7 +229,6 @@ def profile_transactions(bootstrap: str, prefix: str, directory: Path, limit: in
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]
             tracked._apply([Item(r, *decode_event(r)) for r in batch], batch, set())
-            rebuild.between_batches()
         profiler.stop()
     generation.engine.dispose()
     return str(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -165,42 +165,26 @@ class _Replay:
         self.progressed = asyncio.Event()
 
 
-# The collector while replaying. The replay allocates millions of tracked objects (pydantic events,
-# rows, SQLAlchemy parameters, the broker client's records), nearly all freed by their reference counts
-# when their batch is done. With the defaults (700, 10, 10) the collector ran every ~100 records and
-# now and then walked the whole heap of the loaded service: a third to a half of the decode's CPU
-# (bench.replay). With thresholds of (50,000, 20, 100) it still walked every object of a batch while
-# it was alive, ~110 times per 100,000 records: 0.28-0.33 s of each rebuild process's 3.8 s in a replay
-# of 200,000 records (gc.callbacks, docs/BENCHMARKS.md 2026-12-06). A collection after a batch finds
-# 0-900 objects in cycles, and walks the ~220,000 of the batch at hand. So the collector is off during
-# the replay, and `between_batches` collects the two younger generations only once the objects made
-# since the last collection and not freed yet number _COLLECT_AT (the count CPython keeps, which goes
-# on while the collector is off): garbage in cycles is still freed, a few MiB at most, without walking
-# every batch. The heap alive before the replay is frozen out of the collector's walks.
-_COLLECT_AT = 500_000
+# Collector thresholds while replaying: the replay allocates millions of short-lived tracked objects
+# (pydantic events, rows, SQLAlchemy parameters), and with the defaults (700, 10, 10) the collector runs
+# every ~100 records and now and then walks the whole heap of the loaded service: a third to a half of
+# the decode's CPU (bench.replay). Younger generations collected 70x less often, and the heap that was
+# alive before the replay frozen out of the collector's walks, cost the same memory bound per batch.
+_REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 @contextlib.contextmanager
 def quiet_collector() -> Iterator[None]:
-    """The replay's collector (off; the heap alive before frozen) for the duration of the block, the
-    block calling `between_batches` after each batch; the collector as it was and an unfrozen heap
-    afterwards."""
-    enabled = gc.isenabled()
+    """The replay's collector settings (`_REPLAY_GC_THRESHOLDS`, the heap alive before frozen) for the
+    duration of the block; the previous thresholds and an unfrozen heap afterwards."""
+    previous = gc.get_threshold()
     gc.freeze()
-    gc.disable()
+    gc.set_threshold(*_REPLAY_GC_THRESHOLDS)
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        gc.set_threshold(*previous)
         gc.unfreeze()
-
-
-def between_batches() -> None:
-    """Inside `quiet_collector`, after a batch: the two younger generations collected once the tracked
-    objects made since the last collection and still there number `_COLLECT_AT`."""
-    if gc.get_count()[0] >= _COLLECT_AT:
-        gc.collect(1)
 
 
 async def replay(
@@ -269,7 +253,6 @@ async def _replay(
                 state.progressed.set()
                 return
             state.read += len(records)
-            between_batches()  # the collector is off while replaying (quiet_collector)
             # per partition, the last record of the batch (a fetch is in offset order per partition):
             # a TopicPartition and a max() per record cost a share of the loop's time
             last = {(record.topic, record.partition): record.offset for record in records}
