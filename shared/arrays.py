@@ -117,9 +117,9 @@ def _insert_sqlite(
 ) -> tuple[str, Callable[[Sequence[Mapping[str, Any]]], list[tuple[Any, ...]]]]:
     """SQLite: the INSERT of the columns `names` compiled once to the driver's text, and what turns rows
     into its parameters with the columns' own bind processors (or their faster equivalents,
-    shared.binds), a column at a time. SQLAlchemy's
-    executemany of dictionaries builds and processes each row's parameters one by one, in Python; the
-    KPI rebuild writes the members' spells with this, under SQLite's write lock."""
+    shared.binds), a column at a time. SQLAlchemy's executemany of dictionaries builds and processes
+    each row's parameters one by one, in Python; the KPI rebuild writes the members' spells with this,
+    under SQLite's write lock."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(names):  # a column's client-side default, which insert_rows never fills
@@ -142,9 +142,9 @@ def _insert_sqlite(
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (all with the same columns, every column they need: no client-side default is
-    filled in) into `table`: on PostgreSQL in one statement of arrays
-    (see the module's docstring), in the rows' order, or for a column of mixed types as SQLAlchemy's
-    executemany; on SQLite as the driver's executemany of the converted values (`_insert_sqlite`)."""
+    filled in) into `table`: on PostgreSQL in one statement of arrays (see the module's docstring), in
+    the rows' order, or for a column of mixed types as SQLAlchemy's executemany; on SQLite as the
+    driver's executemany of the converted values (`_insert_sqlite`)."""
     if not rows:
         return
     names = tuple(rows[0])

@@ -328,12 +328,9 @@ class TrackedConsumer(Generic[T]):
         if self.prepare is None:
             return None
         with Session(reader(self.engine)) as session:
-            stored = self._positions(session)
-            candidates = _candidates(items, skip, stored)
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            seen = self._known(session, _ids(candidates), sqlite)
-            fresh, new_ids, duplicates = _sorted_out(candidates, seen)
+            stored, fresh, new_ids, duplicates = self._look(session, items, skip)
             into = self.prepare(session, fresh)  # nothing written: closing gives the snapshot back
+            sqlite = session.get_bind().dialect.name == "sqlite"
         claim = json.dumps(new_ids) if sqlite and _CLAIMS and _plain(new_ids) else None
         return _Prepared(fresh, into, _of_batch(stored, items), duplicates, claim)
 
@@ -384,7 +381,7 @@ class TrackedConsumer(Generic[T]):
     def _find_refused(self, items: list[Item[T]]) -> list[tuple[int, str]]:
         refused: list[tuple[int, str]] = []
         with Session(self.engine) as session:
-            fresh_ids = {id(i) for i in self._fresh(session, items, set(), record=False)}
+            fresh_ids = {id(i) for i in self._look(session, items, set())[1]}
             for index, item in enumerate(items):
                 if id(item) not in fresh_ids:
                     continue
@@ -403,17 +400,26 @@ class TrackedConsumer(Generic[T]):
             session.rollback()
         return refused
 
-    def _fresh(
-        self, session: Session, items: list[Item[T]], skip: set[int], record: bool = True
-    ) -> list[Item[T]]:
-        """Items not applied before: by position (redelivery) and by event id (republished). With
-        `record`, the ids of the fresh items join the inbox: on SQLite with the one statement that also
-        tells which are new (`_CLAIM_IDS_SQLITE`), else with a SELECT and one INSERT (PostgreSQL: each
-        with the ids as one array parameter)."""
+    def _look(
+        self, session: Session, items: list[Item[T]], skip: set[int]
+    ) -> tuple[dict[tuple[str, int], int], list[Item[T]], list[str], int]:
+        """What `_fresh` finds, recording nothing (the refusal search, `prepare`'s read transaction):
+        the stored positions it went by, the fresh items, their ids and how many were duplicates. Not
+        counted in the stats: a look without recording is always followed by one with."""
+        stored = self._positions(session)
+        candidates = _candidates(items, skip, stored)
+        seen = self._known(session, _ids(candidates), session.get_bind().dialect.name == "sqlite")
+        return (stored, *_sorted_out(candidates, seen))
+
+    def _fresh(self, session: Session, items: list[Item[T]], skip: set[int]) -> list[Item[T]]:
+        """Items not applied before: by position (redelivery) and by event id (republished); their ids
+        join the inbox: on SQLite with the one statement that also tells which are new
+        (`_CLAIM_IDS_SQLITE`), else with a SELECT and one INSERT (PostgreSQL: each with the ids as one
+        array parameter)."""
         candidates = _candidates(items, skip, self._positions(session))
         ids = _ids(candidates)
         sqlite = session.get_bind().dialect.name == "sqlite"
-        claimed = bool(ids) and record and sqlite and _CLAIMS and _plain(ids)  # no ids: no statement
+        claimed = bool(ids) and sqlite and _CLAIMS and _plain(ids)  # no ids: no statement
         if claimed:
             # one statement adds the ids not in the inbox yet and names them: the others are known
             added = session.connection().exec_driver_sql(_CLAIM_IDS_SQLITE, (self.name, json.dumps(ids)))
@@ -421,10 +427,8 @@ class TrackedConsumer(Generic[T]):
         else:
             seen = self._known(session, ids, sqlite)
         fresh, new_ids, duplicates = _sorted_out(candidates, seen)
-        if record:  # counted by the look that records the ids: a look without (the refusal search)
-            # is always followed by one with
-            self.stats.duplicates += duplicates
-        if record and new_ids and not claimed:
+        self.stats.duplicates += duplicates
+        if new_ids and not claimed:
             if sqlite:  # plain tuples to the driver's executemany: no per-row parameter processing
                 session.connection().exec_driver_sql(
                     _INSERT_IDS_SQLITE, [(self.name, event_id) for event_id in new_ids]
