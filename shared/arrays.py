@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, Table, any_, bindparam, func, insert, select
+from sqlalchemy import ARRAY, Delete, Table, any_, bindparam, delete, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
@@ -41,16 +41,35 @@ def _array(table: Table, name: str) -> ColumnElement[Any]:
 def any_of(table: Table, name: str) -> ColumnElement[bool]:
     """`name = ANY(its array parameter)`: the IN of a list for any number of values, one statement. For
     statements compiled once to the driver's text (`compile_binary`), the values given by name at each
-    call; `one_of` is the same for a statement SQLAlchemy executes, the values bound in it."""
+    call; `among` is the same for a statement SQLAlchemy executes."""
     return table.columns[name] == any_(_array(table, name))
 
 
-def one_of(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-    """`column IN values`: on PostgreSQL as `= ANY(an array parameter)`, the same statement text for any
-    number of values (an expanding IN is rendered and parsed again for each length), elsewhere an IN."""
-    if connection.dialect.name != "postgresql":
-        return column.in_(values)
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+def among(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`column IN` the list given as the parameter `ids` when the statement runs: on PostgreSQL as
+    `= ANY(an array parameter)`, the same statement text for any number of values, elsewhere an
+    expanding IN. For statements built once (`select_among`, `delete_among`): a statement built per
+    call cost SQLAlchemy's construction and cache key, and was garbage in cycles holding its list of
+    values until the collector walked it (docs/BENCHMARKS.md, 2026-12-06)."""
+    if dialect != "postgresql":
+        return column.in_(bindparam("ids", expanding=True))
+    return column == any_(bindparam("ids", type_=ARRAY(column.type)))
+
+
+# keyed by the table and the columns' names: a column's `==` builds an expression, which a cache's
+# comparison of two keys of the same hash would take for the answer
+@cache
+def select_among(dialect: str, table: Table, names: tuple[str, ...], key: str) -> Select[Any]:
+    """SELECT the columns `names` of `table`'s rows whose column `key` is among the parameter `ids`
+    (`among`)."""
+    columns = table.columns
+    return select(*(columns[name] for name in names)).where(among(dialect, columns[key]))
+
+
+@cache
+def delete_among(dialect: str, table: Table, key: str) -> Delete:
+    """DELETE `table`'s rows whose column `key` is among the parameter `ids` (`among`)."""
+    return delete(table).where(among(dialect, table.columns[key]))
 
 
 def unnested(table: Table, names: Sequence[str]) -> Select[Any]:

@@ -45,7 +45,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    delete,
     func,
     null,
     or_,
@@ -58,13 +57,15 @@ from sqlmodel import Field, SQLModel, col
 from services.kpi.core import Computed, Context, Handler, among, naive_utc, within
 from services.kpi.store import ReadModels
 from shared import events
-from shared.arrays import insert_rows, one_of
+from shared.arrays import delete_among, insert_rows, select_among
 from shared.db import insert_for
 from shared.events import LOCAL_GOVERNMENT_KINDS
 
 UNKNOWN_KIND = "onbekend"
 _RANK = {"joined": 0, "moved": 1, "left": 2, "erased": 3}
 OPEN_END = date(9999, 12, 31)  # the end of a spell that has not ended (indexable, unlike NULL)
+_SPANS_OF_ORGANISATIONS = ("organisation_id", "from_on", "until_on")
+_KINDS = ("organisation_id", "kind")
 _CHUNK = 500  # member ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -404,11 +405,12 @@ def _facts_of(
     """The stored facts of these members, with `pending` (facts by event id not written yet, the
     batch's own) in place of stored ones of the same event id."""
     table = _table(model)
-    wanted = [table.c.member_id, table.c.event_id, table.c.fact, table.c.on_date, table.c.event_time]
+    wanted: tuple[str, ...] = ("member_id", "event_id", "fact", "on_date", "event_time")
     if "organisation_id" in table.c:
-        wanted.append(table.c.organisation_id)
+        wanted += ("organisation_id",)
     per_member: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in connection.execute(select(*wanted).where(one_of(connection, table.c.member_id, ids))):
+    statement = select_among(connection.dialect.name, table, wanted, "member_id")
+    for row in connection.execute(statement, {"ids": ids}):
         if row.event_id not in pending:
             per_member[row.member_id].append(row)
     if pending:
@@ -421,10 +423,9 @@ def _facts_of(
 
 def _replace(connection: Connection, model: type[SQLModel], ids: list[uuid.UUID], rows: Rows) -> None:
     table = _table(model)
+    statement = delete_among(connection.dialect.name, table, "member_id")
     for start in range(0, len(ids), _CHUNK):
-        connection.execute(
-            delete(table).where(one_of(connection, table.c.member_id, ids[start : start + _CHUNK]))
-        )
+        connection.execute(statement, {"ids": ids[start : start + _CHUNK]})
     insert_rows(connection, table, rows)
 
 
@@ -475,6 +476,7 @@ def fold(
     spells: Rows = []
     changes: Rows = []
     member_spells_table = _table(KpiMemberSpell)
+    dialect = connection.dialect.name
     for start in range(0, len(members), _CHUNK):
         ids = members[start : start + _CHUNK]
         facts = _facts_of(connection, KpiMembershipFact, ids, pending.get(KpiMembershipFact, {}))
@@ -483,11 +485,10 @@ def fold(
             spells += member_spells
             changes += member_changes
         for organisation_id, from_on, until_on in connection.execute(
-            select(
-                member_spells_table.c.organisation_id,
-                member_spells_table.c.from_on,
-                member_spells_table.c.until_on,
-            ).where(one_of(connection, member_spells_table.c.member_id, ids))
+            select_among(
+                dialect, member_spells_table, ("organisation_id", "from_on", "until_on"), "member_id"
+            ),
+            {"ids": ids},
         ):
             affected.add(organisation_id)
             _tally(deltas, from_on, until_on, -1)
@@ -529,7 +530,7 @@ def _spell_deltas(
     """Adds to `deltas` what replacing these members' stored spells by `rows` changes: the stored ones
     no longer start and end, the new ones do."""
     for from_on, until_on in connection.execute(
-        select(spells.c.from_on, spells.c.until_on).where(one_of(connection, spells.c.member_id, ids))
+        select_among(connection.dialect.name, spells, ("from_on", "until_on"), "member_id"), {"ids": ids}
     ):
         _tally(deltas, from_on, until_on, -1)
     for row in rows:
@@ -671,28 +672,27 @@ def refold_organisations(
     _lock_organisations(connection, ids)
     spells_table, table = _table(KpiMemberSpell), _table(KpiOrganisationSpell)
     organisations_table = _table(KpiOrganisation)
+    dialect = connection.dialect.name
     deltas: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+        chunk = {"ids": ids[start : start + _CHUNK]}
         kinds: dict[uuid.UUID, str] = {}
         if counts:
             organisations_of_chunk = connection.execute(
-                select(organisations_table.c.organisation_id, organisations_table.c.kind).where(
-                    one_of(connection, organisations_table.c.organisation_id, chunk)
-                )
+                select_among(dialect, organisations_table, ("organisation_id", "kind"), "organisation_id"),
+                chunk,
             )
             kinds = {organisation_id: kind for organisation_id, kind in organisations_of_chunk}
             for kind, from_on, until_on in connection.execute(
-                select(table.c.kind, table.c.from_on, table.c.until_on).where(
-                    one_of(connection, table.c.organisation_id, chunk)
-                )
+                select_among(dialect, table, ("kind", "from_on", "until_on"), "organisation_id"), chunk
             ):
                 _tally(deltas[kind], from_on, until_on, -1)
         spans: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
         for organisation_id, from_on, until_on in connection.execute(
-            select(spells_table.c.organisation_id, spells_table.c.from_on, spells_table.c.until_on).where(
-                one_of(connection, spells_table.c.organisation_id, chunk)
-            )
+            select_among(
+                dialect, spells_table, ("organisation_id", "from_on", "until_on"), "organisation_id"
+            ),
+            chunk,
         ):
             spans[organisation_id].append((from_on, until_on))
         rows: Rows = []
@@ -708,7 +708,7 @@ def refold_organisations(
                     row["kind"] = kind
                     _tally(deltas[kind], from_on, until_on, +1)
                 rows.append(row)
-        connection.execute(delete(table).where(one_of(connection, table.c.organisation_id, chunk)))
+        connection.execute(delete_among(dialect, table, "organisation_id"), chunk)
         insert_rows(connection, table, rows)
     _count_kinds(connection, deltas, KpiOrganisationCount)
 

@@ -31,7 +31,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from services.kpi.activities import KpiActivityAttendance
 from services.kpi.app import MIGRATIONS
 from services.kpi.store import BatchStore
-from shared.arrays import insert_rows
+from shared.arrays import delete_among, insert_rows, select_among
 from shared.db import make_engine, migrate
 
 pytestmark = pytest.mark.integration
@@ -138,6 +138,28 @@ def test_no_rows_sends_nothing(engine: Engine) -> None:
     with engine.begin() as connection:
         insert_rows(connection, _TABLE, [])
     assert statements.sent == []
+
+
+def test_statements_built_once_take_their_ids_at_each_call(engine: Engine) -> None:
+    """`select_among` and `delete_among`: one statement object per table and columns, whatever the
+    ids (an empty list included), on both databases."""
+    rows = _rows(30)
+    with engine.begin() as connection:
+        insert_rows(connection, _TABLE, rows)
+    dialect = engine.dialect.name
+    wanted = select_among(dialect, _TABLE, ("id", "name"), "uid")
+    assert select_among(dialect, _TABLE, ("id", "name"), "uid") is wanted
+    uids = [row["uid"] for row in rows if row["uid"] is not None]
+    with engine.begin() as connection:
+        found = sorted(connection.execute(wanted, {"ids": [*uids[:4], uuid.uuid4()]}).all())
+        assert found == [(row["id"], row["name"]) for row in rows if row["uid"] in uids[:4]]
+        assert connection.execute(wanted, {"ids": []}).all() == []
+        assert len(connection.execute(wanted, {"ids": uids}).all()) == len(uids)
+        gone = connection.execute(delete_among(dialect, _TABLE, "uid"), {"ids": uids[:5]})
+        assert gone.rowcount == 5
+    assert [row["uid"] for row in _stored(engine)] == [
+        row["uid"] for row in rows if row["uid"] not in uids[:5]
+    ]
 
 
 @pytest.fixture
