@@ -168,9 +168,16 @@ class _Replay:
 # Collector thresholds while replaying: the replay allocates millions of short-lived tracked objects
 # (pydantic events, rows, SQLAlchemy parameters), and with the defaults (700, 10, 10) the collector runs
 # every ~100 records and now and then walks the whole heap of the loaded service: a third to a half of
-# the decode's CPU (bench.replay). Younger generations collected 70x less often, and the heap that was
-# alive before the replay frozen out of the collector's walks, cost the same memory bound per batch.
-_REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
+# the decode's CPU (bench.replay). The heap alive before the replay is frozen out of the collector's
+# walks. The youngest generation's count is what was allocated less what was freed: a batch raises it
+# by ~15 objects a record while it is alive (~236,000 for 15,000 records, ~446,000 for 30,000), and
+# gives it back when it is freed, all but what it left in reference cycles (~700 objects a batch since
+# the membership statements are built once: services.kpi.membership). A threshold above a batch's own
+# objects lets a collection come only once that garbage adds up (every ~1,000 batches), instead of
+# several times in every batch walking the batch's live objects (50,000: 0.23-0.31 s of a process's
+# ~3.8 s replaying 200,000 records, the decode's CPU 8 µs a record against 6; 1M records rebuilt in
+# 20.9-21.4 s against 19.1-20.0, the same peak memory: docs/BENCHMARKS.md).
+_REPLAY_GC_THRESHOLDS = (1_000_000, 20, 100)
 
 
 @contextlib.contextmanager
