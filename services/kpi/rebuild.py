@@ -269,16 +269,25 @@ async def _replay(
         state.progressed.set()
 
     started = time.monotonic()
+    stored = await asyncio.to_thread(tracked.stored_positions)
+    # Nothing stored for these partitions (a generation's first run): the consumer starts each at its
+    # first record kept (auto_offset_reset), where the replay starts, so what it fetches before the
+    # offsets below are known is applied. Otherwise it is dropped until the seeks: a process's first
+    # two or three batches, parsed and read again, 60-130 ms of the 3.3 s replay of 200,000 records.
+    state.positioned = not any((tp.topic, tp.partition) in stored for tp in partitions)
     await broker.start()
     try:
         consumer = subscriber.consumer
         assert consumer is not None
-        stored = await asyncio.to_thread(tracked.stored_positions)
         beginnings = await consumer.beginning_offsets(partitions)
-        for tp in partitions:
-            state.positions[tp] = _resume_at(tp, stored, beginnings)
-            consumer.seek(tp, state.positions[tp])
-        state.positioned = True
+        if state.positioned:
+            for tp in partitions:  # a batch applied meanwhile has moved its partitions on
+                state.positions.setdefault(tp, beginnings[tp])
+        else:
+            for tp in partitions:
+                state.positions[tp] = _resume_at(tp, stored, beginnings)
+                consumer.seek(tp, state.positions[tp])
+            state.positioned = True
         ends = await consumer.end_offsets(partitions)
         positions = state.positions
 
