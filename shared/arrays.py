@@ -41,11 +41,11 @@ def _array(table: Table, name: str) -> ColumnElement[Any]:
 def any_of(table: Table, name: str) -> ColumnElement[bool]:
     """`name = ANY(its array parameter)`: the IN of a list for any number of values, one statement. For
     statements compiled once to the driver's text (`compile_binary`), the values given by name at each
-    call; `among` is the same for a statement SQLAlchemy executes."""
+    call; `select_among` and `delete_among` build statements SQLAlchemy executes."""
     return table.columns[name] == any_(_array(table, name))
 
 
-def among(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
+def _among(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
     """`column IN` the list given as the parameter `ids` when the statement runs: on PostgreSQL as
     `= ANY(an array parameter)`, the same statement text for any number of values, elsewhere an
     expanding IN. For statements built once (`select_among`, `delete_among`): a statement built per
@@ -61,15 +61,15 @@ def among(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
 @cache
 def select_among(dialect: str, table: Table, names: tuple[str, ...], key: str) -> Select[Any]:
     """SELECT the columns `names` of `table`'s rows whose column `key` is among the parameter `ids`
-    (`among`)."""
+    (`_among`)."""
     columns = table.columns
-    return select(*(columns[name] for name in names)).where(among(dialect, columns[key]))
+    return select(*(columns[name] for name in names)).where(_among(dialect, columns[key]))
 
 
 @cache
 def delete_among(dialect: str, table: Table, key: str) -> Delete:
-    """DELETE `table`'s rows whose column `key` is among the parameter `ids` (`among`)."""
-    return delete(table).where(among(dialect, table.columns[key]))
+    """DELETE `table`'s rows whose column `key` is among the parameter `ids` (`_among`)."""
+    return delete(table).where(_among(dialect, table.columns[key]))
 
 
 def unnested(table: Table, names: Sequence[str]) -> Select[Any]:

@@ -64,8 +64,6 @@ from shared.events import LOCAL_GOVERNMENT_KINDS
 UNKNOWN_KIND = "onbekend"
 _RANK = {"joined": 0, "moved": 1, "left": 2, "erased": 3}
 OPEN_END = date(9999, 12, 31)  # the end of a spell that has not ended (indexable, unlike NULL)
-_SPANS_OF_ORGANISATIONS = ("organisation_id", "from_on", "until_on")
-_KINDS = ("organisation_id", "kind")
 _CHUNK = 500  # member ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 

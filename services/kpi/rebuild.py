@@ -173,7 +173,7 @@ class _Replay:
 # by ~15 objects a record while it is alive (~236,000 for 15,000 records, ~446,000 for 30,000), and
 # gives it back when it is freed, all but what it left in reference cycles (~700 objects a batch since
 # the membership statements are built once: services.kpi.membership). A threshold above a batch's own
-# objects lets a collection come only once that garbage adds up (every ~1,000 batches), instead of
+# objects lets a collection come only once that garbage adds up (every ~1,400 batches), instead of
 # several times in every batch walking the batch's live objects (50,000: 0.23-0.31 s of a process's
 # ~3.8 s replaying 200,000 records, the decode's CPU 8 µs a record against 6; 1M records rebuilt in
 # 20.9-21.4 s against 19.1-20.0, the same peak memory: docs/BENCHMARKS.md).
