@@ -1,7 +1,8 @@
 """(a) Replay rate of the KPI projector (projection.projector: TrackedConsumer + projection.apply into
 SQLite, one transaction per batch — the code the rebuild and the live projector run) against the raw
 aiokafka consume rate of the same records, and (b) against a naive projector that commits once per
-event. All read the same topics, one after the other. The projector replays twice, as
+event, on a sample of the records with the mix of the whole topics (`--naive-records`, `shares`). All
+read the same topics, one after the other. The projector replays twice, as
 `python -m services.kpi.rebuild` does into a fresh generation: in this process (`--workers 1`), and in
 the rebuild's default of two forked processes, each on its share of the partitions
 (services.kpi.rebuild.replay_in_workers); projector ÷ raw is given for both. For each it also prints
@@ -164,9 +165,26 @@ def projector_rate(bootstrap: str, prefix: str, url: str, workers: int) -> tuple
     return Rate(outcome.records, outcome.seconds), split
 
 
+def shares(ends: dict[TopicPartition, int], limit: int) -> dict[TopicPartition, int]:
+    """How many records of each partition, from its start, make a sample of `limit` records with the
+    mix of the whole topics: each partition's share of the records, the rounding left over given to the
+    largest. Without it the naive projector read whatever the first fetches brought, which was one
+    topic's partitions or another's from one run to the next, and the topics' events differ in cost:
+    all members.events ran at 545 records/s, all feedback.events at 1,123 (docs/BENCHMARKS.md)."""
+    total = sum(ends.values())
+    limit = min(limit, total)
+    quota = {tp: end * limit // total for tp, end in ends.items()} if total else {}
+    for tp in sorted(ends, key=lambda tp: (-ends[tp], tp.topic, tp.partition)):
+        if sum(quota.values()) >= limit:
+            break
+        quota[tp] += 1
+    return quota
+
+
 async def naive_rate(bootstrap: str, prefix: str, url: str, limit: int) -> Rate:
     """The same handlers and inbox, but one transaction (one commit) per event, into the fresh database
-    `url`."""
+    `url`, on `limit` records taken from every partition's start in the proportions of the whole topics
+    (`shares`): the same records in every round, with the projector's mix."""
     generation = _fresh_generation(url)
     consumer = _consumer(bootstrap)
     producer = kafka.make_producer(bootstrap, "bench-naive")
@@ -181,16 +199,22 @@ async def naive_rate(bootstrap: str, prefix: str, url: str, limit: int) -> Rate:
         partitions = await _partitions(bootstrap, prefix)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        left = {tp: n for tp, n in shares(await consumer.end_offsets(partitions), limit).items() if n}
+        consumer.pause(*(tp for tp in partitions if tp not in left))
         count = 0
         started = time.perf_counter()
         # the replay's collector settings (rebuild.quiet_collector), so the two differ by the commits only
         with rebuild.quiet_collector():
-            while count < limit:
-                batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
-                records: list[ConsumerRecord[bytes, bytes]] = [r for rs in batches.values() for r in rs]
-                for record in records[: limit - count]:
-                    await tracked.process([record], producer)
-                    count += 1
+            while left:
+                batches = await consumer.getmany(*left, timeout_ms=500, max_records=BATCH)
+                for tp, records in batches.items():
+                    for record in records[: left.get(tp, 0)]:
+                        await tracked.process([record], producer)
+                        count += 1
+                        left[tp] -= 1
+                    if not left.get(tp, 1):
+                        del left[tp]
+                        consumer.pause(tp)
         return Rate(count, time.perf_counter() - started)
     finally:
         await consumer.stop()
@@ -250,10 +274,10 @@ def run(
 
     Every measure runs `rounds` times, the four one after the other in each round (raw, the projector in
     one process and in two, the naive projector), and each is given by its best round, the others kept
-    beside it (`<name>_rounds`). Interference only slows a run down: on the shared machine one measure's
-    CPU per record was twice another's in the same hour (the naive projector: 877 and 2,168 µs of CPU a
-    record, three runs in a row, docs/BENCHMARKS.md 2026-12-06), so one round's ratio could be half or
-    twice what the code gives, in either direction."""
+    beside it (`<name>_rounds`). Interference only slows a run down: the shared machine's other work can
+    take a core from any one measure, so one round's ratio could be well off what the code gives, in
+    either direction. (The naive projector's sample is the same records in every round, `shares`: its
+    rate moved 2x between rounds while the first fetches chose the sample.)"""
     with tempfile.TemporaryDirectory(prefix="vvsg-bench-replay-") as tmp:
         prefix = fresh_prefix(bootstrap)
         started = time.perf_counter()
