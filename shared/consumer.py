@@ -27,7 +27,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Executable, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel
@@ -67,9 +67,33 @@ class ConsumerOffset(SQLModel, table=True):
 
 
 class ProcessedEvent(SQLModel, table=True):
+    """The inbox: one row per event id a consumer has applied. On SQLite a table WITHOUT ROWID, stored
+    once, in its key's order: with a rowid every id was written twice, into the table and into the
+    index of its primary key, and a replay adds one for every record (`inbox_without_rowid`)."""
+
     __tablename__ = "processed_events"
+    __table_args__ = {"sqlite_with_rowid": False}
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=200)
+
+
+def inbox_without_rowid(connection: Connection, without: bool = True) -> None:
+    """The migration of every service that gives a SQLite database's inbox the shape of ProcessedEvent
+    (`without`; false: back to a rowid table), its rows kept. Nothing to do on PostgreSQL, whose tables
+    have no rowid."""
+    if connection.dialect.name != "sqlite":
+        return
+    suffix = " WITHOUT ROWID" if without else ""
+    connection.exec_driver_sql(
+        "CREATE TABLE processed_events_reshaped (consumer VARCHAR(100) NOT NULL, event_id VARCHAR(200) NOT"
+        f" NULL, PRIMARY KEY (consumer, event_id)){suffix}"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO processed_events_reshaped (consumer, event_id)"
+        " SELECT consumer, event_id FROM processed_events ORDER BY consumer, event_id"
+    )
+    connection.exec_driver_sql("DROP TABLE processed_events")
+    connection.exec_driver_sql("ALTER TABLE processed_events_reshaped RENAME TO processed_events")
 
 
 @dataclass

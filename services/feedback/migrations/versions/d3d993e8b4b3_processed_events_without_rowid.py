@@ -1,0 +1,26 @@
+"""processed events without rowid: on SQLite the inbox stored once, in its key's order
+(shared.consumer.ProcessedEvent); nothing changes on PostgreSQL
+
+Revision ID: d3d993e8b4b3
+Revises: 892dfec14216
+Create Date: 2026-12-06 12:30:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from shared.consumer import inbox_without_rowid
+
+revision: str = "d3d993e8b4b3"
+down_revision: str | None = "892dfec14216"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    inbox_without_rowid(op.get_bind())
+
+
+def downgrade() -> None:
+    inbox_without_rowid(op.get_bind(), without=False)
