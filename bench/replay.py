@@ -174,9 +174,8 @@ def shares(ends: dict[TopicPartition, int], limit: int) -> dict[TopicPartition, 
     total = sum(ends.values())
     limit = min(limit, total)
     quota = {tp: end * limit // total for tp, end in ends.items()} if total else {}
-    for tp in sorted(ends, key=lambda tp: (-ends[tp], tp.topic, tp.partition)):
-        if sum(quota.values()) >= limit:
-            break
+    largest = sorted(ends, key=lambda tp: (-ends[tp], tp.topic, tp.partition))
+    for tp in largest[: limit - sum(quota.values())]:
         quota[tp] += 1
     return quota
 
@@ -200,22 +199,22 @@ async def naive_rate(bootstrap: str, prefix: str, url: str, limit: int) -> Rate:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         left = {tp: n for tp, n in shares(await consumer.end_offsets(partitions), limit).items() if n}
+        sample = sum(left.values())
         consumer.pause(*(tp for tp in partitions if tp not in left))
-        count = 0
         started = time.perf_counter()
         # the replay's collector settings (rebuild.quiet_collector), so the two differ by the commits only
         with rebuild.quiet_collector():
             while left:
+                # only the partitions with records still to give: each comes once in a fetch's answer
                 batches = await consumer.getmany(*left, timeout_ms=500, max_records=BATCH)
                 for tp, records in batches.items():
-                    for record in records[: left.get(tp, 0)]:
+                    for record in records[: left[tp]]:
                         await tracked.process([record], producer)
-                        count += 1
-                        left[tp] -= 1
-                    if not left.get(tp, 1):
+                    left[tp] -= min(len(records), left[tp])
+                    if not left[tp]:
                         del left[tp]
                         consumer.pause(tp)
-        return Rate(count, time.perf_counter() - started)
+        return Rate(sample, time.perf_counter() - started)
     finally:
         await consumer.stop()
         await producer.stop()
